@@ -1,0 +1,272 @@
+-- Colloquy schema v1 for PostgreSQL. Times are epoch milliseconds (bigint); JSON is jsonb.
+-- Every row carries tenant_id; ids are UUIDv7.
+
+CREATE TABLE contacts (
+  id          uuid PRIMARY KEY,
+  tenant_id   text NOT NULL,
+  name        text,
+  metadata    jsonb NOT NULL DEFAULT '{}',
+  created_at  bigint NOT NULL,
+  updated_at  bigint NOT NULL
+);
+
+CREATE TABLE contact_handles (
+  tenant_id   text NOT NULL,
+  channel     text NOT NULL,
+  address     text NOT NULL,
+  contact_id  uuid NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  created_at  bigint NOT NULL,
+  PRIMARY KEY (tenant_id, channel, address)
+);
+CREATE INDEX contact_handles_contact ON contact_handles(contact_id);
+
+CREATE TABLE channels (
+  id          uuid PRIMARY KEY,
+  tenant_id   text NOT NULL,
+  kind        text NOT NULL,
+  name        text NOT NULL,
+  config      jsonb NOT NULL,
+  reopen_window_ms bigint NOT NULL,
+  created_at  bigint NOT NULL,
+  updated_at  bigint NOT NULL
+);
+CREATE INDEX channels_tenant ON channels(tenant_id, id);
+
+CREATE TABLE agents (
+  id           uuid PRIMARY KEY,
+  tenant_id    text NOT NULL,
+  name         text NOT NULL,
+  instructions text NOT NULL,
+  model        text NOT NULL,
+  params       jsonb NOT NULL,
+  metadata     jsonb NOT NULL,
+  created_at   bigint NOT NULL,
+  updated_at   bigint NOT NULL,
+  UNIQUE (tenant_id, name)
+);
+
+-- fillfactor leaves room on each page so the per-append update can stay on the page.
+CREATE TABLE conversations (
+  id               uuid PRIMARY KEY,
+  tenant_id        text NOT NULL,
+  contact_id       uuid REFERENCES contacts(id) ON DELETE CASCADE,
+  channel_id       uuid REFERENCES channels(id),
+  agent_id         uuid REFERENCES agents(id) ON DELETE SET NULL,
+  previous_conversation_id uuid REFERENCES conversations(id) ON DELETE SET NULL,
+  status           text NOT NULL CHECK (status IN ('open', 'waiting', 'closed')),
+  title            text,
+  metadata         jsonb NOT NULL DEFAULT '{}',
+  version          integer NOT NULL DEFAULT 1,
+  last_seq         bigint NOT NULL DEFAULT 0,
+  created_at       bigint NOT NULL,
+  updated_at       bigint NOT NULL,
+  last_activity_at bigint NOT NULL,
+  last_message_at  bigint,
+  closed_at        bigint
+) WITH (fillfactor = 80);
+-- Continuity: at most one non-closed conversation per (contact, channel).
+CREATE UNIQUE INDEX conversations_one_open ON conversations(tenant_id, contact_id, channel_id)
+  WHERE status <> 'closed' AND contact_id IS NOT NULL AND channel_id IS NOT NULL;
+CREATE INDEX conversations_activity ON conversations(tenant_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_contact ON conversations(contact_id, channel_id) WHERE contact_id IS NOT NULL;
+CREATE INDEX conversations_previous ON conversations(previous_conversation_id) WHERE previous_conversation_id IS NOT NULL;
+CREATE INDEX conversations_agent ON conversations(agent_id) WHERE agent_id IS NOT NULL;
+
+CREATE TABLE messages (
+  conversation_id uuid NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  seq             bigint NOT NULL,
+  id              uuid NOT NULL UNIQUE,
+  tenant_id       text NOT NULL,
+  channel_id      uuid,
+  role            text NOT NULL,
+  content         text NOT NULL,
+  external_id     text,
+  idempotency_key text,
+  status          text NOT NULL,
+  status_at       bigint NOT NULL,
+  -- The optional payload (parts, intent, confidence, entities, metadata) as one object, or NULL.
+  extra           jsonb,
+  created_at      bigint NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_external ON messages(channel_id, external_id)
+  WHERE external_id IS NOT NULL AND channel_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_external_conversation ON messages(conversation_id, external_id)
+  WHERE external_id IS NOT NULL AND channel_id IS NULL;
+CREATE UNIQUE INDEX messages_idempotency ON messages(conversation_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE conversation_states (
+  conversation_id uuid PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+  tenant_id       text NOT NULL,
+  state           text,
+  previous_state  text,
+  data            jsonb NOT NULL,
+  version         integer NOT NULL,
+  updated_at      bigint NOT NULL
+);
+
+-- Event ids come from a sequence, but sequence order is not commit order. Readers therefore order by
+-- (tx, id) and read only transactions older than every one still running (pg_snapshot_xmin): that set
+-- never grows again, so a cursor (tx, id) never skips an event that commits later.
+CREATE TABLE events (
+  id              bigint GENERATED ALWAYS AS IDENTITY,
+  tx              xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  tenant_id       text NOT NULL,
+  type            text NOT NULL,
+  conversation_id uuid,
+  data            jsonb NOT NULL,
+  created_at      bigint NOT NULL
+);
+CREATE INDEX events_position ON events(tenant_id, tx, id);
+CREATE INDEX events_conversation ON events(conversation_id, tx, id) WHERE conversation_id IS NOT NULL;
+
+-- colloquy_append: one message appended with every contract, in one round trip.
+-- Inputs: tenant, conversation id, the new message's fields.
+-- Result: one row (outcome, message columns). outcome is 'created', 'duplicate' (the stored original is
+-- returned and nothing was written), 'not_found' or 'closed' (nothing was written).
+CREATE FUNCTION colloquy_append(
+  p_tenant text, p_conversation uuid, p_id uuid, p_role text, p_content text,
+  p_external_id text, p_idempotency_key text, p_status text, p_extra jsonb, p_at bigint
+) RETURNS TABLE (outcome text, id uuid, conversation_id uuid, seq bigint, role text, content text,
+  external_id text, idempotency_key text, status text, status_at bigint, extra jsonb, created_at bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  c record;
+  m messages%ROWTYPE;
+BEGIN
+  -- The row lock serialises appends to one conversation: seq is gapless and the duplicate check is final.
+  SELECT cv.status, cv.channel_id, cv.last_seq INTO c FROM conversations cv
+    WHERE cv.id = p_conversation AND cv.tenant_id = p_tenant FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::uuid, NULL::bigint, NULL, NULL, NULL, NULL, NULL,
+      NULL::bigint, NULL::jsonb, NULL::bigint;
+    RETURN;
+  END IF;
+  IF p_idempotency_key IS NOT NULL THEN
+    SELECT * INTO m FROM messages x WHERE x.conversation_id = p_conversation AND x.idempotency_key = p_idempotency_key;
+  END IF;
+  IF m.id IS NULL AND p_external_id IS NOT NULL THEN
+    IF c.channel_id IS NULL THEN
+      SELECT * INTO m FROM messages x WHERE x.conversation_id = p_conversation AND x.external_id = p_external_id AND x.channel_id IS NULL;
+    ELSE
+      SELECT * INTO m FROM messages x WHERE x.channel_id = c.channel_id AND x.external_id = p_external_id;
+    END IF;
+  END IF;
+  IF m.id IS NULL THEN
+    IF c.status = 'closed' THEN
+      RETURN QUERY SELECT 'closed'::text, NULL::uuid, NULL::uuid, NULL::bigint, NULL, NULL, NULL, NULL, NULL,
+        NULL::bigint, NULL::jsonb, NULL::bigint;
+      RETURN;
+    END IF;
+    -- ON CONFLICT: the same external id may be committing right now in another conversation of the channel;
+    -- the unique index waits for it and then decides.
+    INSERT INTO messages AS x (conversation_id, seq, id, tenant_id, channel_id, role, content, external_id,
+      idempotency_key, status, status_at, extra, created_at)
+    VALUES (p_conversation, c.last_seq + 1, p_id, p_tenant, c.channel_id, p_role, p_content, p_external_id,
+      p_idempotency_key, p_status, p_at, p_extra, p_at)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      UPDATE conversations cv SET last_seq = c.last_seq + 1, last_message_at = p_at,
+        last_activity_at = greatest(cv.last_activity_at, p_at)
+      WHERE cv.id = p_conversation;
+      INSERT INTO events (tenant_id, type, conversation_id, data, created_at)
+      VALUES (p_tenant, 'message.created', p_conversation,
+        jsonb_build_object('messageId', p_id, 'seq', c.last_seq + 1, 'role', p_role), p_at);
+      RETURN QUERY SELECT 'created'::text, p_id, p_conversation, c.last_seq + 1, p_role, p_content, p_external_id,
+        p_idempotency_key, p_status, p_at, p_extra, p_at;
+      RETURN;
+    END IF;
+    SELECT * INTO m FROM messages x WHERE x.channel_id = c.channel_id AND x.external_id = p_external_id;
+  END IF;
+  RETURN QUERY SELECT 'duplicate'::text, m.id, m.conversation_id, m.seq, m.role, m.content, m.external_id,
+    m.idempotency_key, m.status, m.status_at, m.extra, m.created_at;
+END;
+$$;
+
+-- colloquy_ingest: an inbound channel message: contact by handle → conversation by the continuity rule →
+-- idempotent append, as one transaction in one round trip.
+-- Inputs: tenant, channel id, sender address and name, ids to use if a contact/conversation must be created,
+-- the message fields, now.
+-- Result: one row (outcome, created, reopened, conversation_id, message columns as colloquy_append).
+-- outcome: 'created', 'duplicate' (no side effects at all), 'channel_not_found'.
+CREATE FUNCTION colloquy_ingest(
+  p_tenant text, p_channel uuid, p_address text, p_name text, p_contact_id uuid, p_conversation_id uuid,
+  p_id uuid, p_content text, p_external_id text, p_status text, p_extra jsonb, p_at bigint, p_now bigint
+) RETURNS TABLE (outcome text, created boolean, reopened boolean, conversation_id uuid, id uuid, seq bigint,
+  role text, content text, external_id text, idempotency_key text, status text, status_at bigint,
+  extra jsonb, created_at bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  ch record;
+  v_contact uuid;
+  v_conversation uuid;
+  last record;
+  v_created boolean := false;
+  v_reopened boolean := false;
+  m messages%ROWTYPE;
+BEGIN
+  SELECT c.kind, c.reopen_window_ms INTO ch FROM channels c WHERE c.id = p_channel AND c.tenant_id = p_tenant;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'channel_not_found'::text, false, false, NULL::uuid, NULL::uuid, NULL::bigint, NULL, NULL,
+      NULL, NULL, NULL, NULL::bigint, NULL::jsonb, NULL::bigint;
+    RETURN;
+  END IF;
+  -- A duplicate has no side effects: answer before touching anything.
+  SELECT * INTO m FROM messages x WHERE x.channel_id = p_channel AND x.external_id = p_external_id;
+  IF FOUND THEN
+    RETURN QUERY SELECT 'duplicate'::text, false, false, m.conversation_id, m.id, m.seq, m.role, m.content,
+      m.external_id, m.idempotency_key, m.status, m.status_at, m.extra, m.created_at;
+    RETURN;
+  END IF;
+
+  SELECT h.contact_id INTO v_contact FROM contact_handles h
+    WHERE h.tenant_id = p_tenant AND h.channel = ch.kind AND h.address = p_address;
+  IF NOT FOUND THEN
+    INSERT INTO contacts (id, tenant_id, name, metadata, created_at, updated_at)
+      VALUES (p_contact_id, p_tenant, p_name, '{}', p_now, p_now);
+    INSERT INTO contact_handles (tenant_id, channel, address, contact_id, created_at)
+      VALUES (p_tenant, ch.kind, p_address, p_contact_id, p_now) ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      v_contact := p_contact_id;
+    ELSE -- another message of the same new contact won the race
+      DELETE FROM contacts c WHERE c.id = p_contact_id;
+      SELECT h.contact_id INTO v_contact FROM contact_handles h
+        WHERE h.tenant_id = p_tenant AND h.channel = ch.kind AND h.address = p_address;
+    END IF;
+  END IF;
+  -- One contact's messages resolve their conversation one at a time (NO KEY: inserts referencing it still proceed).
+  PERFORM 1 FROM contacts c WHERE c.id = v_contact FOR NO KEY UPDATE;
+  IF p_name IS NOT NULL THEN
+    UPDATE contacts c SET name = p_name, updated_at = p_now WHERE c.id = v_contact AND c.name IS DISTINCT FROM p_name;
+  END IF;
+
+  SELECT cv.id INTO v_conversation FROM conversations cv
+    WHERE cv.tenant_id = p_tenant AND cv.contact_id = v_contact AND cv.channel_id = p_channel AND cv.status <> 'closed';
+  IF NOT FOUND THEN
+    SELECT cv.id, cv.version, cv.last_activity_at INTO last FROM conversations cv
+      WHERE cv.contact_id = v_contact AND cv.channel_id = p_channel
+      ORDER BY cv.last_activity_at DESC, cv.id DESC LIMIT 1;
+    IF FOUND AND p_at - last.last_activity_at <= ch.reopen_window_ms THEN
+      UPDATE conversations cv SET status = 'open', closed_at = NULL, version = cv.version + 1, updated_at = p_now
+        WHERE cv.id = last.id;
+      INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.updated', last.id,
+        jsonb_build_object('status', 'open', 'version', last.version + 1, 'changed', jsonb_build_array('status'), 'reopened', true), p_now);
+      v_conversation := last.id;
+      v_reopened := true;
+    ELSE
+      INSERT INTO conversations (id, tenant_id, contact_id, channel_id, previous_conversation_id, status, metadata,
+        created_at, updated_at, last_activity_at)
+      VALUES (p_conversation_id, p_tenant, v_contact, p_channel, last.id, 'open', '{}', p_now, p_now, p_now);
+      INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.created',
+        p_conversation_id, jsonb_build_object('status', 'open', 'version', 1), p_now);
+      v_conversation := p_conversation_id;
+      v_created := true;
+    END IF;
+  END IF;
+
+  RETURN QUERY SELECT a.outcome, v_created, v_reopened, v_conversation, a.id, a.seq, a.role, a.content,
+    a.external_id, a.idempotency_key, a.status, a.status_at, a.extra, a.created_at
+  FROM colloquy_append(p_tenant, v_conversation, p_id, 'user', p_content, p_external_id, NULL, p_status, p_extra, p_at) a;
+END;
+$$;

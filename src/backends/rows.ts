@@ -1,0 +1,129 @@
+import type {
+  Agent,
+  Channel,
+  ChannelConfig,
+  Contact,
+  Conversation,
+  ConversationState,
+  Handle,
+  Json,
+  JsonObject,
+  Message,
+} from '../domain/types.js';
+
+/**
+ * Row → entity mapping shared by the SQL backends: both use the same snake_case column names.
+ * `json` decodes a JSON column (text on SQLite, already parsed jsonb on PostgreSQL).
+ */
+export type Row = Record<string, any>;
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export interface RowMappers {
+  contact(row: Row, handles: Handle[]): Contact;
+  channel(row: Row): Channel;
+  conversation(row: Row): Conversation;
+  message(row: Row): Message;
+  state(row: Row): ConversationState;
+  agent(row: Row): Agent;
+}
+
+export function createRowMappers(json: (value: unknown) => any): RowMappers {
+  return {
+    contact: (row, handles) => ({
+      id: row.id,
+      name: row.name,
+      handles,
+      metadata: json(row.metadata),
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    }),
+    channel: (row) => ({
+      id: row.id,
+      kind: row.kind,
+      name: row.name,
+      config: json(row.config) as ChannelConfig,
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    }),
+    conversation: (row) => ({
+      id: row.id,
+      contactId: row.contact_id,
+      channelId: row.channel_id,
+      agentId: row.agent_id,
+      previousConversationId: row.previous_conversation_id,
+      status: row.status,
+      title: row.title,
+      metadata: json(row.metadata),
+      version: row.version,
+      lastSeq: row.last_seq,
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+      lastActivityAt: iso(row.last_activity_at),
+      lastMessageAt: isoOrNull(row.last_message_at),
+      closedAt: isoOrNull(row.closed_at),
+    }),
+    message: (row) => messageOf(row.id, row.conversation_id, row.seq, row.role, row.content, row.external_id,
+      row.idempotency_key, row.status, row.status_at, row.extra === null ? null : json(row.extra), row.created_at),
+    state: (row) => ({
+      conversationId: row.conversation_id,
+      state: row.state,
+      previousState: row.previous_state,
+      data: json(row.data),
+      version: row.version,
+      updatedAt: isoOrNull(row.updated_at),
+    }),
+    agent: (row) => ({
+      id: row.id,
+      name: row.name,
+      instructions: row.instructions,
+      model: row.model,
+      params: json(row.params),
+      metadata: json(row.metadata),
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    }),
+  };
+}
+
+/** The optional payload of a message, stored as one JSON object (`extra`), or null when it has none. */
+export interface MessageExtra {
+  parts?: Json[];
+  intent?: string;
+  confidence?: number;
+  entities?: Json;
+  metadata?: JsonObject;
+}
+
+export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null }): string | null {
+  if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null) return null;
+  const extra: MessageExtra = {};
+  if (m.parts !== null) extra.parts = m.parts;
+  if (m.intent !== null) extra.intent = m.intent;
+  if (m.confidence !== null) extra.confidence = m.confidence;
+  if (m.entities !== null) extra.entities = m.entities;
+  if (m.metadata !== null) extra.metadata = m.metadata;
+  return JSON.stringify(extra);
+}
+
+export function messageOf(
+  id: string, conversationId: string, seq: number, role: Message['role'], content: string, externalId: string | null,
+  idempotencyKey: string | null, status: Message['status'], statusAt: number, extra: MessageExtra | null, createdAt: number,
+): Message {
+  return {
+    id, conversationId, seq, role, content, parts: extra?.parts ?? null, externalId, idempotencyKey, status,
+    statusAt: iso(statusAt), intent: extra?.intent ?? null, confidence: extra?.confidence ?? null,
+    entities: extra?.entities ?? null, metadata: extra?.metadata ?? null, createdAt: iso(createdAt),
+  };
+}
+
+/** The state of a conversation that was never written: version 0. */
+export const emptyState = (conversationId: string): ConversationState => ({
+  conversationId,
+  state: null,
+  previousState: null,
+  data: {},
+  version: 0,
+  updatedAt: null,
+});

@@ -1,0 +1,42 @@
+export { openStore, migrate } from './store/open-store.js';
+export type { StoreConfig } from './store/open-store.js';
+export type { Store } from './store/store.js';
+export { ColloquyError, isColloquyError } from './domain/errors.js';
+export type { ErrorCode } from './domain/errors.js';
+export type {
+  Agent,
+  AppendResult,
+  Channel,
+  ChannelConfig,
+  ChannelKind,
+  Contact,
+  ContactExport,
+  Conversation,
+  ConversationState,
+  ConversationStatus,
+  EventType,
+  Handle,
+  IngestResult,
+  Json,
+  JsonObject,
+  Message,
+  MessageRole,
+  MessageStatus,
+  Page,
+  StatusUpdateResult,
+  StoreEvent,
+} from './domain/types.js';
+export type {
+  AgentCreate,
+  AgentUpdate,
+  ChannelCreate,
+  ContactUpsert,
+  ConversationCreate,
+  ConversationListOptions,
+  ConversationUpdate,
+  EventListOptions,
+  IngestInput,
+  MessageAppend,
+  MessageListOptions,
+  StateSet,
+} from './domain/schemas.js';

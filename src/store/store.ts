@@ -1,0 +1,291 @@
+import type { Backend } from '../backends/backend.js';
+import { ColloquyError, notFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import * as S from '../domain/schemas.js';
+import type {
+  Agent,
+  AppendResult,
+  Channel,
+  ChannelKind,
+  Contact,
+  ContactExport,
+  Conversation,
+  ConversationState,
+  IngestResult,
+  Json,
+  JsonObject,
+  Message,
+  MessageStatus,
+  Page,
+  StatusUpdateResult,
+  StoreEvent,
+} from '../domain/types.js';
+
+/** The conversation store, scoped to one tenant. Every method validates its arguments before any write. */
+export interface Store {
+  readonly tenantId: string;
+  readonly dialect: Backend['dialect'];
+
+  readonly contacts: {
+    /** Creates the contact of `handle`, or updates the name/metadata given; returns it. */
+    upsert(input: S.ContactUpsert): Promise<Contact>;
+    get(id: string): Promise<Contact | null>;
+    findByHandle(handle: { channel: ChannelKind; address: string }): Promise<Contact | null>;
+    /** Deletes the contact and everything of theirs (conversations, messages, state, events). False if missing. */
+    erase(id: string): Promise<boolean>;
+    /** Everything stored about the contact, as plain JSON. Null if missing. */
+    export(id: string): Promise<ContactExport | null>;
+  };
+  readonly channels: {
+    /** `config.reopenWindowSeconds` defaults to 86400 (24 h). */
+    create(input: S.ChannelCreate): Promise<Channel>;
+    get(id: string): Promise<Channel | null>;
+    list(): Promise<Channel[]>;
+  };
+  readonly conversations: {
+    /** Throws `not_found` for unknown references, `conflict` if the contact already has an open one on the channel. */
+    create(input?: S.ConversationCreate): Promise<Conversation>;
+    get(id: string): Promise<Conversation | null>;
+    /** Newest activity first; `limit` 1–200, default 50; pass `nextCursor` back as `cursor`. */
+    list(options?: S.ConversationListOptions): Promise<Page<Conversation>>;
+    /** Close, reopen, retitle. With `expectedVersion`, a stale version throws `version_mismatch`. Throws `not_found`. */
+    update(id: string, patch: S.ConversationUpdate): Promise<Conversation>;
+    /** Erases the conversation with its messages and state. False if missing. */
+    delete(id: string): Promise<boolean>;
+  };
+  readonly messages: {
+    /**
+     * Appends with seq = previous + 1. A repeat of the same `externalId` or `idempotencyKey` returns the stored
+     * original with `duplicate: true` and writes nothing. Throws `not_found`, or `conversation_closed`.
+     * `status` defaults to `delivered` for role `user` and `pending` otherwise.
+     */
+    append(conversationId: string, input: S.MessageAppend): Promise<AppendResult>;
+    /** By seq: `after`/`before` exclusive, `limit` 1–1000 (default 50), `order` asc (default) or desc. Throws `not_found`. */
+    list(conversationId: string, options?: S.MessageListOptions): Promise<Message[]>;
+    get(id: string): Promise<Message | null>;
+    /** Moves the delivery status forward only; otherwise returns `changed: false`. Throws `not_found`. */
+    updateStatus(id: string, status: MessageStatus, at?: string | number): Promise<StatusUpdateResult>;
+  };
+  /**
+   * An inbound channel message: contact by handle, then the continuity rule (join the open conversation, reopen
+   * a closed one within the channel's window, or start a new one linked to the previous), then an idempotent append.
+   */
+  ingest(input: S.IngestInput): Promise<IngestResult>;
+  readonly state: {
+    /** Version 0 and empty data until the first write. Throws `not_found`. */
+    get(conversationId: string): Promise<ConversationState>;
+    /** Compare-and-set: `expectedVersion` must equal the current version, else `version_mismatch` and nothing is written. */
+    set(conversationId: string, input: S.StateSet): Promise<ConversationState>;
+  };
+  readonly agents: {
+    create(input: S.AgentCreate): Promise<Agent>;
+    get(id: string): Promise<Agent | null>;
+    list(): Promise<Agent[]>;
+    update(id: string, patch: S.AgentUpdate): Promise<Agent>;
+    delete(id: string): Promise<boolean>;
+  };
+  readonly events: {
+    /** The durable event log in delivery order; resume with `after` = the last event id you handled. */
+    list(options?: S.EventListOptions): Promise<StoreEvent[]>;
+  };
+  /** The same API for another tenant, sharing this store's connections. */
+  tenant(id: string): Store;
+  /** Closes the connections of every tenant view. */
+  close(): Promise<void>;
+}
+
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function createStore(backend: Backend, tenantId: string, clock: () => number): Store {
+  if (!TENANT.test(tenantId)) {
+    throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`);
+  }
+  const t = tenantId;
+  const id = (value: unknown, what: string): string => S.validate(S.IdSchema, value, `${what} id`);
+  const found = <T>(value: T | undefined, what: string, key: string): T => {
+    if (value === undefined) throw notFound(what, key);
+    return value;
+  };
+
+  const store: Store = {
+    tenantId: t,
+    dialect: backend.dialect,
+
+    contacts: {
+      async upsert(input) {
+        const v = S.validate(S.ContactUpsertSchema, input, 'contact');
+        return backend.upsertContact(t, {
+          id: newId(), channel: v.handle.channel as ChannelKind, address: v.handle.address, name: v.name,
+          metadata: v.metadata as JsonObject | undefined, now: clock(),
+        });
+      },
+      async get(contactId) {
+        return (await backend.getContact(t, id(contactId, 'contact'))) ?? null;
+      },
+      async findByHandle(handle) {
+        const v = S.validate(S.HandleSchema, handle, 'handle');
+        return (await backend.findContactByHandle(t, v.channel as ChannelKind, v.address)) ?? null;
+      },
+      async erase(contactId) {
+        return backend.eraseContact(t, id(contactId, 'contact'), clock());
+      },
+      async export(contactId) {
+        return (await backend.exportContact(t, id(contactId, 'contact'))) ?? null;
+      },
+    },
+
+    channels: {
+      async create(input) {
+        const v = S.validate(S.ChannelCreateSchema, input, 'channel');
+        const config = { ...(v.config as JsonObject | undefined), reopenWindowSeconds: v.config?.reopenWindowSeconds ?? 86_400 };
+        return backend.createChannel(t, { id: newId(), kind: v.kind as ChannelKind, name: v.name, config, now: clock() });
+      },
+      async get(channelId) {
+        return (await backend.getChannel(t, id(channelId, 'channel'))) ?? null;
+      },
+      list: () => backend.listChannels(t),
+    },
+
+    conversations: {
+      async create(input = {}) {
+        const v = S.validate(S.ConversationCreateSchema, input, 'conversation');
+        return backend.createConversation(t, {
+          id: newId(), contactId: v.contactId ?? null, channelId: v.channelId ?? null, agentId: v.agentId ?? null,
+          title: v.title ?? null, metadata: (v.metadata ?? {}) as JsonObject, status: v.status ?? 'open', now: clock(),
+        });
+      },
+      async get(conversationId) {
+        return (await backend.getConversation(t, id(conversationId, 'conversation'))) ?? null;
+      },
+      async list(options = {}) {
+        const v = S.validate(S.ConversationListSchema, options, 'conversation list options');
+        const limit = v.limit ?? 50;
+        const rows = await backend.listConversations(t, {
+          status: v.status, contactId: v.contactId, channelId: v.channelId, agentId: v.agentId,
+          after: v.cursor === undefined ? undefined : decodeCursor(v.cursor), limit: limit + 1,
+        });
+        const data = rows.slice(0, limit);
+        const last = data.at(-1);
+        return { data, nextCursor: rows.length > limit && last ? encodeCursor(Date.parse(last.lastActivityAt), last.id) : null };
+      },
+      async update(conversationId, patch) {
+        const key = id(conversationId, 'conversation');
+        const v = S.validate(S.ConversationUpdateSchema, patch, 'conversation update');
+        const result = await backend.updateConversation(t, key, { ...v, metadata: v.metadata as JsonObject | undefined, now: clock() });
+        return found(result, 'conversation', key);
+      },
+      async delete(conversationId) {
+        return backend.deleteConversation(t, id(conversationId, 'conversation'), clock());
+      },
+    },
+
+    messages: {
+      async append(conversationId, input) {
+        const key = id(conversationId, 'conversation');
+        const v = S.validate(S.MessageAppendSchema, input, 'message');
+        const createdAt = S.toEpochMs(v.createdAt, 'createdAt', clock());
+        return backend.appendMessage(t, key, {
+          id: newId(), role: v.role, content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
+          externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
+          status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
+          confidence: v.confidence ?? null, entities: (v.entities as Json | undefined) ?? null,
+          metadata: (v.metadata as JsonObject | undefined) ?? null, createdAt,
+        });
+      },
+      async list(conversationId, options = {}) {
+        const key = id(conversationId, 'conversation');
+        const v = S.validate(S.MessageListSchema, options, 'message list options');
+        const rows = await backend.listMessages(t, key, { after: v.after, before: v.before, limit: v.limit ?? 50, order: v.order ?? 'asc' });
+        return found(rows, 'conversation', key);
+      },
+      async get(messageId) {
+        return (await backend.getMessage(t, id(messageId, 'message'))) ?? null;
+      },
+      async updateStatus(messageId, status, at) {
+        const key = id(messageId, 'message');
+        const v = S.validate(S.MessageStatusSchema, status, 'message status');
+        const result = await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(at, 'at', clock()));
+        return found(result, 'message', key);
+      },
+    },
+
+    async ingest(input) {
+      const v = S.validate(S.IngestSchema, input, 'inbound message');
+      const now = clock();
+      return backend.ingest(t, {
+        channelId: v.channelId, address: v.from.address, name: v.from.name ?? null,
+        contactId: newId(), conversationId: newId(), now,
+        message: {
+          id: newId(), role: 'user', content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
+          externalId: v.externalId, idempotencyKey: null, status: 'delivered', intent: null, confidence: null,
+          entities: null, metadata: (v.metadata as JsonObject | undefined) ?? null,
+          createdAt: S.toEpochMs(v.timestamp, 'timestamp', now),
+        },
+      });
+    },
+
+    state: {
+      async get(conversationId) {
+        const key = id(conversationId, 'conversation');
+        return found(await backend.getState(t, key), 'conversation', key);
+      },
+      async set(conversationId, input) {
+        const key = id(conversationId, 'conversation');
+        const v = S.validate(S.StateSetSchema, input, 'state');
+        const result = await backend.setState(t, key, { ...v, data: v.data as JsonObject | undefined, now: clock() });
+        return found(result, 'conversation', key);
+      },
+    },
+
+    agents: {
+      async create(input) {
+        const v = S.validate(S.AgentCreateSchema, input, 'agent');
+        return backend.createAgent(t, {
+          id: newId(), name: v.name, instructions: v.instructions ?? '', model: v.model,
+          params: (v.params ?? {}) as JsonObject, metadata: (v.metadata ?? {}) as JsonObject, now: clock(),
+        });
+      },
+      async get(agentId) {
+        return (await backend.getAgent(t, id(agentId, 'agent'))) ?? null;
+      },
+      list: () => backend.listAgents(t),
+      async update(agentId, patch) {
+        const key = id(agentId, 'agent');
+        const v = S.validate(S.AgentUpdateSchema, patch, 'agent update');
+        const result = await backend.updateAgent(t, key, {
+          ...v, params: v.params as JsonObject | undefined, metadata: v.metadata as JsonObject | undefined, now: clock(),
+        });
+        return found(result, 'agent', key);
+      },
+      async delete(agentId) {
+        return backend.deleteAgent(t, id(agentId, 'agent'));
+      },
+    },
+
+    events: {
+      async list(options = {}) {
+        const v = S.validate(S.EventListSchema, options, 'event list options');
+        return backend.listEvents(t, { after: v.after, limit: v.limit ?? 100, conversationId: v.conversationId });
+      },
+    },
+
+    tenant: (other) => createStore(backend, other, clock),
+    close: () => backend.close(),
+  };
+  return Object.freeze(store);
+}
+
+/** Conversation list cursor: the (lastActivityAt, id) of the last row of a page, opaque to clients. */
+function encodeCursor(activityAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([activityAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { activityAt: number; id: string } {
+  try {
+    const [activityAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof activityAt === 'number' && Number.isSafeInteger(activityAt) && typeof id === 'string' && id.length <= 64) return { activityAt, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw new ColloquyError('invalid_argument', 'Invalid cursor: pass back the nextCursor of a previous page unchanged.', { cursor });
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate, openStore } from '../../src/index.js';
+import { expectError } from '../conformance/store-conformance.js';
+import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+
+describe('migrations and opening', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-migrate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('migrates a SQLite file once and keeps its data across reopenings', async () => {
+    const url = `sqlite:${join(dir, 'a.db')}`;
+    expect((await migrate({ url })).applied).toEqual(['0001-initial']);
+    expect((await migrate({ url })).applied).toEqual([]);
+    const store = await openStore({ url, durability: 'full' });
+    const conversation = await store.conversations.create({ title: 'kept' });
+    await store.close();
+    const again = await openStore({ url, migrate: false });
+    expect((await again.conversations.get(conversation.id))!.title).toBe('kept');
+    await again.close();
+  });
+
+  it('refuses a SQLite database that a newer Colloquy migrated', async () => {
+    const path = join(dir, 'newer.db');
+    await migrate({ url: `sqlite:${path}` });
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    const error = await expectError(openStore({ url: `sqlite:${path}` }), 'schema_too_new');
+    expect(error.message).toMatch(/schema version 99.*Upgrade Colloquy/);
+  });
+
+  it('refuses a PostgreSQL schema that a newer Colloquy migrated, and migrates concurrently without harm', async (ctx) => {
+    if (!(await postgresAvailable())) return ctx.skip();
+    const { schema, drop } = await throwawaySchema();
+    try {
+      const results = await Promise.all([1, 2, 3].map(() => migrate({ url: POSTGRES_URL, schema })));
+      expect(results.flatMap((r) => r.applied)).toEqual(['0001-initial']);
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`INSERT INTO ${schema}.colloquy_migrations (version, name) VALUES (99, '0099-future')`);
+      await client.end();
+      await expectError(openStore({ url: POSTGRES_URL, schema }), 'schema_too_new');
+    } finally {
+      await drop();
+    }
+  });
+
+  it('answers unavailable, never a false success, when the database cannot be reached', async () => {
+    await expectError(openStore({ url: 'postgres://postgres@127.0.0.1:1/nowhere' }), 'unavailable');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expectError(openStore({ url: `sqlite:${join(file, 'sub', 'colloquy.db')}` }), 'unavailable');
+    await expectError(openStore({ url: `sqlite:${file}` }), 'unavailable');
+  });
+
+  it('rejects an unknown URL scheme with a clear message', async () => {
+    const error = await expectError(openStore({ url: 'mysql://localhost/x' }), 'invalid_argument');
+    expect(error.message).toMatch(/sqlite:<path>/);
+    await expectError(openStore({ url: 'sqlite:' }), 'invalid_argument');
+  });
+
+  it('answers unavailable after the store was closed', async () => {
+    const store = await openStore({ url: 'sqlite::memory:' });
+    await store.close();
+    await expectError(store.conversations.create(), 'unavailable');
+  });
+});
