@@ -517,6 +517,25 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await expectError(store.events.list({ after: 'not a cursor' }), 'invalid_argument');
         });
 
+        it('never reuses an event id, even after the newest events were erased', async () => {
+          const store = fresh();
+          const { contact, conversation } = await setup(store);
+          await store.messages.append(conversation.id, { role: 'user', content: 'x' });
+          const before = await store.events.list();
+          const newest = before.at(-1)!;
+          expect(newest.conversationId).toBe(conversation.id);
+          expect(await store.contacts.erase(contact.id)).toBe(true);
+          // A reader that had seen the (now erased) newest event still receives what came after it.
+          const after = await store.events.list({ after: newest.id });
+          expect(after.map((e) => e.type)).toEqual(['contact.erased']);
+          const other = await store.conversations.create();
+          expect((await store.events.list({ after: newest.id })).map((e) => e.conversationId)).toEqual([null, other.id]);
+          const lone = await store.conversations.create();
+          const last = (await store.events.list()).at(-1)!;
+          expect(await store.conversations.delete(lone.id)).toBe(true);
+          expect((await store.events.list({ after: last.id })).map((e) => e.type)).toEqual(['conversation.deleted']);
+        });
+
         it('loses no event when many writers race and a reader follows with its cursor', async () => {
           const store = fresh();
           const conversations = await Promise.all(Array.from({ length: 8 }, () => store.conversations.create()));

@@ -26,6 +26,8 @@ const map = createRowMappers((value) => value);
 const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 const INT8 = 20;
 const MIGRATION_LOCK = 7_236_930_151; // arbitrary constant: serialises concurrent migrators
+/** How long listEvents waits for committed events held back by older, still running transactions. */
+const EVENT_SETTLE_WAIT_MS = 250;
 
 /** PostgreSQL backend on a `pg` pool. Hot paths (append, ingest) are server-side functions: one round trip each. */
 export async function createPostgresBackend(config: PostgresConfig): Promise<Backend> {
@@ -380,12 +382,24 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     async listEvents(tenant, options) {
       const [tx0, id0] = parseEventCursor(options.after);
       const scope = options.conversationId ? 'conversation_id = $5 AND tenant_id = $1' : 'tenant_id = $1';
-      const rows = await query(`SELECT id, tx::text AS tx_text, type, conversation_id, data, created_at FROM events
-        WHERE ${scope} AND (tx, id) > ($2::text::xid8, $3) AND tx < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY tx, id LIMIT $4`, [tenant, tx0, id0, options.limit, ...(options.conversationId ? [options.conversationId] : [])]);
-      return rows.map((row): StoreEvent => ({
-        id: `${row.tx_text}-${row.id}`, type: row.type, conversationId: row.conversation_id, data: row.data, createdAt: iso(row.created_at),
-      }));
+      const values = [tenant, tx0, id0, options.limit, ...(options.conversationId ? [options.conversationId] : [])];
+      // Settled = every transaction older than the event's has finished, so nothing can commit before it any more.
+      // Settled rows form a prefix in (tx, id) order; only that prefix is returned. Committed events held back by
+      // an older transaction still running are usually released within milliseconds: wait a little for them so
+      // that a reader sees its own writes, but never return an unsettled event.
+      const deadline = Date.now() + EVENT_SETTLE_WAIT_MS;
+      for (;;) {
+        const rows = await query(`SELECT id, tx::text AS tx_text, type, conversation_id, data, created_at,
+            tx < pg_snapshot_xmin(pg_current_snapshot()) AS settled
+          FROM events WHERE ${scope} AND (tx, id) > ($2::text::xid8, $3) ORDER BY tx, id LIMIT $4`, values);
+        const settled = rows.findIndex((row) => !row.settled);
+        if (settled === -1 || Date.now() >= deadline) {
+          return rows.slice(0, settled === -1 ? rows.length : settled).map((row): StoreEvent => ({
+            id: `${row.tx_text}-${row.id}`, type: row.type, conversationId: row.conversation_id, data: row.data, createdAt: iso(row.created_at),
+          }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
     },
   };
   return guard(backend, translate);
