@@ -1,6 +1,6 @@
 import type { Backend } from '../backends/backend.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { isId, newId } from '../domain/ids.js';
 import * as S from '../domain/schemas.js';
 import type {
   Agent,
@@ -94,6 +94,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
+const lower = (value: string | undefined): string | undefined => value?.toLowerCase();
+
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function createStore(backend: Backend, tenantId: string, clock: () => number): Store {
@@ -101,7 +103,9 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`);
   }
   const t = tenantId;
-  const id = (value: unknown, what: string): string => S.validate(S.IdSchema, value, `${what} id`);
+  // Ids are case-insensitive (as PostgreSQL's uuid type): normalised so SQLite's text comparison agrees.
+  const id = (value: unknown, what: string): string =>
+    (isId(value) ? value : S.validate(S.IdSchema, value, `${what} id`)).toLowerCase();
   const found = <T>(value: T | undefined, what: string, key: string): T => {
     if (value === undefined) throw notFound(what, key);
     return value;
@@ -150,7 +154,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async create(input = {}) {
         const v = S.validate(S.ConversationCreateSchema, input, 'conversation');
         return backend.createConversation(t, {
-          id: newId(), contactId: v.contactId ?? null, channelId: v.channelId ?? null, agentId: v.agentId ?? null,
+          id: newId(), contactId: lower(v.contactId) ?? null, channelId: lower(v.channelId) ?? null, agentId: lower(v.agentId) ?? null,
           title: v.title ?? null, metadata: (v.metadata ?? {}) as JsonObject, status: v.status ?? 'open', now: clock(),
         });
       },
@@ -161,7 +165,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const v = S.validate(S.ConversationListSchema, options, 'conversation list options');
         const limit = v.limit ?? 50;
         const rows = await backend.listConversations(t, {
-          status: v.status, contactId: v.contactId, channelId: v.channelId, agentId: v.agentId,
+          status: v.status, contactId: lower(v.contactId), channelId: lower(v.channelId), agentId: lower(v.agentId),
           after: v.cursor === undefined ? undefined : decodeCursor(v.cursor), limit: limit + 1,
         });
         const data = rows.slice(0, limit);
@@ -171,7 +175,9 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async update(conversationId, patch) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.ConversationUpdateSchema, patch, 'conversation update');
-        const result = await backend.updateConversation(t, key, { ...v, metadata: v.metadata as JsonObject | undefined, now: clock() });
+        const result = await backend.updateConversation(t, key, {
+          ...v, agentId: v.agentId === null ? null : lower(v.agentId), metadata: v.metadata as JsonObject | undefined, now: clock(),
+        });
         return found(result, 'conversation', key);
       },
       async delete(conversationId) {
@@ -213,7 +219,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       const v = S.validate(S.IngestSchema, input, 'inbound message');
       const now = clock();
       return backend.ingest(t, {
-        channelId: v.channelId, address: v.from.address, name: v.from.name ?? null,
+        channelId: v.channelId.toLowerCase(), address: v.from.address, name: v.from.name ?? null,
         contactId: newId(), conversationId: newId(), now,
         message: {
           id: newId(), role: 'user', content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
@@ -265,7 +271,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     events: {
       async list(options = {}) {
         const v = S.validate(S.EventListSchema, options, 'event list options');
-        return backend.listEvents(t, { after: v.after, limit: v.limit ?? 100, conversationId: v.conversationId });
+        return backend.listEvents(t, { after: v.after, limit: v.limit ?? 100, conversationId: lower(v.conversationId) });
       },
     },
 

@@ -62,6 +62,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const c = await store.contacts.upsert({ handle: { channel: 'telegram', address: '551100' } });
           expect(c.id).not.toBe(a.id);
           expect(await store.contacts.get(a.id)).toEqual(b);
+          expect(await store.contacts.get(a.id.toUpperCase())).toEqual(b); // ids are case-insensitive on every backend
           expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: '551100' })).toEqual(b);
           expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: 'nobody' })).toBeNull();
           expect(await store.contacts.get('018f0000-0000-7000-8000-000000000000')).toBeNull();
