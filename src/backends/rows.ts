@@ -121,7 +121,14 @@ export interface MessageExtra {
   metadata?: JsonObject;
 }
 
-export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null }): string | null {
+type ExtraFields = { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null };
+
+export function packExtra(m: ExtraFields): string | null {
+  const extra = extraOf(m);
+  return extra === null ? null : JSON.stringify(extra);
+}
+
+export function extraOf(m: ExtraFields): MessageExtra | null {
   if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null) return null;
   const extra: MessageExtra = {};
   if (m.parts !== null) extra.parts = m.parts;
@@ -129,7 +136,7 @@ export function packExtra(m: { parts: Json[] | null; intent: string | null; conf
   if (m.confidence !== null) extra.confidence = m.confidence;
   if (m.entities !== null) extra.entities = m.entities;
   if (m.metadata !== null) extra.metadata = m.metadata;
-  return JSON.stringify(extra);
+  return extra;
 }
 
 export function messageOf(

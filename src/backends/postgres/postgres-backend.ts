@@ -6,7 +6,7 @@ import type { EventType, Handle, JsonObject, StoreEvent } from '../../domain/typ
 import type { Backend, NewMessage } from '../backend.js';
 import { guard } from '../guard.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
-import { createRowMappers, emptyState, iso, packExtra, type Row } from '../rows.js';
+import { createRowMappers, emptyState, extraOf, iso, messageOf, packExtra, type Row } from '../rows.js';
 
 export interface PostgresConfig {
   /** postgres://user:password@host:port/database */
@@ -267,6 +267,13 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     },
 
     async appendMessage(tenant, conversationId, m) {
+      if (m.idempotencyKey === null && m.externalId === null) {
+        // Nothing to deduplicate: one statement. The UPDATE takes the conversation's row lock; a concurrent
+        // append waits for it, then re-reads the row (READ COMMITTED), so seq stays gapless.
+        const rows = await query({ name: 'colloquy_append_fast', text: APPEND_FAST, values: [tenant, conversationId, ...messageArgs(m)] });
+        if (rows[0]) return { message: messageOf(m.id, conversationId, rows[0].seq, m.role, m.content, null, null, m.status, m.createdAt, extraOf(m), m.createdAt), duplicate: false };
+        // No row: the conversation is missing or closed; the function below says which.
+      }
       const row = (await query({
         name: 'colloquy_append',
         text: 'SELECT * FROM colloquy_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
@@ -404,6 +411,22 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
   };
   return guard(backend, translate);
 }
+
+/** Append without dedup keys, as one statement. Inputs as colloquy_append ($1 tenant … $10 at). Result: seq, or no row. */
+const APPEND_FAST = `WITH c AS (
+    UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $10, last_activity_at = greatest(last_activity_at, $10)
+    WHERE id = $2 AND tenant_id = $1 AND status <> 'closed'
+    RETURNING id, channel_id, last_seq
+  ), m AS (
+    INSERT INTO messages (conversation_id, seq, id, tenant_id, channel_id, role, content, external_id, idempotency_key,
+      status, status_at, extra, created_at)
+    SELECT c.id, c.last_seq, $3, $1, c.channel_id, $4, $5, $6, $7, $8, $10, $9, $10 FROM c
+    RETURNING seq
+  ), e AS (
+    INSERT INTO events (tenant_id, type, conversation_id, data, created_at)
+    SELECT $1, 'message.created', $2, jsonb_build_object('messageId', $3::uuid, 'seq', m.seq, 'role', $4::text), $10 FROM m
+  )
+  SELECT seq FROM m`;
 
 function parseEventCursor(after: string | undefined): [string, number] {
   if (after === undefined) return ['0', 0];
