@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { ColloquyError, notFound } from '../../domain/errors.js';
 import { assertVersion, closedAtFor, conversationClosed, nextState, onePerPair } from '../../domain/lifecycle.js';
@@ -22,6 +23,7 @@ export interface PostgresConfig {
 }
 
 const migrations = loadMigrations(new URL('./migrations/', import.meta.url));
+const APPEND_FAST = readFileSync(new URL('./queries/append-fast.sql', import.meta.url), 'utf8');
 const map = createRowMappers((value) => value);
 const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 const INT8 = 20;
@@ -411,22 +413,6 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
   };
   return guard(backend, translate);
 }
-
-/** Append without dedup keys, as one statement. Inputs as colloquy_append ($1 tenant … $10 at). Result: seq, or no row. */
-const APPEND_FAST = `WITH c AS (
-    UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $10, last_activity_at = greatest(last_activity_at, $10)
-    WHERE id = $2 AND tenant_id = $1 AND status <> 'closed'
-    RETURNING id, channel_id, last_seq
-  ), m AS (
-    INSERT INTO messages (conversation_id, seq, id, tenant_id, channel_id, role, content, external_id, idempotency_key,
-      status, status_at, extra, created_at)
-    SELECT c.id, c.last_seq, $3, $1, c.channel_id, $4, $5, $6, $7, $8, $10, $9, $10 FROM c
-    RETURNING seq
-  ), e AS (
-    INSERT INTO events (tenant_id, type, conversation_id, data, created_at)
-    SELECT $1, 'message.created', $2, jsonb_build_object('messageId', $3::uuid, 'seq', m.seq, 'role', $4::text), $10 FROM m
-  )
-  SELECT seq FROM m`;
 
 function parseEventCursor(after: string | undefined): [string, number] {
   if (after === undefined) return ['0', 0];

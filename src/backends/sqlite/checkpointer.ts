@@ -34,6 +34,7 @@ export function startCheckpointer(path: string, intervalMs: number): Checkpointe
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async stop() {
+      worker.ref(); // an unref'd worker would not keep the process alive while we wait for its last checkpoint
       worker.postMessage('stop');
       await exited;
     },
