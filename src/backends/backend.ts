@@ -35,6 +35,8 @@ export interface Backend {
 
   /** Applies pending migrations; throws `schema_too_new` if the database has migrations this code lacks. */
   migrate(): Promise<MigrationReport>;
+  /** Throws `schema_too_new` or `schema_outdated` unless the database has exactly this code's migrations. */
+  checkSchema(): Promise<void>;
   /** Cheap round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
   /** Closes connections; pending calls finish first. */

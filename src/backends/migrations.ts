@@ -23,9 +23,17 @@ export function loadMigrations(folder: URL): Migration[] {
   return migrations;
 }
 
-/** Refuses a database that an newer Colloquy has migrated: this code would misread it. */
-export function assertNotTooNew(current: number, migrations: Migration[], where: string): void {
+/** Refuses a database that a newer Colloquy has migrated (this code would misread it), or, when asked, one that is behind. */
+export function assertNotTooNew(current: number, migrations: Migration[], where: string, requireCurrent = false): void {
   const latest = migrations.length;
+  if (requireCurrent && current < latest) {
+    throw new ColloquyError(
+      'schema_outdated',
+      `The database at ${where} has schema version ${current}, but this Colloquy needs ${latest}: ` +
+        'run `colloquy migrate` (or open the store with migrate: true).',
+      { databaseVersion: current, codeVersion: latest },
+    );
+  }
   if (current > latest) {
     throw new ColloquyError(
       'schema_too_new',

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'version_mismatch'
   | 'conversation_closed'
   | 'schema_too_new'
+  | 'schema_outdated'
   | 'unavailable'
   | 'internal';
 

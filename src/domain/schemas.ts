@@ -13,7 +13,7 @@ const Key = Type.String({ minLength: 1, maxLength: 256 });
 const JsonObjectSchema = Type.Record(Type.String(), Type.Unknown());
 const Limit = (max: number) => Type.Integer({ minimum: 1, maximum: max });
 /** ISO-8601 date-time or epoch milliseconds. */
-const Timestamp = Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Integer({ minimum: 0, maximum: 8.64e15 })]);
+export const TimestampSchema = Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Integer({ minimum: 0, maximum: 8.64e15 })]);
 
 export const ChannelKindSchema = Type.Enum(['whatsapp', 'telegram', 'webhook', 'api', 'web']);
 export const ConversationStatusSchema = Type.Enum(['open', 'waiting', 'closed']);
@@ -93,7 +93,7 @@ export const MessageAppendSchema = Type.Object(
     confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     entities: Type.Optional(Type.Unknown()),
     metadata: Type.Optional(JsonObjectSchema),
-    createdAt: Type.Optional(Timestamp),
+    createdAt: Type.Optional(TimestampSchema),
   },
   { additionalProperties: false },
 );
@@ -118,7 +118,7 @@ export const IngestSchema = Type.Object(
     externalId: Key,
     content: Type.String({ maxLength: 1_000_000 }),
     parts: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 100 })),
-    timestamp: Type.Optional(Timestamp),
+    timestamp: Type.Optional(TimestampSchema),
     metadata: Type.Optional(JsonObjectSchema),
   },
   { additionalProperties: false },
@@ -227,8 +227,8 @@ function findBadText(value: unknown, path: string, depth = 0): { path: string; r
 export function toEpochMs(value: string | number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   const ms = typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new ColloquyError('invalid_argument', `Invalid ${field}: expected an ISO-8601 date-time or epoch milliseconds.`, {
+  if (!Number.isInteger(ms) || ms < 0 || ms > 8.64e15) {
+    throw new ColloquyError('invalid_argument', `Invalid ${field}: expected an ISO-8601 date-time or epoch milliseconds, from 1970 on.`, {
       errors: [{ path: `/${field}`, message: 'is not a date-time' }],
     });
   }

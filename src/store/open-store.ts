@@ -1,13 +1,13 @@
 import type { Backend } from '../backends/backend.js';
 import { ColloquyError } from '../domain/errors.js';
-import { createStore, type Store } from './store.js';
+import { assertTenant, createStore, type Store } from './store.js';
 
 export interface StoreConfig {
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:port/db`. */
   readonly url: string;
   /** Tenant of the returned store; `store.tenant(id)` gives others. Default `default`. */
   readonly tenant?: string;
-  /** Apply pending migrations on open. Default true; with false, a database behind the code is an error. */
+  /** Apply pending migrations on open. Default true; with false, a database not exactly at this code's schema is an error. */
   readonly migrate?: boolean;
   /** SQLite: 'normal' (default, survives a process crash) or 'full' (also survives power loss). */
   readonly durability?: 'normal' | 'full';
@@ -40,10 +40,11 @@ export async function openBackend(config: StoreConfig): Promise<Backend> {
 
 /** Opens a store: connects, migrates (unless `migrate: false`) and returns the API for `config.tenant`. */
 export async function openStore(config: StoreConfig): Promise<Store> {
+  assertTenant(config.tenant ?? 'default');
   const backend = await openBackend(config);
   try {
     if (config.migrate !== false) await backend.migrate();
-    else await backend.ping();
+    else await backend.checkSchema();
   } catch (error) {
     await backend.close().catch(() => {});
     throw error;

@@ -98,10 +98,14 @@ const lower = (value: string | undefined): string | undefined => value?.toLowerC
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export function createStore(backend: Backend, tenantId: string, clock: () => number): Store {
+export function assertTenant(tenantId: string): void {
   if (!TENANT.test(tenantId)) {
     throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`);
   }
+}
+
+export function createStore(backend: Backend, tenantId: string, clock: () => number): Store {
+  assertTenant(tenantId);
   const t = tenantId;
   // Ids are case-insensitive (as PostgreSQL's uuid type): normalised so SQLite's text comparison agrees.
   const id = (value: unknown, what: string): string =>
@@ -210,7 +214,8 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async updateStatus(messageId, status, at) {
         const key = id(messageId, 'message');
         const v = S.validate(S.MessageStatusSchema, status, 'message status');
-        const result = await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(at, 'at', clock()));
+        const when = at === undefined ? undefined : S.validate(S.TimestampSchema, at, 'status time');
+        const result = await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(when, 'at', clock()));
         return found(result, 'message', key);
       },
     },

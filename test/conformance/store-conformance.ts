@@ -199,10 +199,14 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(reopened).toMatchObject({ status: 'open', closedAt: null, version: 4 });
           const unchanged = await store.conversations.update(conversation.id, { status: 'open' });
           expect(unchanged.version).toBe(4);
+          const tagged = await store.conversations.update(conversation.id, { metadata: { bb: 1, a: { y: 2, x: 1 } } });
+          expect(tagged.version).toBe(5);
+          // The same metadata with keys in another order is no change: no new version, no event.
+          expect((await store.conversations.update(conversation.id, { metadata: { a: { x: 1, y: 2 }, bb: 1 } })).version).toBe(5);
           await expectError(store.conversations.update('018f0000-0000-7000-8000-000000000000', { title: 'x' }), 'not_found');
           await expectError(store.conversations.update(conversation.id, { status: 'archived' as never }), 'invalid_argument');
           const types = (await store.events.list({ conversationId: conversation.id })).map((e) => e.type);
-          expect(types).toEqual(['conversation.created', 'conversation.updated', 'conversation.updated', 'conversation.updated']);
+          expect(types).toEqual(['conversation.created', 'conversation.updated', 'conversation.updated', 'conversation.updated', 'conversation.updated']);
         });
 
         it('deletes a conversation with its messages and state; later ones lose the link only', async () => {
@@ -315,6 +319,9 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const statusEvents = (await store.events.list()).filter((e) => e.type === 'message.status');
           expect(statusEvents.map((e) => e.data.status)).toEqual(['sent', 'read', 'failed']);
           await expectError(store.messages.updateStatus(message.id, 'seen' as never), 'invalid_argument');
+          for (const at of [9e15, -1, 1.5, 'not a date', '1960-01-01T00:00:00Z', {}]) {
+            await expectError(store.messages.updateStatus(other.id, 'read', at as never), 'invalid_argument');
+          }
           await expectError(store.messages.updateStatus('018f0000-0000-7000-8000-000000000000', 'read'), 'not_found');
           expect((await store.messages.append(conversation.id, { role: 'user', content: 'in' })).message.status).toBe('delivered');
         });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -56,6 +56,29 @@ describe('migrations and opening', () => {
     writeFileSync(file, 'not a directory');
     await expectError(openStore({ url: `sqlite:${join(file, 'sub', 'colloquy.db')}` }), 'unavailable');
     await expectError(openStore({ url: `sqlite:${file}` }), 'unavailable');
+  });
+
+  it('with migrate: false, refuses a database that is not at this code\'s schema', async () => {
+    const error = await expectError(openStore({ url: `sqlite:${join(dir, 'empty.db')}`, migrate: false }), 'schema_outdated');
+    expect(error.message).toMatch(/colloquy migrate/);
+  });
+
+  it('with migrate: false, refuses an unmigrated PostgreSQL schema', async (ctx) => {
+    if (!(await postgresAvailable())) return ctx.skip();
+    const { schema, drop } = await throwawaySchema();
+    try {
+      await expectError(openStore({ url: POSTGRES_URL, schema, migrate: false }), 'schema_outdated');
+      await migrate({ url: POSTGRES_URL, schema });
+      const store = await openStore({ url: POSTGRES_URL, schema, migrate: false });
+      await store.close();
+    } finally {
+      await drop();
+    }
+  });
+
+  it('rejects an invalid tenant before opening anything', async () => {
+    await expectError(openStore({ url: `sqlite:${join(dir, 'never.db')}`, tenant: 'no spaces' }), 'invalid_argument');
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
   });
 
   it('rejects an unknown URL scheme with a clear message', async () => {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { ColloquyError, notFound } from '../../domain/errors.js';
@@ -43,7 +44,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     max: settings.poolSize,
     connectionTimeoutMillis: settings.connectTimeoutMs,
     statement_timeout: settings.statementTimeoutMs,
-    ...(settings.schema ? { options: `-c search_path=${settings.schema}` } : {}),
+    // The locking in the SQL functions relies on READ COMMITTED, whatever the server's default.
+    options: `-c default_transaction_isolation=read\\ committed${settings.schema ? ` -c search_path=${settings.schema}` : ''}`,
     // int8 columns here are epoch ms and sequence numbers: far below 2^53.
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as never },
   });
@@ -59,16 +61,17 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
   /** Runs fn in a transaction on one client; rolls back on any error. */
   const tx = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError; });
       throw error;
     } finally {
-      client.release();
+      client.release(broken); // a client whose ROLLBACK failed may still be in a transaction: destroy it
     }
   };
   const rowsOf = async (client: PoolClient, text: string, values: unknown[]) => (await client.query(text, values)).rows as Row[];
@@ -79,7 +82,7 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     ]);
 
   const handlesOf = async (contactId: string): Promise<Handle[]> =>
-    (await query('SELECT channel, address FROM contact_handles WHERE contact_id = $1 ORDER BY created_at, channel, address', [contactId]))
+    (await query('SELECT channel, address FROM contact_handles WHERE contact_id = $1 ORDER BY created_at, channel COLLATE "C", address COLLATE "C"', [contactId]))
       .map((h) => ({ channel: h.channel, address: h.address }));
 
   const contactById = async (tenant: string, id: string) => {
@@ -118,6 +121,12 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       });
     },
 
+    async checkSchema() {
+      const table = await one(`SELECT to_regclass('colloquy_migrations') AS t`, []);
+      const current = table?.t ? Number((await one('SELECT coalesce(max(version), 0) AS v FROM colloquy_migrations', []))!.v) : 0;
+      assertNotTooNew(current, migrations, `${redact(settings.url)}${settings.schema ? ` (schema ${settings.schema})` : ''}`, true);
+    },
+
     async ping() {
       await query('SELECT 1');
     },
@@ -136,7 +145,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
         if (inserted.rowCount === 1) return input.id;
         await client.query('DELETE FROM contacts WHERE id = $1', [input.id]); // the handle already had a contact
         const found = (await rowsOf(client, 'SELECT contact_id FROM contact_handles WHERE tenant_id = $1 AND channel = $2 AND address = $3',
-          [tenant, input.channel, input.address]))[0]!;
+          [tenant, input.channel, input.address]))[0];
+        if (!found) throw new ColloquyError('conflict', 'The contact of this handle was erased at the same moment; retry the call.');
         if (input.name !== undefined || input.metadata !== undefined) {
           await client.query(`UPDATE contacts SET name = CASE WHEN $1 THEN $2 ELSE name END, metadata = coalesce($3::jsonb, metadata),
               updated_at = $4 WHERE id = $5`, [input.name !== undefined, input.name ?? null, toJson(input.metadata), input.now, found.contact_id]);
@@ -158,8 +168,9 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
         const locked = await client.query('SELECT 1 FROM contacts WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [id, tenant]);
         if (locked.rowCount !== 1) return false;
         const conversationIds = (await rowsOf(client, 'SELECT id FROM conversations WHERE contact_id = $1', [id])).map((r) => r.id as string);
+        await client.query('DELETE FROM contacts WHERE id = $1', [id]); // cascades; waits for writers on those rows
+        // After the cascade: a new statement also sees events that concurrent writers committed meanwhile.
         await client.query('DELETE FROM events WHERE conversation_id = ANY($1::uuid[])', [conversationIds]);
-        await client.query('DELETE FROM contacts WHERE id = $1', [id]);
         await event(client, tenant, 'contact.erased', null, { contactId: id, conversationIds }, now);
         return true;
       });
@@ -237,7 +248,7 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
         const status = patch.status ?? row.status;
         const title = patch.title !== undefined ? patch.title : row.title;
         const agentId = patch.agentId !== undefined ? patch.agentId : row.agent_id;
-        const metadataChanged = patch.metadata !== undefined && JSON.stringify(patch.metadata) !== JSON.stringify(row.metadata);
+        const metadataChanged = patch.metadata !== undefined && !isDeepStrictEqual(patch.metadata, row.metadata);
         const changed = [
           status !== row.status && 'status', title !== row.title && 'title', agentId !== row.agent_id && 'agentId', metadataChanged && 'metadata',
         ].filter((c): c is string => c !== false);
@@ -261,8 +272,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       return tx(async (client) => {
         const locked = await client.query('SELECT 1 FROM conversations WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [id, tenant]);
         if (locked.rowCount !== 1) return false;
-        await client.query('DELETE FROM events WHERE conversation_id = $1', [id]);
         await client.query('DELETE FROM conversations WHERE id = $1', [id]);
+        await client.query('DELETE FROM events WHERE conversation_id = $1', [id]); // after the cascade, as in eraseContact
         await event(client, tenant, 'conversation.deleted', id, {}, now);
         return true;
       });
@@ -323,8 +334,11 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
           m.externalId, m.status, packExtra(m), m.createdAt, input.now],
       }))[0]!;
       if (row.outcome === 'channel_not_found') throw notFound('channel', input.channelId);
-      const conversation = (await conversationById(tenant, row.conversation_id))!;
-      return { message: map.message(row), conversation, duplicate: row.outcome === 'duplicate', created: row.created, reopened: row.reopened };
+      const conversation = map.conversation(row.conversation);
+      return {
+        message: map.message({ ...row, conversation_id: conversation.id }), conversation,
+        duplicate: row.outcome === 'duplicate', created: row.created, reopened: row.reopened,
+      };
     },
 
     async getState(tenant, conversationId) {
@@ -366,7 +380,7 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     },
 
     async listAgents(tenant) {
-      return (await query('SELECT * FROM agents WHERE tenant_id = $1 ORDER BY name', [tenant])).map(map.agent);
+      return (await query('SELECT * FROM agents WHERE tenant_id = $1 ORDER BY name COLLATE "C"', [tenant])).map(map.agent);
     },
 
     async updateAgent(tenant, id, patch) {
@@ -433,10 +447,13 @@ function translate(error: unknown): unknown {
   const message = (error as Error)?.message ?? String(error);
   if (code === '23505' || code === '23P01') return new ColloquyError('conflict', `The change conflicts with existing data (${message}).`, { driverCode: code }, { cause: error });
   if (code === '23503') return new ColloquyError('not_found', `A referenced record does not exist (${message}).`, { driverCode: code }, { cause: error });
+  if (code === '42P01' || code === '42883' || code === '3F000') {
+    return new ColloquyError('unavailable', `Colloquy's tables are missing (${message}): run \`colloquy migrate\` or open the store with migrate: true.`, { driverCode: code }, { cause: error });
+  }
   if (code.startsWith('22')) return new ColloquyError('invalid_argument', `PostgreSQL rejected a value (${message}).`, { driverCode: code }, { cause: error });
   if (/^(08|53|57|58|40)/.test(code) || /^E(CONN|HOST|NET|PIPE|TIMEDOUT|AI_)/.test(code) ||
       /timeout|terminat|Connection|connect|pool/i.test(message)) {
     return new ColloquyError('unavailable', `PostgreSQL is unavailable (${message}); nothing was acknowledged.`, { driverCode: code || undefined }, { cause: error });
   }
-  return error;
+  return new ColloquyError('internal', `Unexpected PostgreSQL error (${message}); nothing was acknowledged.`, { driverCode: code || undefined }, { cause: error });
 }

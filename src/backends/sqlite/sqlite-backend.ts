@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
@@ -155,6 +156,10 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return { applied, current: migrations.at(-1)?.name ?? null };
     },
 
+    async checkSchema() {
+      assertNotTooNew(db.pragma('user_version', { simple: true }) as number, migrations, settings.path, true);
+    },
+
     async ping() {
       q('SELECT 1').get();
     },
@@ -271,9 +276,10 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       const status = patch.status ?? row.status;
       const title = patch.title !== undefined ? patch.title : row.title;
       const agentId = patch.agentId !== undefined ? patch.agentId : row.agent_id;
-      const metadata = patch.metadata !== undefined ? JSON.stringify(patch.metadata) : row.metadata;
+      const metadataChanged = patch.metadata !== undefined && !isDeepStrictEqual(patch.metadata, JSON.parse(row.metadata));
+      const metadata = metadataChanged ? JSON.stringify(patch.metadata) : row.metadata;
       const changed = [
-        status !== row.status && 'status', title !== row.title && 'title', agentId !== row.agent_id && 'agentId', metadata !== row.metadata && 'metadata',
+        status !== row.status && 'status', title !== row.title && 'title', agentId !== row.agent_id && 'agentId', metadataChanged && 'metadata',
       ].filter((c): c is string => c !== false);
       if (!changed.length) return map.conversation(row);
       try {
@@ -492,10 +498,14 @@ function translate(error: unknown, context?: string): unknown {
   if (error instanceof ColloquyError) return error;
   const code = (error as { code?: string })?.code ?? '';
   const why = `${context ? `${context}: ` : ''}${(error as Error)?.message ?? String(error)}`;
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new ColloquyError('not_found', `A referenced record does not exist (${why}).`, { driverCode: code }, { cause: error });
+  if (code === 'SQLITE_ERROR' && /no such (table|column)/.test(why)) {
+    return new ColloquyError('unavailable', `Colloquy's tables are missing (${why}): run \`colloquy migrate\` or open the store with migrate: true.`, { driverCode: code }, { cause: error });
+  }
   if (code.startsWith('SQLITE_CONSTRAINT')) return new ColloquyError('conflict', `The change breaks a database constraint (${why}).`, { driverCode: code }, { cause: error });
   if (/^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PERM|AUTH)|E(NOENT|ACCES|PERM|ROFS|NOSPC|NOTDIR))/.test(code) ||
       (error as Error)?.message === 'The database connection is not open') {
     return new ColloquyError('unavailable', `SQLite is unavailable (${why}); nothing was written.`, { driverCode: code }, { cause: error });
   }
-  return error;
+  return new ColloquyError('internal', `Unexpected SQLite error (${why}); nothing was written.`, { driverCode: code || undefined }, { cause: error });
 }

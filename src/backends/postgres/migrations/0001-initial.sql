@@ -188,12 +188,15 @@ $$;
 -- idempotent append, as one transaction in one round trip.
 -- Inputs: tenant, channel id, sender address and name, ids to use if a contact/conversation must be created,
 -- the message fields, now.
--- Result: one row (outcome, created, reopened, conversation_id, message columns as colloquy_append).
--- outcome: 'created', 'duplicate' (no side effects at all), 'channel_not_found'.
+-- Result: one row (outcome, created, reopened, conversation as jsonb, message columns as colloquy_append).
+-- outcome: 'created', 'duplicate' (no side effects at all; the original's conversation), 'channel_not_found'.
+-- Resolution runs under the contact's row lock and re-runs if a concurrent close, delete or create (through
+-- the API, which does not take that lock) changed the conversation under it: an acknowledged message is
+-- always stored.
 CREATE FUNCTION colloquy_ingest(
   p_tenant text, p_channel uuid, p_address text, p_name text, p_contact_id uuid, p_conversation_id uuid,
   p_id uuid, p_content text, p_external_id text, p_status text, p_extra jsonb, p_at bigint, p_now bigint
-) RETURNS TABLE (outcome text, created boolean, reopened boolean, conversation_id uuid, id uuid, seq bigint,
+) RETURNS TABLE (outcome text, created boolean, reopened boolean, conversation jsonb, id uuid, seq bigint,
   role text, content text, external_id text, idempotency_key text, status text, status_at bigint,
   extra jsonb, created_at bigint)
 LANGUAGE plpgsql AS $$
@@ -202,71 +205,88 @@ DECLARE
   v_contact uuid;
   v_conversation uuid;
   last record;
-  v_created boolean := false;
-  v_reopened boolean := false;
+  a record;
+  v_created boolean;
+  v_reopened boolean;
   m messages%ROWTYPE;
 BEGIN
   SELECT c.kind, c.reopen_window_ms INTO ch FROM channels c WHERE c.id = p_channel AND c.tenant_id = p_tenant;
   IF NOT FOUND THEN
-    RETURN QUERY SELECT 'channel_not_found'::text, false, false, NULL::uuid, NULL::uuid, NULL::bigint, NULL, NULL,
+    RETURN QUERY SELECT 'channel_not_found'::text, false, false, NULL::jsonb, NULL::uuid, NULL::bigint, NULL, NULL,
       NULL, NULL, NULL, NULL::bigint, NULL::jsonb, NULL::bigint;
     RETURN;
   END IF;
   -- A duplicate has no side effects: answer before touching anything.
   SELECT * INTO m FROM messages x WHERE x.channel_id = p_channel AND x.external_id = p_external_id;
   IF FOUND THEN
-    RETURN QUERY SELECT 'duplicate'::text, false, false, m.conversation_id, m.id, m.seq, m.role, m.content,
-      m.external_id, m.idempotency_key, m.status, m.status_at, m.extra, m.created_at;
+    RETURN QUERY SELECT 'duplicate'::text, false, false, (SELECT to_jsonb(cv) FROM conversations cv WHERE cv.id = m.conversation_id),
+      m.id, m.seq, m.role, m.content, m.external_id, m.idempotency_key, m.status, m.status_at, m.extra, m.created_at;
     RETURN;
   END IF;
 
-  SELECT h.contact_id INTO v_contact FROM contact_handles h
-    WHERE h.tenant_id = p_tenant AND h.channel = ch.kind AND h.address = p_address;
-  IF NOT FOUND THEN
-    INSERT INTO contacts (id, tenant_id, name, metadata, created_at, updated_at)
-      VALUES (p_contact_id, p_tenant, p_name, '{}', p_now, p_now);
-    INSERT INTO contact_handles (tenant_id, channel, address, contact_id, created_at)
-      VALUES (p_tenant, ch.kind, p_address, p_contact_id, p_now) ON CONFLICT DO NOTHING;
-    IF FOUND THEN
+  FOR attempt IN 1..5 LOOP
+    v_created := false;
+    v_reopened := false;
+    SELECT h.contact_id INTO v_contact FROM contact_handles h
+      WHERE h.tenant_id = p_tenant AND h.channel = ch.kind AND h.address = p_address;
+    IF NOT FOUND THEN
+      INSERT INTO contacts (id, tenant_id, name, metadata, created_at, updated_at)
+        VALUES (p_contact_id, p_tenant, p_name, '{}', p_now, p_now) ON CONFLICT DO NOTHING;
+      INSERT INTO contact_handles (tenant_id, channel, address, contact_id, created_at)
+        VALUES (p_tenant, ch.kind, p_address, p_contact_id, p_now) ON CONFLICT DO NOTHING;
+      IF NOT FOUND THEN -- another message of the same new contact won the race
+        DELETE FROM contacts c WHERE c.id = p_contact_id;
+        CONTINUE;
+      END IF;
       v_contact := p_contact_id;
-    ELSE -- another message of the same new contact won the race
-      DELETE FROM contacts c WHERE c.id = p_contact_id;
-      SELECT h.contact_id INTO v_contact FROM contact_handles h
-        WHERE h.tenant_id = p_tenant AND h.channel = ch.kind AND h.address = p_address;
     END IF;
-  END IF;
-  -- One contact's messages resolve their conversation one at a time (NO KEY: inserts referencing it still proceed).
-  PERFORM 1 FROM contacts c WHERE c.id = v_contact FOR NO KEY UPDATE;
-  IF p_name IS NOT NULL THEN
-    UPDATE contacts c SET name = p_name, updated_at = p_now WHERE c.id = v_contact AND c.name IS DISTINCT FROM p_name;
-  END IF;
+    -- One contact's messages resolve their conversation one at a time (NO KEY: inserts referencing it proceed).
+    PERFORM 1 FROM contacts c WHERE c.id = v_contact FOR NO KEY UPDATE;
+    CONTINUE WHEN NOT FOUND; -- erased meanwhile: resolve again (a new contact)
 
-  SELECT cv.id INTO v_conversation FROM conversations cv
-    WHERE cv.tenant_id = p_tenant AND cv.contact_id = v_contact AND cv.channel_id = p_channel AND cv.status <> 'closed';
-  IF NOT FOUND THEN
-    SELECT cv.id, cv.version, cv.last_activity_at INTO last FROM conversations cv
-      WHERE cv.contact_id = v_contact AND cv.channel_id = p_channel
-      ORDER BY cv.last_activity_at DESC, cv.id DESC LIMIT 1;
-    IF FOUND AND p_at - last.last_activity_at <= ch.reopen_window_ms THEN
-      UPDATE conversations cv SET status = 'open', closed_at = NULL, version = cv.version + 1, updated_at = p_now
-        WHERE cv.id = last.id;
-      INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.updated', last.id,
-        jsonb_build_object('status', 'open', 'version', last.version + 1, 'changed', jsonb_build_array('status'), 'reopened', true), p_now);
-      v_conversation := last.id;
-      v_reopened := true;
-    ELSE
-      INSERT INTO conversations (id, tenant_id, contact_id, channel_id, previous_conversation_id, status, metadata,
-        created_at, updated_at, last_activity_at)
-      VALUES (p_conversation_id, p_tenant, v_contact, p_channel, last.id, 'open', '{}', p_now, p_now, p_now);
-      INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.created',
-        p_conversation_id, jsonb_build_object('status', 'open', 'version', 1), p_now);
-      v_conversation := p_conversation_id;
-      v_created := true;
+    SELECT cv.id INTO v_conversation FROM conversations cv
+      WHERE cv.tenant_id = p_tenant AND cv.contact_id = v_contact AND cv.channel_id = p_channel AND cv.status <> 'closed'
+      FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+      SELECT cv.id, cv.version, cv.last_activity_at INTO last FROM conversations cv
+        WHERE cv.contact_id = v_contact AND cv.channel_id = p_channel AND cv.status = 'closed'
+        ORDER BY cv.last_activity_at DESC, cv.id DESC LIMIT 1 FOR NO KEY UPDATE;
+      IF FOUND AND p_at - last.last_activity_at <= ch.reopen_window_ms THEN
+        BEGIN
+          UPDATE conversations cv SET status = 'open', closed_at = NULL, version = cv.version + 1, updated_at = p_now
+            WHERE cv.id = last.id AND cv.status = 'closed';
+        EXCEPTION WHEN unique_violation THEN
+          CONTINUE; -- another conversation was opened through the API meanwhile: join it
+        END;
+        CONTINUE WHEN NOT FOUND;
+        INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.updated', last.id,
+          jsonb_build_object('status', 'open', 'version', last.version + 1, 'changed', jsonb_build_array('status'), 'reopened', true), p_now);
+        v_conversation := last.id;
+        v_reopened := true;
+      ELSE
+        INSERT INTO conversations (id, tenant_id, contact_id, channel_id, previous_conversation_id, status, metadata,
+          created_at, updated_at, last_activity_at)
+        VALUES (p_conversation_id, p_tenant, v_contact, p_channel, last.id, 'open', '{}', p_now, p_now, p_now)
+        ON CONFLICT DO NOTHING;
+        CONTINUE WHEN NOT FOUND; -- another conversation was opened through the API meanwhile: join it
+        INSERT INTO events (tenant_id, type, conversation_id, data, created_at) VALUES (p_tenant, 'conversation.created',
+          p_conversation_id, jsonb_build_object('status', 'open', 'version', 1), p_now);
+        v_conversation := p_conversation_id;
+        v_created := true;
+      END IF;
     END IF;
-  END IF;
 
-  RETURN QUERY SELECT a.outcome, v_created, v_reopened, v_conversation, a.id, a.seq, a.role, a.content,
-    a.external_id, a.idempotency_key, a.status, a.status_at, a.extra, a.created_at
-  FROM colloquy_append(p_tenant, v_conversation, p_id, 'user', p_content, p_external_id, NULL, p_status, p_extra, p_at) a;
+    SELECT * INTO a FROM colloquy_append(p_tenant, v_conversation, p_id, 'user', p_content, p_external_id, NULL, p_status, p_extra, p_at);
+    CONTINUE WHEN a.outcome NOT IN ('created', 'duplicate'); -- closed or deleted under us: resolve again
+    -- Only a stored message may rename its sender: a duplicate changes nothing.
+    IF a.outcome = 'created' AND p_name IS NOT NULL THEN
+      UPDATE contacts c SET name = p_name, updated_at = p_now WHERE c.id = v_contact AND c.name IS DISTINCT FROM p_name;
+    END IF;
+    RETURN QUERY SELECT a.outcome, v_created AND a.outcome = 'created', v_reopened AND a.outcome = 'created',
+      (SELECT to_jsonb(cv) FROM conversations cv WHERE cv.id = a.conversation_id),
+      a.id, a.seq, a.role, a.content, a.external_id, a.idempotency_key, a.status, a.status_at, a.extra, a.created_at;
+    RETURN;
+  END LOOP;
+  RAISE EXCEPTION 'colloquy_ingest: the conversation kept changing under this message; retry' USING ERRCODE = '40001';
 END;
 $$;
