@@ -11,7 +11,7 @@ export interface StoreConfig {
   readonly migrate?: boolean;
   /** SQLite: 'normal' (default, survives a process crash) or 'full' (also survives power loss). */
   readonly durability?: 'normal' | 'full';
-  /** PostgreSQL: schema for Colloquy's tables (created if missing). */
+  /** PostgreSQL: schema for Colloquy's tables (created if missing); also accepted as `?schema=` in the URL. */
   readonly schema?: string;
   /** PostgreSQL: connection pool size. Default 10. */
   readonly poolSize?: number;
@@ -30,9 +30,13 @@ export async function openBackend(config: StoreConfig): Promise<Backend> {
     return createSqliteBackend({ path, ...(config.durability ? { durability: config.durability } : {}) });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    // `?schema=name` in the URL is the same as the `schema` option (handy for the CLI and COLLOQUY_DB_URL).
+    const parsed = new URL(url);
+    const schema = config.schema ?? parsed.searchParams.get('schema') ?? undefined;
+    parsed.searchParams.delete('schema');
     const { createPostgresBackend } = await import('../backends/postgres/postgres-backend.js');
     return createPostgresBackend({
-      url, ...(config.schema ? { schema: config.schema } : {}), ...(config.poolSize ? { poolSize: config.poolSize } : {}),
+      url: parsed.toString(), ...(schema ? { schema } : {}), ...(config.poolSize ? { poolSize: config.poolSize } : {}),
     });
   }
   throw new ColloquyError('invalid_argument', `Unsupported database URL "${url.split(':')[0]}:…": use sqlite:<path>, sqlite::memory: or postgres://…`);

@@ -88,6 +88,8 @@ export interface Store {
     /** The durable event log in delivery order; resume with `after` = the last event id you handled. */
     list(options?: S.EventListOptions): Promise<StoreEvent[]>;
   };
+  /** One round trip to the database; throws `unavailable` when it does not answer. */
+  ping(): Promise<void>;
   /** The same API for another tenant, sharing this store's connections. */
   tenant(id: string): Store;
   /** Closes the connections of every tenant view. */
@@ -280,6 +282,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
     },
 
+    ping: () => backend.ping(),
     tenant: (other) => createStore(backend, other, clock),
     close: () => backend.close(),
   };

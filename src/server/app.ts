@@ -1,0 +1,86 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import type { Store } from '../store/store.js';
+import { errorBody, handleError } from './errors.js';
+import { agentRoutes } from './routes/agents.js';
+import { channelRoutes } from './routes/channels.js';
+import { contactRoutes } from './routes/contacts.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { healthRoutes } from './routes/health.js';
+import { inboundRoutes } from './routes/inbound.js';
+
+export interface AppConfig {
+  readonly store: Store;
+  /** pino options or false. Default: info level. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Largest accepted request body in bytes. Default 1 MiB. */
+  readonly bodyLimit?: number;
+}
+
+export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The store scoped to the caller's tenant. */
+    store: Store;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The HTTP API over a store. A route knows HTTP, not SQL: every rule lives in the store. */
+export async function buildApp(config: AppConfig): Promise<App> {
+  const app = Fastify({
+    logger: config.logger ?? { level: 'info', redact: ['req.headers.authorization'] },
+    bodyLimit: config.bodyLimit ?? 1_048_576,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The same TypeBox validation as the library. Query strings arrive as text: convert before checking.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const check = Compile(schema as TSchema);
+    return (data: unknown) => {
+      const value = httpPart === 'querystring' || httpPart === 'params' ? Value.Convert(schema as TSchema, data) : data;
+      if (check.Check(value)) return { value };
+      const errors = [...check.Errors(value)].filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean');
+      return { error: Object.assign(new Error('validation failed'), { validation: errors.length ? errors : [...check.Errors(value)] }) as never };
+    };
+  });
+
+  // Invalid UTF-8 is refused, not silently replaced by U+FFFD and stored.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(Object.assign(new Error('The body is not valid UTF-8.'), { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  app.decorateRequest('store', null as unknown as Store);
+  app.addHook('onRequest', async (request) => {
+    request.store = config.store; // one tenant until API keys bind each caller to theirs
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`));
+  });
+
+  await app.register(healthRoutes, { store: config.store });
+  await app.register(async (v1) => {
+    await v1.register(conversationRoutes);
+    await v1.register(inboundRoutes);
+    await v1.register(contactRoutes);
+    await v1.register(channelRoutes);
+    await v1.register(agentRoutes);
+  }, { prefix: '/v1' });
+  return app;
+}

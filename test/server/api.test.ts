@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/index.js';
+import { buildApp, type App } from '../../src/server/app.js';
+import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+
+interface Target {
+  name: string;
+  open(): Promise<{ store: Store; cleanup(): Promise<void> } | undefined>;
+}
+
+const targets: Target[] = [
+  { name: 'sqlite', open: async () => ({ store: await openStore({ url: 'sqlite::memory:' }), cleanup: async () => {} }) },
+  {
+    name: 'postgres',
+    open: async () => {
+      if (!(await postgresAvailable())) return undefined;
+      const { schema, drop } = await throwawaySchema();
+      return { store: await openStore({ url: POSTGRES_URL, schema }), cleanup: drop };
+    },
+  },
+];
+
+const MISSING = '018f0000-0000-7000-8000-000000000000';
+
+for (const target of targets) {
+  describe(`HTTP API on ${target.name}`, async () => {
+    const opened = await target.open();
+    describe.skipIf(!opened)('', () => {
+      let app: App;
+      beforeAll(async () => {
+        app = await buildApp({ store: opened!.store, logger: false });
+      });
+      afterAll(async () => {
+        await app?.close();
+        await opened?.store.close();
+        await opened?.cleanup();
+      });
+      const json = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+        app.inject({ method: method as 'GET', url, ...(body === undefined ? {} : { payload: body as object }), headers });
+
+      it('creates, reads, lists, updates and deletes conversations', async () => {
+        const created = await json('POST', '/v1/conversations', { title: 'Consulta' });
+        expect(created.statusCode).toBe(201);
+        const conversation = created.json();
+        expect(conversation).toMatchObject({ title: 'Consulta', status: 'open', version: 1 });
+        expect((await json('GET', `/v1/conversations/${conversation.id}`)).json()).toEqual(conversation);
+        const list = await json('GET', '/v1/conversations?limit=1');
+        expect(list.statusCode).toBe(200);
+        expect(list.json().data).toHaveLength(1);
+        const patched = await json('PATCH', `/v1/conversations/${conversation.id}`, { status: 'closed', expectedVersion: 1 });
+        expect(patched.json()).toMatchObject({ status: 'closed', version: 2 });
+        const stale = await json('PATCH', `/v1/conversations/${conversation.id}`, { title: 'x', expectedVersion: 1 });
+        expect(stale.statusCode).toBe(409);
+        expect(stale.json().error.code).toBe('version_mismatch');
+        expect((await json('DELETE', `/v1/conversations/${conversation.id}`)).statusCode).toBe(204);
+        expect((await json('GET', `/v1/conversations/${conversation.id}`)).statusCode).toBe(404);
+        expect((await json('DELETE', `/v1/conversations/${conversation.id}`)).statusCode).toBe(404);
+      });
+
+      it('appends idempotently with Idempotency-Key and pages history by seq', async () => {
+        const { id } = (await json('POST', '/v1/conversations', {})).json();
+        const first = await json('POST', `/v1/conversations/${id}/messages`, { role: 'user', content: 'oi' }, { 'idempotency-key': 'k-1' });
+        expect(first.statusCode).toBe(201);
+        expect(first.json()).toMatchObject({ duplicate: false, message: { seq: 1, idempotencyKey: 'k-1' } });
+        const again = await json('POST', `/v1/conversations/${id}/messages`, { role: 'user', content: 'oi' }, { 'idempotency-key': 'k-1' });
+        expect(again.statusCode).toBe(200);
+        expect(again.json()).toEqual({ duplicate: true, message: first.json().message });
+        for (let i = 2; i <= 5; i++) await json('POST', `/v1/conversations/${id}/messages`, { role: 'assistant', content: `m${i}` });
+        const page1 = (await json('GET', `/v1/conversations/${id}/messages?order=desc&limit=2`)).json();
+        expect(page1.data.map((m: { seq: number }) => m.seq)).toEqual([5, 4]);
+        const page2 = (await json('GET', `/v1/conversations/${id}/messages?order=desc&limit=2&cursor=${page1.nextCursor}`)).json();
+        expect(page2.data.map((m: { seq: number }) => m.seq)).toEqual([3, 2]);
+        const asc = (await json('GET', `/v1/conversations/${id}/messages?after=3`)).json();
+        expect(asc).toMatchObject({ nextCursor: null });
+        expect(asc.data.map((m: { seq: number }) => m.seq)).toEqual([4, 5]);
+        expect((await json('GET', `/v1/conversations/${MISSING}/messages`)).statusCode).toBe(404);
+      });
+
+      it('keeps state with compare-and-set', async () => {
+        const { id } = (await json('POST', '/v1/conversations', {})).json();
+        expect((await json('GET', `/v1/conversations/${id}/state`)).json()).toMatchObject({ version: 0, data: {} });
+        const put = await json('PUT', `/v1/conversations/${id}/state`, { state: 'ask_doctor', data: { patient: 'Ana' }, expectedVersion: 0 });
+        expect(put.json()).toMatchObject({ state: 'ask_doctor', version: 1 });
+        const stale = await json('PUT', `/v1/conversations/${id}/state`, { state: 'x', expectedVersion: 0 });
+        expect(stale.statusCode).toBe(409);
+        expect(stale.json().error).toMatchObject({ code: 'version_mismatch', details: { currentVersion: 1 } });
+      });
+
+      it('ingests inbound messages: 201 stored, 200 duplicate; contacts export and erase', async () => {
+        const channel = (await json('POST', '/v1/channels', { kind: 'whatsapp', name: 'clinic' })).json();
+        const body = { channelId: channel.id, from: { address: '5511', name: 'Ana' }, externalId: 'wamid.1', content: 'oi' };
+        const first = await json('POST', '/v1/inbound', body);
+        expect(first.statusCode).toBe(201);
+        expect(first.json()).toMatchObject({ duplicate: false, created: true, reopened: false });
+        const retries = await Promise.all(Array.from({ length: 20 }, () => json('POST', '/v1/inbound', body)));
+        expect(retries.every((r) => r.statusCode === 200 && r.json().duplicate === true)).toBe(true);
+        const contactId = first.json().conversation.contactId;
+        const exported = await json('GET', `/v1/contacts/${contactId}/export`);
+        expect(exported.json().conversations[0].messages).toHaveLength(1);
+        expect((await json('DELETE', `/v1/contacts/${contactId}`)).statusCode).toBe(204);
+        expect((await json('GET', `/v1/contacts/${contactId}`)).statusCode).toBe(404);
+        expect((await json('GET', `/v1/conversations/${first.json().conversation.id}`)).statusCode).toBe(404);
+      });
+
+      it('manages channels, contacts and agents', async () => {
+        expect((await json('GET', '/v1/channels')).json().data.length).toBeGreaterThanOrEqual(0);
+        const contact = await json('POST', '/v1/contacts', { handle: { channel: 'telegram', address: '42' }, name: 'Bo' });
+        expect(contact.json()).toMatchObject({ name: 'Bo' });
+        const agent = await json('POST', '/v1/agents', { name: 'receptionist', model: 'openai:gpt-4o-mini' });
+        expect(agent.statusCode).toBe(201);
+        expect((await json('POST', '/v1/agents', { name: 'receptionist', model: 'x' })).statusCode).toBe(409);
+        expect((await json('PATCH', `/v1/agents/${agent.json().id}`, { instructions: 'Be kind.' })).json()).toMatchObject({ instructions: 'Be kind.' });
+        expect((await json('DELETE', `/v1/agents/${agent.json().id}`)).statusCode).toBe(204);
+        expect((await json('GET', '/v1/conversations/x/context')).statusCode).toBe(400);
+      });
+
+      it('answers every bad request with a 4xx JSON error and writes nothing', async () => {
+        const { id } = (await json('POST', '/v1/conversations', {})).json();
+        const url = `/v1/conversations/${id}/messages`;
+        const raw = (payload: string | Buffer, contentType = 'application/json') =>
+          app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType } });
+        const cases: Array<[string, Promise<{ statusCode: number; json(): any }>, number, string]> = [
+          ['malformed JSON', raw('{"role": "user", "content": '), 400, 'invalid_argument'],
+          ['empty body', raw(''), 400, 'invalid_argument'],
+          ['wrong type', raw(JSON.stringify({ role: 'user', content: 42 })), 400, 'invalid_argument'],
+          ['unknown field', raw(JSON.stringify({ role: 'user', content: 'x', admin: true })), 400, 'invalid_argument'],
+          ['NUL byte', raw(JSON.stringify({ role: 'user', content: 'a\u0000b' })), 400, 'invalid_argument'],
+          ['invalid UTF-8', raw(Buffer.from([0x7b, 0x22, 0x72, 0x6f, 0x6c, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])), 400, 'invalid_argument'],
+          ['lone surrogate', raw('{"role":"user","content":"\\ud800"}'), 400, 'invalid_argument'],
+          ['not JSON', raw('role=user', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
+          ['oversize', raw(JSON.stringify({ role: 'user', content: 'x'.repeat(1_100_000) })), 413, 'payload_too_large'],
+          ['bad uuid', json('GET', '/v1/conversations/not-a-uuid'), 400, 'invalid_argument'],
+          ['negative limit', json('GET', `${url}?limit=-1`), 400, 'invalid_argument'],
+          ['huge limit', json('GET', '/v1/conversations?limit=100000000000000000000'), 400, 'invalid_argument'],
+          ['bad cursor', json('GET', '/v1/conversations?cursor=%00'), 400, 'invalid_argument'],
+          ['unknown route', json('GET', '/v1/nope'), 404, 'not_found'],
+          ['missing record', json('POST', `/v1/conversations/${MISSING}/messages`, { role: 'user', content: 'x' }), 404, 'not_found'],
+        ];
+        for (const [name, response, status, code] of cases) {
+          const r = await response;
+          expect({ name, status: r.statusCode }).toEqual({ name, status });
+          expect({ name, code: r.json().error.code }).toEqual({ name, code });
+          expect(typeof r.json().error.message).toBe('string');
+        }
+        const wrongType = await raw(JSON.stringify({ role: 'user', content: 42 }));
+        expect(wrongType.json().error.message).toMatch(/content/);
+        expect((await json('GET', url)).json().data).toEqual([]);
+      });
+
+      it('reports health and readiness', async () => {
+        expect((await json('GET', '/health')).json()).toEqual({ status: 'ok' });
+        expect((await json('GET', '/health/ready')).statusCode).toBe(200);
+      });
+    });
+  });
+}

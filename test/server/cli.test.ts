@@ -1,0 +1,29 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+describe('colloquy CLI', () => {
+  it('refuses to serve on a public address without API keys, saying why', () => {
+    const result = run('serve', '--db', 'sqlite::memory:', '--host', '0.0.0.0', '--port', '0');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/Refusing to serve on 0\.0\.0\.0 without API keys/);
+  });
+
+  it('documents its commands and options', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/serve/);
+    expect(help.stdout).toMatch(/migrate/);
+    const serveHelp = run('serve', '--help');
+    expect(serveHelp.stdout).toMatch(/--db <url>.*COLLOQUY_DB_URL/s);
+    expect(serveHelp.stdout).toMatch(/--port <port>.*PORT/s);
+  });
+
+  it('migrates a database and says so', () => {
+    const result = run('migrate', '--db', 'sqlite::memory:');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/applied 0001-initial/);
+  });
+});
