@@ -1,5 +1,6 @@
 import type {
   Agent,
+  ApiKey,
   AppendResult,
   Channel,
   ChannelKind,
@@ -87,6 +88,13 @@ export interface Backend {
   listAgents(tenant: string): Promise<Agent[]>;
   updateAgent(tenant: string, id: string, patch: AgentPatch): Promise<Agent | undefined>;
   deleteAgent(tenant: string, id: string): Promise<boolean>;
+
+  /** API keys are not tenant-scoped: they are what assigns a caller its tenant. */
+  createApiKey(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<ApiKey>;
+  listApiKeys(): Promise<ApiKey[]>;
+  revokeApiKey(id: string, now: number): Promise<boolean>;
+  /** The tenant of the unrevoked key with this hash. */
+  findApiKey(hash: string): Promise<{ id: string; tenantId: string } | undefined>;
 
   /** Events in delivery order after the cursor `after` (exclusive). */
   listEvents(tenant: string, options: { after?: string; limit: number; conversationId?: string }): Promise<StoreEvent[]>;

@@ -1,5 +1,6 @@
 import type {
   Agent,
+  ApiKey,
   Channel,
   ChannelConfig,
   Contact,
@@ -150,6 +151,15 @@ export function messageOf(
     entities: extra?.entities ?? null, metadata: extra?.metadata ?? null, createdAt: created,
   };
 }
+
+export const apiKeyOf = (row: Row): ApiKey => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  name: row.name,
+  prefix: row.prefix,
+  createdAt: iso(row.created_at),
+  revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+});
 
 /** The state of a conversation that was never written: version 0. */
 export const emptyState = (conversationId: string): ConversationState => ({

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { serve } from './serve.js';
-import { migrate } from '../store/open-store.js';
+import { migrate, openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 
 const DEFAULT_DB = 'sqlite:./data/colloquy.db';
 const db = () => new Option('--db <url>', 'database: sqlite:<path>, sqlite::memory: or postgres://…').env('COLLOQUY_DB_URL').default(DEFAULT_DB);
@@ -29,6 +30,55 @@ program
     const { applied, current } = await migrate({ url: options.db });
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}; schema is at ${current}\n` : `already at ${current}; nothing to do\n`);
   });
+
+const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');
+
+keys
+  .command('create')
+  .description('Create a key for a tenant and print it once (only its hash is stored).')
+  .requiredOption('--tenant <name>', 'tenant the key acts on')
+  .option('--name <label>', 'a label to recognise the key by', 'default')
+  .addOption(db())
+  .action(async (options: { tenant: string; name: string; db: string }) => {
+    await withStore(options.db, async (store) => {
+      const { key, secret } = await store.keys.create({ tenant: options.tenant, name: options.name });
+      process.stdout.write(`${secret}\n`);
+      process.stderr.write(`created key ${key.id} (${key.prefix}…) for tenant ${key.tenantId}; it is not shown again\n`);
+    });
+  });
+
+keys
+  .command('list')
+  .description('List keys (id, tenant, name, prefix, created, revoked); never the keys themselves.')
+  .addOption(db())
+  .action(async (options: { db: string }) => {
+    await withStore(options.db, async (store) => {
+      for (const k of await store.keys.list()) {
+        process.stdout.write(`${k.id}\t${k.tenantId}\t${k.name}\t${k.prefix}…\t${k.createdAt}\t${k.revokedAt ?? 'active'}\n`);
+      }
+    });
+  });
+
+keys
+  .command('revoke')
+  .description('Revoke a key by id; running servers stop accepting it within 5 seconds.')
+  .argument('<id>', 'key id, from `colloquy keys list`')
+  .addOption(db())
+  .action(async (id: string, options: { db: string }) => {
+    await withStore(options.db, async (store) => {
+      if (!(await store.keys.revoke(id))) throw new Error(`no active key ${id}`);
+      process.stdout.write(`revoked ${id}\n`);
+    });
+  });
+
+async function withStore(url: string, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store = await openStore({ url });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`colloquy: ${(error as Error).message}\n`);

@@ -17,15 +17,17 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
     throw new ColloquyError('invalid_argument', `Invalid port "${options.port}": use 0–65535.`);
   }
-  if (!isLoopback(options.host)) {
+  const store = await openStore({ url: options.db });
+  const adminKey = process.env.COLLOQUY_ADMIN_KEY || undefined;
+  if (!isLoopback(options.host) && !adminKey && !(await store.keys.list()).some((k) => k.revokedAt === null)) {
+    await store.close();
     throw new ColloquyError(
       'invalid_argument',
       `Refusing to serve on ${options.host} without API keys: anyone who can reach it could read every conversation. ` +
-        'Bind to 127.0.0.1 (the default) and put an authenticating proxy in front; API keys are a planned feature.',
+        'Create a key with `colloquy keys create --tenant NAME` (or set COLLOQUY_ADMIN_KEY), or bind to 127.0.0.1.',
     );
   }
-  const store = await openStore({ url: options.db });
-  const app = await buildApp({ store });
+  const app = await buildApp({ store, adminKey });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'invalid_argument'
+  | 'unauthenticated'
   | 'not_found'
   | 'conflict'
   | 'version_mismatch'

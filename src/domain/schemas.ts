@@ -155,6 +155,11 @@ export const EventListSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const KeyCreateSchema = Type.Object(
+  { tenant: Type.String({ minLength: 1, maxLength: 64 }), name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+  { additionalProperties: false },
+);
+
 export type ContactUpsert = Static<typeof ContactUpsertSchema>;
 export type ChannelCreate = Static<typeof ChannelCreateSchema>;
 export type ConversationCreate = Static<typeof ConversationCreateSchema>;

@@ -117,6 +117,17 @@ export interface StoreEvent {
   createdAt: string;
 }
 
+/** An API key as listed: never the key itself, which is shown once at creation. */
+export interface ApiKey {
+  id: string;
+  tenantId: string;
+  name: string;
+  /** The key's first characters, to recognise it. */
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;

@@ -4,6 +4,7 @@ import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { Store } from '../store/store.js';
+import { createAuthenticator } from './auth.js';
 import { errorBody, handleError } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { channelRoutes } from './routes/channels.js';
@@ -18,6 +19,10 @@ export interface AppConfig {
   readonly logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes. Default 1 MiB. */
   readonly bodyLimit?: number;
+  /** Key that may act on any tenant (`X-Colloquy-Tenant`); from COLLOQUY_ADMIN_KEY in `colloquy serve`. */
+  readonly adminKey?: string | undefined;
+  /** How long API key lookups are cached (revocation delay). Default 5000 ms. */
+  readonly keyCacheMs?: number;
 }
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -65,9 +70,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
   });
 
   app.decorateRequest('store', null as unknown as Store);
-  app.addHook('onRequest', async (request) => {
-    request.store = config.store; // one tenant until API keys bind each caller to theirs
-  });
+  const auth = createAuthenticator({ store: config.store, adminKey: config.adminKey, ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}) });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -76,6 +79,11 @@ export async function buildApp(config: AppConfig): Promise<App> {
 
   await app.register(healthRoutes, { store: config.store });
   await app.register(async (v1) => {
+    // Every /v1 call is scoped to the tenant of its API key.
+    v1.addHook('onRequest', async (request) => {
+      const tenant = request.headers['x-colloquy-tenant'];
+      request.store = await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
+    });
     await v1.register(conversationRoutes);
     await v1.register(inboundRoutes);
     await v1.register(contactRoutes);

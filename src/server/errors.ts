@@ -4,6 +4,7 @@ import { ColloquyError, type ErrorCode } from '../domain/errors.js';
 /** HTTP status of each store error code: the one place where codes become statuses. */
 const STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
+  unauthenticated: 401,
   not_found: 404,
   conflict: 409,
   version_mismatch: 409,

@@ -1,9 +1,11 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import * as S from '../domain/schemas.js';
 import type {
   Agent,
+  ApiKey,
   AppendResult,
   Channel,
   ChannelKind,
@@ -88,6 +90,16 @@ export interface Store {
     /** The durable event log in delivery order; resume with `after` = the last event id you handled. */
     list(options?: S.EventListOptions): Promise<StoreEvent[]>;
   };
+  /** API keys, across tenants: what the server uses to assign each caller its tenant. */
+  readonly keys: {
+    /** A new key bound to `tenant`. The secret is returned once; only its SHA-256 is stored. */
+    create(input: { tenant: string; name?: string }): Promise<{ key: ApiKey; secret: string }>;
+    list(): Promise<ApiKey[]>;
+    /** False if the key does not exist or was already revoked. */
+    revoke(id: string): Promise<boolean>;
+    /** The tenant of an unrevoked key, or null. */
+    authenticate(secret: string): Promise<string | null>;
+  };
   /** One round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
   /** The same API for another tenant, sharing this store's connections. */
@@ -97,6 +109,8 @@ export interface Store {
 }
 
 const lower = (value: string | undefined): string | undefined => value?.toLowerCase();
+
+const hashKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -282,6 +296,25 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
     },
 
+    keys: {
+      async create(input) {
+        const v = S.validate(S.KeyCreateSchema, input, 'API key');
+        assertTenant(v.tenant);
+        const secret = `cq_${randomBytes(24).toString('base64url')}`;
+        const key = await backend.createApiKey({
+          id: newId(), tenant: v.tenant, name: v.name ?? 'default', prefix: secret.slice(0, 10), hash: hashKey(secret), now: clock(),
+        });
+        return { key, secret };
+      },
+      list: () => backend.listApiKeys(),
+      async revoke(keyId) {
+        return backend.revokeApiKey(id(keyId, 'API key'), clock());
+      },
+      async authenticate(secret) {
+        if (typeof secret !== 'string' || secret.length > 200) return null;
+        return (await backend.findApiKey(hashKey(secret)))?.tenantId ?? null;
+      },
+    },
     ping: () => backend.ping(),
     tenant: (other) => createStore(backend, other, clock),
     close: () => backend.close(),

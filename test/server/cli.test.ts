@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -21,9 +24,29 @@ describe('colloquy CLI', () => {
     expect(serveHelp.stdout).toMatch(/--port <port>.*PORT/s);
   });
 
+  it('creates, lists and revokes API keys; a key is printed once and never listed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-keys-'));
+    try {
+      const db = `sqlite:${join(dir, 'keys.db')}`;
+      const created = run('keys', 'create', '--tenant', 'clinic', '--name', 'bot', '--db', db);
+      expect(created.status).toBe(0);
+      const secret = created.stdout.trim();
+      expect(secret).toMatch(/^cq_[A-Za-z0-9_-]{32}$/);
+      const listed = run('keys', 'list', '--db', db);
+      expect(listed.stdout).toMatch(/\tclinic\tbot\tcq_/);
+      expect(listed.stdout).not.toContain(secret);
+      const id = listed.stdout.split('\t')[0]!;
+      expect(run('keys', 'revoke', id, '--db', db).stdout).toMatch(/revoked/);
+      expect(run('keys', 'revoke', id, '--db', db).status).toBe(1);
+      expect(run('keys', 'create', '--tenant', 'no spaces', '--db', db).status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('migrates a database and says so', () => {
     const result = run('migrate', '--db', 'sqlite::memory:');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/applied 0001-initial/);
+    expect(result.stdout).toMatch(/applied 0001-initial, 0002-api-keys/);
   });
 });

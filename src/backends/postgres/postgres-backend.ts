@@ -8,7 +8,7 @@ import type { EventType, Handle, JsonObject, StoreEvent } from '../../domain/typ
 import type { Backend, NewMessage } from '../backend.js';
 import { guard } from '../guard.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
-import { createRowMappers, emptyState, extraOf, iso, messageOf, packExtra, type Row } from '../rows.js';
+import { apiKeyOf, createRowMappers, emptyState, extraOf, iso, messageOf, packExtra, type Row } from '../rows.js';
 
 export interface PostgresConfig {
   /** postgres://user:password@host:port/database */
@@ -400,6 +400,25 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     async deleteAgent(tenant, id) {
       const result = await pool.query('DELETE FROM agents WHERE id = $1 AND tenant_id = $2', [id, tenant]);
       return result.rowCount === 1;
+    },
+
+    async createApiKey(input) {
+      const row = await one(`INSERT INTO api_keys (id, tenant_id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+        RETURNING *`, [input.id, input.tenant, input.name, input.prefix, input.hash, input.now]);
+      return apiKeyOf(row!);
+    },
+
+    async listApiKeys() {
+      return (await query('SELECT * FROM api_keys ORDER BY created_at, id')).map(apiKeyOf);
+    },
+
+    async revokeApiKey(id, now) {
+      return (await pool.query('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id])).rowCount === 1;
+    },
+
+    async findApiKey(hash) {
+      const row = await one('SELECT id, tenant_id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL', [hash]);
+      return row && { id: row.id, tenantId: row.tenant_id };
     },
 
     async listEvents(tenant, options) {

@@ -10,7 +10,7 @@ import type { Backend, NewMessage } from '../backend.js';
 import { guard } from '../guard.js';
 import { startCheckpointer } from './checkpointer.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
-import { createRowMappers, emptyState, iso, messageOf, packExtra, type Row } from '../rows.js';
+import { apiKeyOf, createRowMappers, emptyState, iso, messageOf, packExtra, type Row } from '../rows.js';
 
 export interface SqliteConfig {
   /** File path, or ':memory:'. The parent directory is created when missing. */
@@ -437,6 +437,25 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
 
     async deleteAgent(tenant, id) {
       return q('DELETE FROM agents WHERE id = ? AND tenant_id = ?').run(id, tenant).changes > 0;
+    },
+
+    async createApiKey(input) {
+      q('INSERT INTO api_keys (id, tenant_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(input.id, input.tenant, input.name, input.prefix, input.hash, input.now);
+      return apiKeyOf(q('SELECT * FROM api_keys WHERE id = ?').get(input.id) as Row);
+    },
+
+    async listApiKeys() {
+      return (q('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(apiKeyOf);
+    },
+
+    async revokeApiKey(id, now) {
+      return q('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
+    },
+
+    async findApiKey(hash) {
+      const row = q('SELECT id, tenant_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL').get(hash) as Row | undefined;
+      return row && { id: row.id, tenantId: row.tenant_id };
     },
 
     async listEvents(tenant, options) {
