@@ -10,6 +10,7 @@ import { agentRoutes } from './routes/agents.js';
 import { channelRoutes } from './routes/channels.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 
@@ -89,6 +90,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(contactRoutes);
     await v1.register(channelRoutes);
     await v1.register(agentRoutes);
+    await v1.register(eventRoutes);
   }, { prefix: '/v1' });
   return app;
 }

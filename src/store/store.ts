@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
+import { ChangeSignal } from './change-signal.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import * as S from '../domain/schemas.js';
@@ -89,6 +90,11 @@ export interface Store {
   readonly events: {
     /** The durable event log in delivery order; resume with `after` = the last event id you handled. */
     list(options?: S.EventListOptions): Promise<StoreEvent[]>;
+    /**
+     * Calls `listener` when this process may have added events for this tenant; returns the unsubscribe.
+     * A wake-up hint for live readers, not a delivery: read the log with `list({ after })` when woken.
+     */
+    onChange(listener: () => void): () => void;
   };
   /** API keys, across tenants: what the server uses to assign each caller its tenant. */
   readonly keys: {
@@ -120,9 +126,14 @@ export function assertTenant(tenantId: string): void {
   }
 }
 
-export function createStore(backend: Backend, tenantId: string, clock: () => number): Store {
+export function createStore(backend: Backend, tenantId: string, clock: () => number, signal = new ChangeSignal()): Store {
   assertTenant(tenantId);
   const t = tenantId;
+  /** Passes a write's result through after waking this tenant's live readers. */
+  const changed = <T>(result: T): T => {
+    signal.emit(t);
+    return result;
+  };
   // Ids are case-insensitive (as PostgreSQL's uuid type): normalised so SQLite's text comparison agrees.
   const id = (value: unknown, what: string): string =>
     (isId(value) ? value : S.validate(S.IdSchema, value, `${what} id`)).toLowerCase();
@@ -151,7 +162,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         return (await backend.findContactByHandle(t, v.channel as ChannelKind, v.address)) ?? null;
       },
       async erase(contactId) {
-        return backend.eraseContact(t, id(contactId, 'contact'), clock());
+        return changed(await backend.eraseContact(t, id(contactId, 'contact'), clock()));
       },
       async export(contactId) {
         return (await backend.exportContact(t, id(contactId, 'contact'))) ?? null;
@@ -173,10 +184,10 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     conversations: {
       async create(input = {}) {
         const v = S.validate(S.ConversationCreateSchema, input, 'conversation');
-        return backend.createConversation(t, {
+        return changed(await backend.createConversation(t, {
           id: newId(), contactId: lower(v.contactId) ?? null, channelId: lower(v.channelId) ?? null, agentId: lower(v.agentId) ?? null,
           title: v.title ?? null, metadata: (v.metadata ?? {}) as JsonObject, status: v.status ?? 'open', now: clock(),
-        });
+        }));
       },
       async get(conversationId) {
         return (await backend.getConversation(t, id(conversationId, 'conversation'))) ?? null;
@@ -195,13 +206,13 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async update(conversationId, patch) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.ConversationUpdateSchema, patch, 'conversation update');
-        const result = await backend.updateConversation(t, key, {
+        const result = changed(await backend.updateConversation(t, key, {
           ...v, agentId: v.agentId === null ? null : lower(v.agentId), metadata: v.metadata as JsonObject | undefined, now: clock(),
-        });
+        }));
         return found(result, 'conversation', key);
       },
       async delete(conversationId) {
-        return backend.deleteConversation(t, id(conversationId, 'conversation'), clock());
+        return changed(await backend.deleteConversation(t, id(conversationId, 'conversation'), clock()));
       },
     },
 
@@ -210,13 +221,13 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.MessageAppendSchema, input, 'message');
         const createdAt = S.toEpochMs(v.createdAt, 'createdAt', clock());
-        return backend.appendMessage(t, key, {
+        return changed(await backend.appendMessage(t, key, {
           id: newId(), role: v.role, content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
           externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
           status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
           confidence: v.confidence ?? null, entities: (v.entities as Json | undefined) ?? null,
           metadata: (v.metadata as JsonObject | undefined) ?? null, createdAt,
-        });
+        }));
       },
       async list(conversationId, options = {}) {
         const key = id(conversationId, 'conversation');
@@ -231,7 +242,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const key = id(messageId, 'message');
         const v = S.validate(S.MessageStatusSchema, status, 'message status');
         const when = at === undefined ? undefined : S.validate(S.TimestampSchema, at, 'status time');
-        const result = await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(when, 'at', clock()));
+        const result = changed(await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(when, 'at', clock())));
         return found(result, 'message', key);
       },
     },
@@ -239,7 +250,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     async ingest(input) {
       const v = S.validate(S.IngestSchema, input, 'inbound message');
       const now = clock();
-      return backend.ingest(t, {
+      return changed(await backend.ingest(t, {
         channelId: v.channelId.toLowerCase(), address: v.from.address, name: v.from.name ?? null,
         contactId: newId(), conversationId: newId(), now,
         message: {
@@ -248,7 +259,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
           entities: null, metadata: (v.metadata as JsonObject | undefined) ?? null,
           createdAt: S.toEpochMs(v.timestamp, 'timestamp', now),
         },
-      });
+      }));
     },
 
     state: {
@@ -259,7 +270,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async set(conversationId, input) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.StateSetSchema, input, 'state');
-        const result = await backend.setState(t, key, { ...v, data: v.data as JsonObject | undefined, now: clock() });
+        const result = changed(await backend.setState(t, key, { ...v, data: v.data as JsonObject | undefined, now: clock() }));
         return found(result, 'conversation', key);
       },
     },
@@ -294,6 +305,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const v = S.validate(S.EventListSchema, options, 'event list options');
         return backend.listEvents(t, { after: v.after, limit: v.limit ?? 100, conversationId: lower(v.conversationId) });
       },
+      onChange: (listener) => signal.on(t, listener),
     },
 
     keys: {
@@ -316,7 +328,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
     },
     ping: () => backend.ping(),
-    tenant: (other) => createStore(backend, other, clock),
+    tenant: (other) => createStore(backend, other, clock, signal),
     close: () => backend.close(),
   };
   return Object.freeze(store);

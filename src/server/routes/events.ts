@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ServerResponse } from 'node:http';
+import Type from 'typebox';
+import { IdSchema } from '../../domain/schemas.js';
+
+const EventsQuery = Type.Object(
+  { conversationId: Type.Optional(IdSchema), after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
+
+const BATCH = 100;
+/** Other instances' writes are seen by polling until a fleet-wide signal exists (Redis / LISTEN/NOTIFY). */
+const POLL_MS = 1_000;
+const HEARTBEAT_MS = 15_000;
+
+const write = (res: ServerResponse, chunk: string): Promise<void> | undefined =>
+  res.write(chunk) ? undefined : new Promise((resolve) => res.once('drain', () => resolve()));
+
+export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const streams = new Set<() => void>();
+  // Live streams never finish on their own: end them so that a graceful shutdown can complete.
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
+
+  /**
+   * The tenant's durable event log as server-sent events. Resume with the `Last-Event-ID` header (or `after`):
+   * delivery continues exactly after that event, without loss or repetition.
+   */
+  app.get('/events', { schema: { querystring: EventsQuery } }, async (request, reply) => {
+    const { store } = request;
+    const conversationId = request.query.conversationId;
+    const lastEventId = request.headers['last-event-id'];
+    let cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
+    const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
+    let batch = await read(); // an invalid cursor answers 400 here, before the stream starts
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let open = true;
+    let wake: (() => void) | undefined;
+    const end = () => {
+      open = false;
+      wake?.();
+    };
+    streams.add(end);
+    res.on('close', end);
+    const unsubscribe = store.events.onChange(() => wake?.());
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    try {
+      await write(res, 'retry: 2000\n\n');
+      while (open) {
+        for (const event of batch) {
+          await write(res, `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+          cursor = event.id;
+        }
+        if (batch.length < BATCH) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, POLL_MS);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+        if (open) batch = await read();
+      }
+    } catch (error) {
+      request.log.warn({ err: error }, 'event stream ended by an error');
+    } finally {
+      streams.delete(end);
+      unsubscribe();
+      clearInterval(heartbeat);
+      res.end();
+    }
+  });
+};
