@@ -40,6 +40,8 @@ export interface Backend {
   checkSchema(): Promise<void>;
   /** Cheap round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Connection pool figures, or null for a single connection (SQLite). */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Closes connections; pending calls finish first. */
   close(): Promise<void>;
 

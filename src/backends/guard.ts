@@ -5,6 +5,10 @@ export function guard(backend: Backend, translate: (error: unknown) => unknown):
   const wrapped: Record<string, unknown> = { dialect: backend.dialect, capabilities: backend.capabilities };
   for (const [name, fn] of Object.entries(backend)) {
     if (typeof fn !== 'function') continue;
+    if (name === 'poolStats') {
+      wrapped[name] = fn; // synchronous and cannot fail
+      continue;
+    }
     wrapped[name] = async (...args: unknown[]) => {
       try {
         return await fn(...args);

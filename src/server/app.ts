@@ -6,6 +6,7 @@ import { Value } from 'typebox/value';
 import type { Store } from '../store/store.js';
 import { createAuthenticator } from './auth.js';
 import { errorBody, handleError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
 import { channelRoutes } from './routes/channels.js';
 import { contactRoutes } from './routes/contacts.js';
@@ -29,6 +30,9 @@ export interface AppConfig {
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
     store: Store;
@@ -73,12 +77,21 @@ export async function buildApp(config: AppConfig): Promise<App> {
   app.decorateRequest('store', null as unknown as Store);
   const auth = createAuthenticator({ store: config.store, adminKey: config.adminKey, ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}) });
 
+  const metrics = createMetrics(config.store);
+  app.decorate('metrics', metrics);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody('not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`));
   });
 
-  await app.register(healthRoutes, { store: config.store });
+  await app.register(healthRoutes, { store: config.store, metrics });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
     v1.addHook('onRequest', async (request) => {

@@ -108,6 +108,10 @@ export interface Store {
   };
   /** One round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
+  /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
+  health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: { total: number; idle: number; waiting: number } | null }>;
   /** The same API for another tenant, sharing this store's connections. */
   tenant(id: string): Store;
   /** Closes the connections of every tenant view. */
@@ -328,6 +332,12 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
     },
     ping: () => backend.ping(),
+    poolStats: () => backend.poolStats(),
+    async health() {
+      const started = performance.now();
+      await backend.ping();
+      return { dialect: backend.dialect, latencyMs: Math.round((performance.now() - started) * 1000) / 1000, pool: backend.poolStats() };
+    },
     tenant: (other) => createStore(backend, other, clock, signal),
     close: () => backend.close(),
   };

@@ -151,6 +151,28 @@ for (const target of targets) {
         expect((await json('GET', '/health')).json()).toEqual({ status: 'ok' });
         expect((await json('GET', '/health/ready')).statusCode).toBe(200);
       });
+
+      it('counts ingestion per channel and outcome in /health/detailed and /metrics', async () => {
+        const channel = (await json('POST', '/v1/channels', { kind: 'web', name: 'counted' })).json();
+        const body = { channelId: channel.id, from: { address: 'u' }, externalId: 'c1', content: 'x' };
+        await json('POST', '/v1/inbound', body);
+        await json('POST', '/v1/inbound', body);
+        await json('POST', '/v1/inbound', { ...body, channelId: MISSING });
+        const detailed = await json('GET', '/health/detailed');
+        expect(detailed.statusCode).toBe(200);
+        expect(detailed.json()).toMatchObject({
+          status: 'ok', database: { status: 'ok', dialect: target.name }, cache: { status: 'none' },
+          channels: { [channel.id]: { received: 2, stored: 1, duplicates: 1, errors: 0 }, unknown: { errors: 1 } },
+        });
+        expect(detailed.json().channels[channel.id].lastEventAt).toEqual(expect.any(String));
+        const metrics = await json('GET', '/metrics');
+        expect(metrics.headers['content-type']).toMatch(/text\/plain/);
+        expect(metrics.body).toContain(`colloquy_ingest_messages_total{channel="${channel.id}",outcome="duplicate"} 1`);
+        expect(metrics.body).toContain(`colloquy_ingest_messages_total{channel="${channel.id}",outcome="stored"} 1`);
+        expect(metrics.body).toMatch(/colloquy_http_request_duration_seconds_count\{method="POST",route="\/v1\/inbound",status="201"\} \d+/);
+        expect(metrics.body).not.toContain(MISSING);
+        if (target.name === 'postgres') expect(metrics.body).toMatch(/colloquy_db_pool_connections\{state="total"\} \d+/);
+      });
     });
   });
 }

@@ -121,6 +121,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       });
     },
 
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+
     async checkSchema() {
       const table = await one(`SELECT to_regclass('colloquy_migrations') AS t`, []);
       const current = table?.t ? Number((await one('SELECT coalesce(max(version), 0) AS v FROM colloquy_migrations', []))!.v) : 0;

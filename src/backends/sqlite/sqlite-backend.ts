@@ -156,6 +156,8 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return { applied, current: migrations.at(-1)?.name ?? null };
     },
 
+    poolStats: () => null,
+
     async checkSchema() {
       assertNotTooNew(db.pragma('user_version', { simple: true }) as number, migrations, settings.path, true);
     },

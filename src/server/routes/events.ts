@@ -50,6 +50,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       wake?.();
     };
     streams.add(end);
+    app.metrics.streams.inc();
     res.on('close', end);
     const unsubscribe = store.events.onChange(() => wake?.());
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
@@ -76,6 +77,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       request.log.warn({ err: error }, 'event stream ended by an error');
     } finally {
       streams.delete(end);
+      app.metrics.streams.dec();
       unsubscribe();
       clearInterval(heartbeat);
       res.end();

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/store.js';
+import { VERSION } from '../../version.js';
 import { errorBody } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 
-export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+/** Operations endpoints: unauthenticated (they hold counts, never conversation data); keep them off the public internet. */
+export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
   /** The process is alive. */
   app.get('/health', async () => ({ status: 'ok' }));
 
@@ -15,5 +18,32 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
       reply.code(503);
       return errorBody('unavailable', `The database does not answer: ${(error as Error).message}`);
     }
+  });
+
+  /** Everything an operator checks first; 503 when the database does not answer. */
+  app.get('/health/detailed', async (_request, reply) => {
+    let database: Record<string, unknown>;
+    try {
+      database = { status: 'ok', ...(await store.health()) };
+    } catch (error) {
+      database = { status: 'down', dialect: store.dialect, error: (error as Error).message };
+      reply.code(503);
+    }
+    return {
+      status: database.status === 'ok' ? 'ok' : 'down',
+      version: VERSION,
+      node: process.version,
+      uptimeSeconds: Math.round(process.uptime()),
+      database,
+      cache: { status: 'none' }, // the hot tier (in-process LRU / Redis) is a later milestone
+      eventStreams: (await metrics.streams.get()).values[0]?.value ?? 0,
+      channels: Object.fromEntries(metrics.channels),
+    };
+  });
+
+  /** Prometheus exposition format. */
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
 };

@@ -1,11 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { isColloquyError } from '../../domain/errors.js';
 import { IngestSchema } from '../../domain/schemas.js';
 
 export const inboundRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Channel-agnostic inbound message: 201 when stored, 200 for a repeat of the same externalId.
   app.post('/inbound', { schema: { body: IngestSchema } }, async (request, reply) => {
-    const result = await request.store.ingest(request.body);
-    reply.code(result.duplicate ? 200 : 201);
-    return result;
+    const channel = request.body.channelId.toLowerCase();
+    try {
+      const result = await request.store.ingest(request.body);
+      app.metrics.ingest(channel, result.duplicate ? 'duplicate' : 'stored');
+      reply.code(result.duplicate ? 200 : 201);
+      return result;
+    } catch (error) {
+      // An unknown channel id is the caller's choice: never a metric label (unbounded cardinality).
+      app.metrics.ingest(isColloquyError(error, 'not_found') ? 'unknown' : channel, 'error');
+      throw error;
+    }
   });
 };

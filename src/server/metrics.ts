@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from '../store/store.js';
+
+export type IngestOutcome = 'stored' | 'duplicate' | 'error';
+
+/** Per channel, in this process: what arrived and what became of it. */
+export interface ChannelCounters {
+  received: number;
+  stored: number;
+  duplicates: number;
+  errors: number;
+  lastEventAt: string | null;
+}
+
+/** Prometheus metrics of one server, in its own registry (several apps in one process do not collide). */
+export function createMetrics(store: Store) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'colloquy_process_' });
+  const requests = new Histogram({
+    name: 'colloquy_http_request_duration_seconds',
+    help: 'HTTP request latency by route template, method and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const ingested = new Counter({
+    name: 'colloquy_ingest_messages_total',
+    help: 'Inbound messages by channel and outcome (stored, duplicate, error).',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
+  const streams = new Gauge({ name: 'colloquy_event_stream_clients', help: 'Open server-sent event streams.', registers: [registry] });
+  new Gauge({
+    name: 'colloquy_db_pool_connections',
+    help: 'Database pool connections by state (PostgreSQL).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const pool = store.poolStats();
+      if (!pool) return;
+      this.set({ state: 'total' }, pool.total);
+      this.set({ state: 'idle' }, pool.idle);
+      this.set({ state: 'waiting' }, pool.waiting);
+    },
+  });
+
+  const channels = new Map<string, ChannelCounters>();
+  return {
+    registry,
+    requests,
+    streams,
+    channels,
+    /** Counts one inbound message of `channel` (a received message always ends in exactly one outcome). */
+    ingest(channel: string, outcome: IngestOutcome): void {
+      let counters = channels.get(channel);
+      if (!counters) {
+        counters = { received: 0, stored: 0, duplicates: 0, errors: 0, lastEventAt: null };
+        channels.set(channel, counters);
+      }
+      counters.received++;
+      if (outcome === 'stored') counters.stored++;
+      else if (outcome === 'duplicate') counters.duplicates++;
+      else counters.errors++;
+      counters.lastEventAt = new Date().toISOString();
+      ingested.inc({ channel, outcome });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
