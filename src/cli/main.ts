@@ -18,8 +18,9 @@ program
   .addOption(db())
   .addOption(new Option('--port <port>', 'TCP port').env('PORT').default('8080'))
   .addOption(new Option('--host <host>', 'address to bind; without API keys only loopback is allowed').env('HOST').default('127.0.0.1'))
-  .action(async (options: { db: string; port: string; host: string }) => {
-    await serve({ db: options.db, port: Number(options.port), host: options.host });
+  .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per API key; 0 turns it off').env('COLLOQUY_RATE_LIMIT').default('60000'))
+  .action(async (options: { db: string; port: string; host: string; rateLimit: string }) => {
+    await serve({ db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit) });
   });
 
 program

@@ -7,6 +7,7 @@ export interface ServeOptions {
   db: string;
   port: number;
   host: string;
+  rateLimitPerMinute: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -27,7 +28,11 @@ export async function serve(options: ServeOptions): Promise<void> {
         'Create a key with `colloquy keys create --tenant NAME` (or set COLLOQUY_ADMIN_KEY), or bind to 127.0.0.1.',
     );
   }
-  const app = await buildApp({ store, adminKey });
+  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 0) {
+    await store.close();
+    throw new ColloquyError('invalid_argument', `Invalid rate limit "${options.rateLimitPerMinute}": a whole number of requests per minute, 0 for none.`);
+  }
+  const app = await buildApp({ store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

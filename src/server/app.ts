@@ -1,9 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 import { createAuthenticator } from './auth.js';
 import { errorBody, handleError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -25,6 +29,8 @@ export interface AppConfig {
   readonly adminKey?: string | undefined;
   /** How long API key lookups are cached (revocation delay). Default 5000 ms. */
   readonly keyCacheMs?: number;
+  /** Requests per minute per API key (per address without keys); 0 turns the limit off. Default 60000. */
+  readonly rateLimitPerMinute?: number;
 }
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -91,6 +97,16 @@ export async function buildApp(config: AppConfig): Promise<App> {
     void reply.code(404).send(errorBody('not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`));
   });
 
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Colloquy', version: VERSION, description: 'Conversation store and chat gateway for chatbots and AI agents.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create`.' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
   await app.register(healthRoutes, { store: config.store, metrics });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
@@ -98,6 +114,17 @@ export async function buildApp(config: AppConfig): Promise<App> {
       const tenant = request.headers['x-colloquy-tenant'];
       request.store = await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
     });
+    const perMinute = config.rateLimitPerMinute ?? 60_000;
+    if (perMinute > 0) {
+      await v1.register(rateLimit, {
+        max: perMinute,
+        timeWindow: 60_000,
+        hook: 'preHandler', // after authentication: the limit is per key
+        keyGenerator: (request) => request.headers.authorization ?? request.ip,
+        errorResponseBuilder: (_request, context) =>
+          Object.assign(new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`), { statusCode: 429 }),
+      });
+    }
     await v1.register(conversationRoutes);
     await v1.register(inboundRoutes);
     await v1.register(contactRoutes);

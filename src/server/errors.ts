@@ -43,6 +43,7 @@ function fromFastify(error: FastifyError): [number, ErrorBody] | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return [400, errorBody('invalid_argument', 'The body is not valid JSON.')];
   }
+  if (error.statusCode === 429) return [429, errorBody('rate_limited', error.message)];
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return [error.statusCode, errorBody(error.statusCode === 400 ? 'invalid_argument' : 'bad_request', error.message)];
   }

@@ -116,3 +116,25 @@ describe('a server without any key', () => {
     }
   });
 });
+
+describe('rate limit', () => {
+  it('answers 429 rate_limited past the per-key limit, per key', async () => {
+    const store = await openStore({ url: 'sqlite::memory:' });
+    const app = await buildApp({ store, logger: false, keyCacheMs: 0, rateLimitPerMinute: 3 });
+    try {
+      const a = (await store.keys.create({ tenant: 'a' })).secret;
+      const b = (await store.keys.create({ tenant: 'b' })).secret;
+      const get = (key: string) => app.inject({ method: 'GET', url: '/v1/conversations', headers: { authorization: `Bearer ${key}` } });
+      for (let i = 0; i < 3; i++) expect((await get(a)).statusCode).toBe(200);
+      const limited = await get(a);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json().error.code).toBe('rate_limited');
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect((await get(b)).statusCode).toBe(200); // another key has its own budget
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200); // operations are not limited
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});
