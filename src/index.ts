@@ -5,6 +5,7 @@ export { ColloquyError, isColloquyError } from './domain/errors.js';
 export type { ErrorCode } from './domain/errors.js';
 export type {
   Agent,
+  ApiKey,
   AppendResult,
   Channel,
   ChannelConfig,
@@ -30,6 +31,7 @@ export type {
   AgentCreate,
   AgentUpdate,
   ChannelCreate,
+  ContactListOptions,
   ContactUpsert,
   ConversationCreate,
   ConversationListOptions,

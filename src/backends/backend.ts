@@ -48,6 +48,8 @@ export interface Backend {
   /** Creates the contact of `handle` or updates its name/metadata when given; returns it. */
   upsertContact(tenant: string, input: NewContact): Promise<Contact>;
   getContact(tenant: string, id: string): Promise<Contact | undefined>;
+  /** Oldest first (ids are time-ordered), after the id `after`. */
+  listContacts(tenant: string, options: { after?: string | undefined; limit: number }): Promise<Contact[]>;
   findContactByHandle(tenant: string, channel: ChannelKind, address: string): Promise<Contact | undefined>;
   /** Deletes the contact, its handles, conversations, messages, states and their events. */
   eraseContact(tenant: string, id: string, now: number): Promise<boolean>;
@@ -65,8 +67,11 @@ export interface Backend {
   listConversations(tenant: string, filter: ConversationFilter): Promise<Conversation[]>;
   /** Throws `version_mismatch` on a stale `expectedVersion`, `conflict` when reopening would make two open ones. */
   updateConversation(tenant: string, id: string, patch: ConversationPatch): Promise<Conversation | undefined>;
-  /** Deletes the conversation with its messages, state and events; writes a `conversation.deleted` event. */
-  deleteConversation(tenant: string, id: string, now: number): Promise<boolean>;
+  /**
+   * Deletes one conversation, or all of a contact's, with their messages, state and events; writes a
+   * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched).
+   */
+  deleteConversations(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<string[]>;
 
   /**
    * Appends one message: dedup by externalId/idempotencyKey first (a duplicate writes nothing), then

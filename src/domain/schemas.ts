@@ -155,12 +155,18 @@ export const EventListSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const ContactListSchema = Type.Object(
+  { limit: Type.Optional(Limit(200)), cursor: Type.Optional(IdSchema) },
+  { additionalProperties: false },
+);
+
 export const KeyCreateSchema = Type.Object(
   { tenant: Type.String({ minLength: 1, maxLength: 64 }), name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
   { additionalProperties: false },
 );
 
 export type ContactUpsert = Static<typeof ContactUpsertSchema>;
+export type ContactListOptions = Static<typeof ContactListSchema>;
 export type ChannelCreate = Static<typeof ChannelCreateSchema>;
 export type ConversationCreate = Static<typeof ConversationCreateSchema>;
 export type ConversationUpdate = Static<typeof ConversationUpdateSchema>;

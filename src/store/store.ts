@@ -33,6 +33,8 @@ export interface Store {
     /** Creates the contact of `handle`, or updates the name/metadata given; returns it. */
     upsert(input: S.ContactUpsert): Promise<Contact>;
     get(id: string): Promise<Contact | null>;
+    /** Oldest first; `limit` 1–200, default 50; pass `nextCursor` back as `cursor`. */
+    list(options?: S.ContactListOptions): Promise<Page<Contact>>;
     findByHandle(handle: { channel: ChannelKind; address: string }): Promise<Contact | null>;
     /** Deletes the contact and everything of theirs (conversations, messages, state, events). False if missing. */
     erase(id: string): Promise<boolean>;
@@ -55,6 +57,8 @@ export interface Store {
     update(id: string, patch: S.ConversationUpdate): Promise<Conversation>;
     /** Erases the conversation with its messages and state. False if missing. */
     delete(id: string): Promise<boolean>;
+    /** Erases all of a contact's conversations (the contact stays); returns their ids. Throws `not_found` for an unknown contact. */
+    deleteByContact(contactId: string): Promise<string[]>;
   };
   readonly messages: {
     /**
@@ -161,6 +165,13 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async get(contactId) {
         return (await backend.getContact(t, id(contactId, 'contact'))) ?? null;
       },
+      async list(options = {}) {
+        const v = S.validate(S.ContactListSchema, options, 'contact list options');
+        const limit = v.limit ?? 50;
+        const rows = await backend.listContacts(t, { after: lower(v.cursor), limit: limit + 1 });
+        const data = rows.slice(0, limit);
+        return { data, nextCursor: rows.length > limit ? data.at(-1)!.id : null };
+      },
       async findByHandle(handle) {
         const v = S.validate(S.HandleSchema, handle, 'handle');
         return (await backend.findContactByHandle(t, v.channel as ChannelKind, v.address)) ?? null;
@@ -216,7 +227,12 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         return found(result, 'conversation', key);
       },
       async delete(conversationId) {
-        return changed(await backend.deleteConversation(t, id(conversationId, 'conversation'), clock()));
+        return changed(await backend.deleteConversations(t, { id: id(conversationId, 'conversation') }, clock())).length > 0;
+      },
+      async deleteByContact(contactId) {
+        const key = id(contactId, 'contact');
+        if (!(await backend.getContact(t, key))) throw notFound('contact', key);
+        return changed(await backend.deleteConversations(t, { contactId: key }, clock()));
       },
     },
 

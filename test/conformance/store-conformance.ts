@@ -124,6 +124,43 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
         });
       });
 
+      describe('contacts listing and erasing conversations by contact', () => {
+        it('lists contacts oldest first with cursor paging', async () => {
+          const store = fresh();
+          const made = [];
+          for (let i = 0; i < 5; i++) made.push(await store.contacts.upsert({ handle: { channel: 'web', address: `u${i}` }, name: `n${i}` }));
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.contacts.list({ limit: 2, ...(cursor ? { cursor } : {}) });
+            seen.push(...page.data.map((c) => c.id));
+            expect(page.data.every((c) => c.handles.length === 1)).toBe(true);
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          expect(seen).toEqual(made.map((c) => c.id));
+          await expectError(store.contacts.list({ cursor: 'nope' }), 'invalid_argument');
+          expect((await fresh().contacts.list()).data).toEqual([]);
+        });
+
+        it('erases all conversations of a contact and keeps the contact', async () => {
+          const store = fresh();
+          const { contact, channel, conversation } = await setup(store);
+          await store.messages.append(conversation.id, { role: 'user', content: 'x' });
+          await store.conversations.update(conversation.id, { status: 'closed' });
+          const second = await store.conversations.create({ contactId: contact.id, channelId: channel.id });
+          const unrelated = await store.conversations.create();
+          const deleted = await store.conversations.deleteByContact(contact.id);
+          expect(deleted.sort()).toEqual([conversation.id, second.id].sort());
+          expect(await store.conversations.get(conversation.id)).toBeNull();
+          expect(await store.conversations.get(second.id)).toBeNull();
+          expect(await store.conversations.get(unrelated.id)).not.toBeNull();
+          expect(await store.contacts.get(contact.id)).not.toBeNull();
+          expect((await store.events.list({ conversationId: conversation.id })).map((e) => e.type)).toEqual(['conversation.deleted']);
+          expect(await store.conversations.deleteByContact(contact.id)).toEqual([]);
+          await expectError(store.conversations.deleteByContact('018f0000-0000-7000-8000-000000000000'), 'not_found');
+        });
+      });
+
       describe('channels', () => {
         it('creates with a 24 h reopen window by default and keeps channel-specific config', async () => {
           const store = fresh();

@@ -102,6 +102,20 @@ for (const target of targets) {
         expect((await json('GET', `/v1/conversations/${first.json().conversation.id}`)).statusCode).toBe(404);
       });
 
+      it('lists contacts and erases all conversations of one contact', async () => {
+        const contact = (await json('POST', '/v1/contacts', { handle: { channel: 'web', address: 'erase-me' } })).json();
+        const a = (await json('POST', '/v1/conversations', { contactId: contact.id })).json();
+        const b = (await json('POST', '/v1/conversations', { contactId: contact.id })).json();
+        const listed = await json('GET', '/v1/contacts?limit=200');
+        expect(listed.json().data.map((c: { id: string }) => c.id)).toContain(contact.id);
+        const erased = await json('DELETE', `/v1/conversations?contactId=${contact.id}`);
+        expect(erased.statusCode).toBe(200);
+        expect(erased.json().deleted.sort()).toEqual([a.id, b.id].sort());
+        expect((await json('GET', `/v1/conversations/${a.id}`)).statusCode).toBe(404);
+        expect((await json('DELETE', `/v1/conversations?contactId=${MISSING}`)).statusCode).toBe(404);
+        expect((await json('DELETE', '/v1/conversations')).statusCode).toBe(400);
+      });
+
       it('manages channels, contacts and agents', async () => {
         expect((await json('GET', '/v1/channels')).json().data.length).toBeGreaterThanOrEqual(0);
         const contact = await json('POST', '/v1/contacts', { handle: { channel: 'telegram', address: '42' }, name: 'Bo' });

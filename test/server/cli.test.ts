@@ -47,6 +47,6 @@ describe('colloquy CLI', () => {
   it('migrates a database and says so', () => {
     const result = run('migrate', '--db', 'sqlite::memory:');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/applied 0001-initial, 0002-api-keys/);
+    expect(result.stdout).toMatch(/applied 0001-initial, 0002-api-keys, 0003-contacts-by-tenant/);
   });
 });

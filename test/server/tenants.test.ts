@@ -70,6 +70,7 @@ for (const target of targets) {
           ['PATCH', `/v1/agents/${agent.id}`, { name: 'y' }],
           ['DELETE', `/v1/agents/${agent.id}`],
           ['POST', '/v1/conversations', { contactId }],
+          ['DELETE', `/v1/conversations?contactId=${contactId}`],
         ];
         for (const [method, url, body] of foreign) {
           const response = await call(b, method, url, body);
@@ -77,6 +78,7 @@ for (const target of targets) {
         }
         expect((await call(b, 'GET', '/v1/conversations')).json().data).toEqual([]);
         expect((await call(b, 'GET', '/v1/channels')).json().data).toEqual([]);
+        expect((await call(b, 'GET', '/v1/contacts')).json().data).toEqual([]);
         // Nothing of A's changed.
         expect((await call(a, 'GET', `/v1/conversations/${conversation.id}`)).json()).toMatchObject({ title: null, lastSeq: 1 });
         expect((await call(a, 'GET', `/v1/agents/${agent.id}`)).statusCode).toBe(200);

@@ -160,6 +160,17 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
 
     getContact: contactById,
 
+    async listContacts(tenant, options) {
+      const rows = options.after
+        ? await query('SELECT * FROM contacts WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3', [tenant, options.after, options.limit])
+        : await query('SELECT * FROM contacts WHERE tenant_id = $1 ORDER BY id LIMIT $2', [tenant, options.limit]);
+      const handles = new Map<string, Handle[]>();
+      const all = await query(`SELECT contact_id, channel, address FROM contact_handles WHERE contact_id = ANY($1::uuid[])
+        ORDER BY created_at, channel COLLATE "C", address COLLATE "C"`, [rows.map((r) => r.id)]);
+      for (const h of all) handles.set(h.contact_id, [...(handles.get(h.contact_id) ?? []), { channel: h.channel, address: h.address }]);
+      return rows.map((row) => map.contact(row, handles.get(row.id) ?? []));
+    },
+
     async findContactByHandle(tenant, channel, address) {
       const found = await one('SELECT contact_id FROM contact_handles WHERE tenant_id = $1 AND channel = $2 AND address = $3', [tenant, channel, address]);
       return found && contactById(tenant, found.contact_id);
@@ -270,14 +281,17 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       });
     },
 
-    async deleteConversation(tenant, id, now) {
+    async deleteConversations(tenant, which, now) {
       return tx(async (client) => {
-        const locked = await client.query('SELECT 1 FROM conversations WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [id, tenant]);
-        if (locked.rowCount !== 1) return false;
-        await client.query('DELETE FROM conversations WHERE id = $1', [id]);
-        await client.query('DELETE FROM events WHERE conversation_id = $1', [id]); // after the cascade, as in eraseContact
-        await event(client, tenant, 'conversation.deleted', id, {}, now);
-        return true;
+        const ids = (await rowsOf(client, 'id' in which
+          ? 'SELECT id FROM conversations WHERE id = $1 AND tenant_id = $2 FOR UPDATE'
+          : 'SELECT id FROM conversations WHERE contact_id = $1 AND tenant_id = $2 ORDER BY id FOR UPDATE',
+        ['id' in which ? which.id : which.contactId, tenant])).map((r) => r.id as string);
+        if (!ids.length) return [];
+        await client.query('DELETE FROM conversations WHERE id = ANY($1::uuid[])', [ids]);
+        await client.query('DELETE FROM events WHERE conversation_id = ANY($1::uuid[])', [ids]); // after the cascade, as in eraseContact
+        for (const id of ids) await event(client, tenant, 'conversation.deleted', id, {}, now);
+        return ids;
       });
     },
 

@@ -192,6 +192,15 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return contactById(tenant, id);
     },
 
+    async listContacts(tenant, options) {
+      const rows = q('SELECT * FROM contacts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?').all(tenant, options.after ?? '', options.limit) as Row[];
+      const handles = new Map<string, Handle[]>();
+      const all = q(`SELECT contact_id, channel, address FROM contact_handles WHERE contact_id IN (SELECT value FROM json_each(?))
+                     ORDER BY created_at, channel, address`).all(JSON.stringify(rows.map((r) => r.id))) as Row[];
+      for (const h of all) handles.set(h.contact_id, [...(handles.get(h.contact_id) ?? []), { channel: h.channel, address: h.address }]);
+      return rows.map((row) => map.contact(row, handles.get(row.id) ?? []));
+    },
+
     async findContactByHandle(tenant, channel, address) {
       const found = q('SELECT contact_id FROM contact_handles WHERE tenant_id = ? AND channel = ? AND address = ?')
         .get(tenant, channel, address) as Row | undefined;
@@ -297,12 +306,16 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return map.conversation(conversationRow(tenant, id)!);
     }),
 
-    deleteConversation: write((tenant, id, now) => {
-      if (!conversationRow(tenant, id)) return false;
-      const eventId = deleteEvents('conversation_id = ?', id);
-      q('DELETE FROM conversations WHERE id = ?').run(id);
-      event(tenant, 'conversation.deleted', id, {}, now, eventId);
-      return true;
+    deleteConversations: write((tenant, which, now) => {
+      const ids = 'id' in which
+        ? (conversationRow(tenant, which.id) ? [which.id] : [])
+        : (q('SELECT id FROM conversations WHERE contact_id = ? AND tenant_id = ? ORDER BY id').all(which.contactId, tenant) as Row[]).map((r) => r.id as string);
+      for (const id of ids) {
+        const eventId = deleteEvents('conversation_id = ?', id);
+        q('DELETE FROM conversations WHERE id = ?').run(id);
+        event(tenant, 'conversation.deleted', id, {}, now, eventId);
+      }
+      return ids;
     }),
 
     async appendMessage(tenant, conversationId, message) {

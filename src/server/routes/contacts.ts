@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { notFound } from '../../domain/errors.js';
-import { ContactUpsertSchema } from '../../domain/schemas.js';
+import { ContactListSchema, ContactUpsertSchema } from '../../domain/schemas.js';
 import { IdParams } from './params.js';
 
 export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/contacts', { schema: { body: ContactUpsertSchema } }, async (request) => request.store.contacts.upsert(request.body));
+
+  app.get('/contacts', { schema: { querystring: ContactListSchema } }, async (request) => request.store.contacts.list(request.query));
 
   app.get('/contacts/:id', { schema: { params: IdParams } }, async (request) => {
     const contact = await request.store.contacts.get(request.params.id);

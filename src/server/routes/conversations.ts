@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { notFound } from '../../domain/errors.js';
 import * as S from '../../domain/schemas.js';
+import { IdSchema } from '../../domain/schemas.js';
 import { errorBody } from '../errors.js';
 import { IdParams } from './params.js';
 
@@ -19,6 +20,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/conversations', { schema: { querystring: S.ConversationListSchema } }, async (request) =>
     request.store.conversations.list(request.query));
+
+  // Erases all of one contact's conversations (the contact stays): 200 with the ids erased.
+  app.delete('/conversations', { schema: { querystring: Type.Object({ contactId: IdSchema }, { additionalProperties: false }) } }, async (request) =>
+    ({ deleted: await request.store.conversations.deleteByContact(request.query.contactId) }));
 
   app.get('/conversations/:id', { schema: { params: IdParams } }, async (request) => {
     const conversation = await request.store.conversations.get(request.params.id);
