@@ -40,6 +40,8 @@ export interface Backend {
   checkSchema(): Promise<void>;
   /** Cheap round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
+  diagnose(): Promise<Diagnosis>;
   /** Connection pool figures, or null for a single connection (SQLite). */
   poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Closes connections; pending calls finish first. */
@@ -110,6 +112,19 @@ export interface Backend {
 export interface BackendCapabilities {
   /** Several processes may write to the same database at once (PostgreSQL) or not (one SQLite file per process). */
   readonly multiProcess: boolean;
+}
+
+export interface Diagnosis {
+  conversationsByStatus: Record<'open' | 'waiting' | 'closed', number>;
+  messages: number;
+  /** Should be empty: the unique index forbids them. */
+  duplicateExternalIds: Array<{ channelId: string; externalId: string; count: number }>;
+  /** Conversations whose messages are not exactly seq 1..lastSeq (at most 100). */
+  seqMismatches: Array<{ conversationId: string; lastSeq: number; messages: number; maxSeq: number }>;
+  /** (contact, channel) pairs with more than one non-closed conversation. */
+  doubleOpen: number;
+  /** Problems of the engine itself (PostgreSQL: transactions that hold back event delivery). */
+  warnings: string[];
 }
 
 export interface MigrationReport {

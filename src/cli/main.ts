@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { doctor } from './doctor.js';
 import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +31,18 @@ program
   .action(async (options: { db: string }) => {
     const { applied, current } = await migrate({ url: options.db });
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}; schema is at ${current}\n` : `already at ${current}; nothing to do\n`);
+  });
+
+program
+  .command('doctor')
+  .description('Check a deployment: database, schema version, contents, integrity (seq gaps, duplicate external ids, double open conversations), event delivery. Exit code 0 only when all is well.')
+  .addOption(db())
+  .option('--json', 'print the checks as JSON')
+  .action(async (options: { db: string; json?: boolean }) => {
+    const result = await doctor(options.db);
+    if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else for (const c of result.checks) process.stdout.write(`${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}\n`);
+    process.exitCode = result.ok ? 0 : 1;
   });
 
 const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, Diagnosis } from '../backends/backend.js';
 import { ChangeSignal } from './change-signal.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
@@ -112,6 +112,8 @@ export interface Store {
   };
   /** One round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
+  diagnose(): Promise<Diagnosis>;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
   poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
@@ -348,6 +350,7 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
     },
     ping: () => backend.ping(),
+    diagnose: () => backend.diagnose(),
     poolStats: () => backend.poolStats(),
     async health() {
       const started = performance.now();

@@ -6,6 +6,7 @@ import { assertVersion, closedAtFor, conversationClosed, nextState, onePerPair }
 import { canAdvance } from '../../domain/message-status.js';
 import type { EventType, Handle, JsonObject, StoreEvent } from '../../domain/types.js';
 import type { Backend, NewMessage } from '../backend.js';
+import { DIAGNOSIS_SQL, diagnosisOf } from '../diagnosis.js';
 import { guard } from '../guard.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
 import { apiKeyOf, createRowMappers, emptyState, extraOf, iso, messageOf, packExtra, type Row } from '../rows.js';
@@ -119,6 +120,20 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
         }
         return { applied: pending.map((m) => m.name), current: migrations.at(-1)?.name ?? null };
       });
+    },
+
+    async diagnose() {
+      const rows = Object.fromEntries(await Promise.all(Object.entries(DIAGNOSIS_SQL).map(async ([name, sql]) => [name, await query(sql)])));
+      const warnings: string[] = [];
+      // Event delivery waits for every older transaction: report the ones that hold it back.
+      const old = await query(`SELECT pid, state, now() - xact_start AS age FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND xact_start < now() - interval '60 seconds' ORDER BY xact_start LIMIT 5`);
+      for (const r of old) warnings.push(`transaction of pid ${r.pid} (${r.state}) has been open for ${JSON.stringify(r.age)}: live events wait until it ends`);
+      const prepared = await one('SELECT count(*)::int AS n FROM pg_prepared_xacts', []);
+      if (prepared?.n) warnings.push(`${prepared.n} prepared transaction(s) are pending: live events wait until they are committed or rolled back`);
+      const ahead = await one(`SELECT max(tx)::text AS tx FROM events WHERE tx >= pg_snapshot_xmax(pg_current_snapshot())`, []);
+      if (ahead?.tx) warnings.push('events carry transaction ids ahead of this cluster (a restored dump?): new events sort before them; restart event consumers from the beginning');
+      return diagnosisOf(rows as never, warnings);
     },
 
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -7,6 +7,7 @@ import { assertVersion, closedAtFor, continuity, conversationClosed, nextState, 
 import { canAdvance } from '../../domain/message-status.js';
 import type { ContactExport, EventType, Handle, JsonObject, Message, StoreEvent } from '../../domain/types.js';
 import type { Backend, NewMessage } from '../backend.js';
+import { DIAGNOSIS_SQL, diagnosisOf } from '../diagnosis.js';
 import { guard } from '../guard.js';
 import { startCheckpointer } from './checkpointer.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
@@ -157,6 +158,11 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     },
 
     poolStats: () => null,
+
+    async diagnose() {
+      const rows = Object.fromEntries(Object.entries(DIAGNOSIS_SQL).map(([name, sql]) => [name, q(sql).all() as Row[]]));
+      return diagnosisOf(rows as never, []);
+    },
 
     async checkSchema() {
       assertNotTooNew(db.pragma('user_version', { simple: true }) as number, migrations, settings.path, true);
