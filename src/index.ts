@@ -1,6 +1,8 @@
 export { openStore, migrate } from './store/open-store.js';
 export type { StoreConfig } from './store/open-store.js';
 export type { Store } from './store/store.js';
+export type { PortableRecord } from './backends/portable.js';
+export type { Diagnosis } from './backends/backend.js';
 export { ColloquyError, isColloquyError } from './domain/errors.js';
 export type { ErrorCode } from './domain/errors.js';
 export type {

@@ -18,6 +18,7 @@ import type {
   StatusUpdateResult,
   StoreEvent,
 } from '../domain/types.js';
+import type { PortableRecord } from './portable.js';
 
 /**
  * The storage contract. A backend knows SQL, not HTTP. It owns its connections and transactions (none leak
@@ -40,6 +41,10 @@ export interface Backend {
   checkSchema(): Promise<void>;
   /** Cheap round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`). */
+  exportRecords(): AsyncGenerator<PortableRecord>;
+  /** Inserts the records that are absent, in one transaction; writes no events (`colloquy import`). */
+  importRecords(records: PortableRecord[]): Promise<{ inserted: number; present: number; skipped: number }>;
   /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
   diagnose(): Promise<Diagnosis>;
   /** Connection pool figures, or null for a single connection (SQLite). */

@@ -9,6 +9,16 @@ export function guard(backend: Backend, translate: (error: unknown) => unknown):
       wrapped[name] = fn; // synchronous and cannot fail
       continue;
     }
+    if (name === 'exportRecords') {
+      wrapped[name] = async function* (...args: unknown[]) {
+        try {
+          yield* fn(...args);
+        } catch (error) {
+          throw translate(error);
+        }
+      };
+      continue;
+    }
     wrapped[name] = async (...args: unknown[]) => {
       try {
         return await fn(...args);

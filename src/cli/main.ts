@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { doctor } from './doctor.js';
+import { exportTo, importFrom } from './portable.js';
 import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -43,6 +44,24 @@ program
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else for (const c of result.checks) process.stdout.write(`${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}\n`);
     process.exitCode = result.ok ? 0 : 1;
+  });
+
+program
+  .command('export')
+  .description('Write every record of every tenant as JSON Lines, from one consistent snapshot (events and API keys are not exported).')
+  .option('--out <file>', 'file to write (default: standard output)')
+  .addOption(db())
+  .action(async (options: { out?: string; db: string }) => {
+    await exportTo(options.db, options.out);
+  });
+
+program
+  .command('import')
+  .description('Insert the records of a `colloquy export` file that are absent; importing twice changes nothing. Every line is checked first.')
+  .argument('<file>', 'a file written by `colloquy export`')
+  .addOption(db())
+  .action(async (file: string, options: { db: string }) => {
+    await importFrom(options.db, file);
   });
 
 const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, Diagnosis } from '../backends/backend.js';
+import { portableProblem, type PortableRecord } from '../backends/portable.js';
 import { ChangeSignal } from './change-signal.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
@@ -112,6 +113,13 @@ export interface Store {
   };
   /** One round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /** Every record of every tenant from one snapshot, parents before children (`colloquy export`). */
+  exportAll(): AsyncGenerator<PortableRecord>;
+  /**
+   * Inserts the records that are absent and leaves those present (`colloquy import`): importing the same
+   * records twice changes nothing. Writes no events. Throws `invalid_argument` naming the first bad record.
+   */
+  importAll(records: unknown[]): Promise<{ inserted: number; present: number; skipped: number }>;
   /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
   diagnose(): Promise<Diagnosis>;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
@@ -351,6 +359,14 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     },
     ping: () => backend.ping(),
     diagnose: () => backend.diagnose(),
+    exportAll: () => backend.exportRecords(),
+    async importAll(records) {
+      records.forEach((record, index) => {
+        const why = portableProblem(record);
+        if (why) throw new ColloquyError('invalid_argument', `Record ${index + 1} ${why}: expected a line written by \`colloquy export\`.`, { index });
+      });
+      return backend.importRecords(records as PortableRecord[]);
+    },
     poolStats: () => backend.poolStats(),
     async health() {
       const started = performance.now();

@@ -18,7 +18,7 @@ describe('colloquy CLI', () => {
     const help = run('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/serve/);
-    expect(help.stdout).toMatch(/migrate/);
+    for (const command of ['migrate', 'doctor', 'export', 'import', 'keys']) expect(help.stdout).toContain(command);
     const serveHelp = run('serve', '--help');
     expect(serveHelp.stdout).toMatch(/--db <url>.*COLLOQUY_DB_URL/s);
     expect(serveHelp.stdout).toMatch(/--port <port>.*PORT/s);

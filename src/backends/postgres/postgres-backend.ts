@@ -8,6 +8,7 @@ import type { EventType, Handle, JsonObject, StoreEvent } from '../../domain/typ
 import type { Backend, NewMessage } from '../backend.js';
 import { DIAGNOSIS_SQL, diagnosisOf } from '../diagnosis.js';
 import { guard } from '../guard.js';
+import { exportRecords, importRecords } from '../portable.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
 import { apiKeyOf, createRowMappers, emptyState, extraOf, iso, messageOf, packExtra, type Row } from '../rows.js';
 
@@ -134,6 +135,34 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       const ahead = await one(`SELECT max(tx)::text AS tx FROM events WHERE tx >= pg_snapshot_xmax(pg_current_snapshot())`, []);
       if (ahead?.tx) warnings.push('events carry transaction ids ahead of this cluster (a restored dump?): new events sort before them; restart event consumers from the beginning');
       return diagnosisOf(rows as never, warnings);
+    },
+
+    async *exportRecords() {
+      // One REPEATABLE READ snapshot for the whole export, paged by key.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        yield* exportRecords({
+          all: async (sql, values) => (await client.query(numbered(sql), values)).rows as Row[],
+          handlesJson: `(SELECT coalesce(json_agg(json_build_object('channel', h.channel, 'address', h.address)
+            ORDER BY h.created_at, h.channel COLLATE "C", h.address COLLATE "C"), '[]'::json) FROM contact_handles h WHERE h.contact_id = x.id)`,
+          map,
+        });
+        await client.query('COMMIT');
+      } finally {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
+      }
+    },
+
+    async importRecords(records) {
+      return tx((client) => importRecords({
+        insertIfAbsent: async (row) =>
+          (await client.query(`INSERT INTO ${row.table} (${row.columns.join(', ')}) VALUES (${row.columns.map((_, i) => `$${i + 1}`).join(', ')})
+            ON CONFLICT DO NOTHING`, row.values)).rowCount === 1,
+        conversationChannel: async (tenant, id) =>
+          (await rowsOf(client, 'SELECT channel_id FROM conversations WHERE id = $1 AND tenant_id = $2', [id, tenant]))[0]?.channel_id,
+      }, records));
     },
 
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
@@ -477,6 +506,12 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
   };
   return guard(backend, translate);
 }
+
+/** `?` placeholders (as in the shared SQL) → `$1, $2, …`. */
+const numbered = (sql: string): string => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
 
 function parseEventCursor(after: string | undefined): [string, number] {
   if (after === undefined) return ['0', 0];

@@ -9,6 +9,7 @@ import type { ContactExport, EventType, Handle, JsonObject, Message, StoreEvent 
 import type { Backend, NewMessage } from '../backend.js';
 import { DIAGNOSIS_SQL, diagnosisOf } from '../diagnosis.js';
 import { guard } from '../guard.js';
+import { exportRecords, importRecords } from '../portable.js';
 import { startCheckpointer } from './checkpointer.js';
 import { assertNotTooNew, loadMigrations } from '../migrations.js';
 import { apiKeyOf, createRowMappers, emptyState, iso, messageOf, packExtra, type Row } from '../rows.js';
@@ -158,6 +159,44 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     },
 
     poolStats: () => null,
+
+    async *exportRecords() {
+      // Its own read-only connection in one read transaction: a consistent snapshot that never blocks writers.
+      const memory = settings.path === ':memory:';
+      const reader = memory ? db : new Driver(settings.path, { readonly: true, timeout: settings.busyTimeoutMs });
+      if (!memory) reader.exec('BEGIN');
+      try {
+        yield* exportRecords({
+          all: async (sql, values) => reader.prepare(sql).all(...values) as Row[],
+          handlesJson: `(SELECT json_group_array(json_object('channel', channel, 'address', address))
+            FROM (SELECT channel, address FROM contact_handles h WHERE h.contact_id = x.id ORDER BY created_at, channel, address))`,
+          map,
+        });
+      } finally {
+        if (!memory) {
+          reader.exec('COMMIT');
+          reader.close();
+        }
+      }
+    },
+
+    async importRecords(records) {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const counts = await importRecords({
+          insertIfAbsent: async (row) =>
+            q(`INSERT INTO ${row.table} (${row.columns.join(', ')}) VALUES (${row.columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`)
+              .run(...row.values).changes > 0,
+          conversationChannel: async (tenant, id) =>
+            (q('SELECT channel_id FROM conversations WHERE id = ? AND tenant_id = ?').get(id, tenant) as Row | undefined)?.channel_id,
+        }, records);
+        db.exec('COMMIT');
+        return counts;
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+    },
 
     async diagnose() {
       const rows = Object.fromEntries(Object.entries(DIAGNOSIS_SQL).map(([name, sql]) => [name, q(sql).all() as Row[]]));

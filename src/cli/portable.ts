@@ -1,0 +1,95 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { portableProblem } from '../backends/portable.js';
+import { ColloquyError } from '../domain/errors.js';
+import { openStore } from '../store/open-store.js';
+import { VERSION } from '../version.js';
+
+const HEADER_KIND = 'colloquy-export';
+
+/** Progress on a terminal only: `\r` updates are noise in a log file. */
+const progress = (verb: string) => {
+  const tty = process.stderr.isTTY;
+  return {
+    tick(n: number) {
+      if (tty && n % 1000 === 0) process.stderr.write(`\r${verb} ${n} records…`);
+    },
+    done(text: string) {
+      process.stderr.write(`${tty ? '\r' : ''}${text}\n`);
+    },
+  };
+};
+
+/** Streams every record as JSON Lines (a header line first) to `out` or stdout. */
+export async function exportTo(url: string, out: string | undefined): Promise<number> {
+  const store = await openStore({ url, migrate: false });
+  const sink: Writable = out ? createWriteStream(out) : process.stdout;
+  const bar = progress('exported');
+  let n = 0;
+  try {
+    const write = async (line: string) => {
+      if (!sink.write(`${line}\n`)) await once(sink, 'drain');
+    };
+    await write(JSON.stringify({ kind: HEADER_KIND, version: 1, colloquy: VERSION, exportedAt: new Date().toISOString() }));
+    for await (const record of store.exportAll()) {
+      await write(JSON.stringify(record));
+      bar.tick(++n);
+    }
+  } finally {
+    await store.close();
+    if (out) {
+      sink.end();
+      await once(sink, 'finish');
+    }
+  }
+  bar.done(`exported ${n} records${out ? ` to ${out}` : ''}`);
+  return n;
+}
+
+/** Reads a JSON Lines export: every line is checked before anything is written, then imported in batches. */
+export async function importFrom(url: string, file: string): Promise<{ inserted: number; present: number; skipped: number }> {
+  const records = async function* () {
+    let number = 0;
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      number++;
+      if (!line.trim()) continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        throw new ColloquyError('invalid_argument', `${file}:${number} is not JSON: expected a file written by \`colloquy export\`.`);
+      }
+      if ((record as { kind?: unknown })?.kind === HEADER_KIND) continue;
+      const why = portableProblem(record);
+      if (why) throw new ColloquyError('invalid_argument', `${file}:${number} ${why}: expected a file written by \`colloquy export\`.`);
+      yield record;
+    }
+  };
+  for await (const _ of records()); // pass 1: bad input writes nothing
+
+  const store = await openStore({ url });
+  const bar = progress('imported');
+  const totals = { inserted: 0, present: 0, skipped: 0 };
+  try {
+    const batch: unknown[] = [];
+    let n = 0;
+    for await (const record of records()) {
+      batch.push(record);
+      if (batch.length === 500) add(totals, await store.importAll(batch.splice(0)));
+      bar.tick(++n);
+    }
+    if (batch.length) add(totals, await store.importAll(batch.splice(0)));
+  } finally {
+    await store.close();
+  }
+  bar.done(`imported ${totals.inserted} new records, ${totals.present} already present, ${totals.skipped} skipped`);
+  return totals;
+}
+
+const add = (into: { inserted: number; present: number; skipped: number }, more: typeof into) => {
+  into.inserted += more.inserted;
+  into.present += more.present;
+  into.skipped += more.skipped;
+};

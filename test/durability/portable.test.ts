@@ -1,0 +1,97 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportTo, importFrom } from '../../src/cli/portable.js';
+import { openStore } from '../../src/index.js';
+import { expectError } from '../conformance/store-conformance.js';
+import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+
+/** Two tenants with every kind of record: handles, closed and linked conversations, state, message payloads. */
+async function seed(url: string) {
+  const root = await openStore({ url });
+  for (const tenant of ['clinic', 'shop']) {
+    const store = root.tenant(tenant);
+    const channel = await store.channels.create({ kind: 'whatsapp', name: `${tenant} line`, config: { reopenWindowSeconds: 60, phone: '+55' } as never });
+    const agent = await store.agents.create({ name: 'bot', model: 'openai:gpt-4o-mini', params: { temperature: 0.3 } });
+    const first = await store.ingest({ channelId: channel.id, from: { address: '5511', name: 'Ana' }, externalId: `${tenant}-1`, content: 'oi' });
+    await store.messages.append(first.conversation.id, {
+      role: 'assistant', content: 'Olá!', parts: [{ type: 'buttons', options: ['a', 'b'] }], intent: 'greet', confidence: 0.9,
+      entities: { name: 'Ana' }, metadata: { model: 'x' }, idempotencyKey: 'r1',
+    });
+    await store.state.set(first.conversation.id, { state: 'ask', data: { patient: 'Ana' }, expectedVersion: 0 });
+    await store.conversations.update(first.conversation.id, { status: 'closed', agentId: agent.id });
+    await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: `${tenant}-2`, content: 'de novo', timestamp: Date.now() + 3_600_000 });
+    await store.contacts.upsert({ handle: { channel: 'telegram', address: '42' }, metadata: { vip: true } });
+  }
+  await root.close();
+}
+
+const recordsOf = (file: string) => readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => JSON.parse(line));
+
+describe('colloquy export and import', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-portable-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips every record between databases; importing twice changes nothing', async () => {
+    const source = `sqlite:${join(dir, 'source.db')}`;
+    await seed(source);
+    const file = join(dir, 'export.jsonl');
+    const exported = await exportTo(source, file);
+    const records = recordsOf(file);
+    expect(records).toHaveLength(exported);
+    expect(records.map((r) => r.kind)).toEqual([...records.map((r) => r.kind)].sort((a, b) =>
+      ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(a) - ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(b)));
+
+    const target = `sqlite:${join(dir, 'target.db')}`;
+    expect(await importFrom(target, file)).toEqual({ inserted: exported, present: 0, skipped: 0 });
+    expect(await importFrom(target, file)).toEqual({ inserted: 0, present: exported, skipped: 0 });
+    const again = join(dir, 'again.jsonl');
+    await exportTo(target, again);
+    expect(recordsOf(again)).toEqual(records);
+
+    // The imported data is live: seq continues, duplicates are still recognised.
+    const store = (await openStore({ url: target })).tenant('clinic');
+    const open = (await store.conversations.list({ status: 'open' })).data[0]!;
+    expect((await store.messages.append(open.id, { role: 'assistant', content: 'next' })).message.seq).toBe(open.lastSeq + 1);
+    const channel = (await store.channels.list())[0]!;
+    expect((await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: 'clinic-1', content: 'oi' })).duplicate).toBe(true);
+    await store.close();
+  });
+
+  it('moves a database from SQLite to PostgreSQL', async (ctx) => {
+    if (!(await postgresAvailable())) return ctx.skip();
+    const source = `sqlite:${join(dir, 'to-pg.db')}`;
+    await seed(source);
+    const file = join(dir, 'to-pg.jsonl');
+    const exported = await exportTo(source, file);
+    const { schema, drop } = await throwawaySchema();
+    try {
+      const target = `${POSTGRES_URL}?schema=${schema}`;
+      expect((await importFrom(target, file)).inserted).toBe(exported);
+      expect((await importFrom(target, file)).inserted).toBe(0);
+      const back = join(dir, 'from-pg.jsonl');
+      await exportTo(target, back);
+      expect(recordsOf(back)).toEqual(recordsOf(file));
+    } finally {
+      await drop();
+    }
+  });
+
+  it('checks every line first: a bad file imports nothing and names the line', async () => {
+    const source = `sqlite:${join(dir, 'bad-source.db')}`;
+    await seed(source);
+    const file = join(dir, 'bad.jsonl');
+    await exportTo(source, file);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    writeFileSync(file, [...lines, '{"kind":"message","tenant":"clinic","data":{"id":"nope"}}'].join('\n'));
+    const target = `sqlite:${join(dir, 'bad-target.db')}`;
+    const error = await expectError(importFrom(target, file), 'invalid_argument');
+    expect(error.message).toContain(`bad.jsonl:${lines.length + 1}`);
+    writeFileSync(file, [...lines.slice(0, 3), 'not json', ...lines.slice(3)].join('\n'));
+    expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toContain('bad.jsonl:4 is not JSON');
+    const store = await openStore({ url: target });
+    expect(await store.channels.list()).toEqual([]);
+    await store.close();
+  });
+});
