@@ -20,9 +20,11 @@ program
   .addOption(db())
   .addOption(new Option('--port <port>', 'TCP port').env('PORT').default('8080'))
   .addOption(new Option('--host <host>', 'address to bind; without API keys only loopback is allowed').env('HOST').default('127.0.0.1'))
+  .addOption(new Option('--log-level <level>', 'pino log level (every request is logged at info)').env('LOG_LEVEL').default('info')
+    .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per API key; 0 turns it off').env('COLLOQUY_RATE_LIMIT').default('60000'))
-  .action(async (options: { db: string; port: string; host: string; rateLimit: string }) => {
-    await serve({ db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit) });
+  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string }) => {
+    await serve({ db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel });
   });
 
 program

@@ -8,6 +8,7 @@ export interface ServeOptions {
   port: number;
   host: string;
   rateLimitPerMinute: number;
+  logLevel?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -32,7 +33,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     await store.close();
     throw new ColloquyError('invalid_argument', `Invalid rate limit "${options.rateLimitPerMinute}": a whole number of requests per minute, 0 for none.`);
   }
-  const app = await buildApp({ store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute });
+  const app = await buildApp({
+    store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute,
+    logger: { level: options.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

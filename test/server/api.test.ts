@@ -76,6 +76,26 @@ for (const target of targets) {
         expect((await json('GET', `/v1/conversations/${MISSING}/messages`)).statusCode).toBe(404);
       });
 
+      it('serialises every field of messages and conversations exactly as stored', async () => {
+        const channel = (await json('POST', '/v1/channels', { kind: 'whatsapp', name: 'full' })).json();
+        const inbound = await json('POST', '/v1/inbound', {
+          channelId: channel.id, from: { address: '77', name: 'Ana' }, externalId: 'full-1', content: 'oi', parts: [{ type: 'image', url: 'x' }],
+          metadata: { wa: { phone: '+55' } },
+        });
+        const { message: m1, conversation } = inbound.json();
+        expect(m1).toEqual(await opened!.store.messages.get(m1.id));
+        expect(conversation).toEqual(await opened!.store.conversations.get(conversation.id));
+        const appended = await json('POST', `/v1/conversations/${conversation.id}/messages`, {
+          role: 'assistant', content: 'Olá', parts: [{ type: 'buttons', options: ['a', 'b'], nested: { deep: [1, null, true] } }],
+          intent: 'greet', confidence: 0.75, entities: ['list', { of: 'things' }], metadata: { model: 'm', tokens: { in: 3, out: 4 } },
+        });
+        const m2 = appended.json().message;
+        expect(m2).toEqual(await opened!.store.messages.get(m2.id));
+        expect(m2).toMatchObject({ intent: 'greet', confidence: 0.75, entities: ['list', { of: 'things' }], parts: [{ nested: { deep: [1, null, true] } }] });
+        const page = (await json('GET', `/v1/conversations/${conversation.id}/messages`)).json();
+        expect(page.data).toEqual(await opened!.store.messages.list(conversation.id));
+      });
+
       it('keeps state with compare-and-set', async () => {
         const { id } = (await json('POST', '/v1/conversations', {})).json();
         expect((await json('GET', `/v1/conversations/${id}/state`)).json()).toMatchObject({ version: 0, data: {} });

@@ -5,6 +5,7 @@ import * as S from '../../domain/schemas.js';
 import { IdSchema } from '../../domain/schemas.js';
 import { errorBody } from '../errors.js';
 import { IdParams } from './params.js';
+import { AppendResponse, MessagePageResponse } from './responses.js';
 
 const { idempotencyKey: _key, ...appendFields } = S.MessageAppendSchema.properties;
 const AppendBody = Type.Object(appendFields, { additionalProperties: false });
@@ -39,7 +40,9 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     reply.code(204);
   });
 
-  app.post('/conversations/:id/messages', { schema: { params: IdParams, headers: AppendHeaders, body: AppendBody } }, async (request, reply) => {
+  app.post('/conversations/:id/messages', {
+    schema: { params: IdParams, headers: AppendHeaders, body: AppendBody, response: { 200: AppendResponse, 201: AppendResponse } },
+  }, async (request, reply) => {
     const key = request.headers['idempotency-key'];
     const result = await request.store.messages.append(request.params.id, { ...request.body, ...(key ? { idempotencyKey: key } : {}) });
     reply.code(result.duplicate ? 200 : 201);
@@ -47,7 +50,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   // Pages by seq. nextCursor is the seq to continue from: `after` when ascending, `before` when descending.
-  app.get('/conversations/:id/messages', { schema: { params: IdParams, querystring: MessageQuery } }, async (request) => {
+  app.get('/conversations/:id/messages', { schema: { params: IdParams, querystring: MessageQuery, response: { 200: MessagePageResponse } } }, async (request) => {
     const { cursor, ...query } = request.query;
     const limit = query.limit ?? 50;
     const order = query.order ?? 'asc';
