@@ -363,6 +363,22 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect((await store.messages.append(conversation.id, { role: 'user', content: 'in' })).message.status).toBe('delivered');
         });
 
+        it('isolates failures among concurrent appends: the others are stored, gapless', async () => {
+          const store = fresh();
+          const open = await store.conversations.create();
+          const closed = await store.conversations.create();
+          await store.conversations.update(closed.id, { status: 'closed' });
+          const calls = Array.from({ length: 30 }, (_, i) =>
+            i % 3 === 0 ? store.messages.append(open.id, { role: 'user', content: `ok ${i}` })
+              : i % 3 === 1 ? store.messages.append(closed.id, { role: 'user', content: 'no' })
+                : store.messages.append('018f0000-0000-7000-8000-000000000000', { role: 'user', content: 'no' }));
+          const results = await Promise.allSettled(calls);
+          const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as ColloquyError).code));
+          expect(codes).toEqual(Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 'ok' : i % 3 === 1 ? 'conversation_closed' : 'not_found')));
+          expect((await store.messages.list(open.id)).map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+          expect(await store.messages.list(closed.id)).toEqual([]);
+        });
+
         it('gives 50 concurrent appends to one conversation seq 1..50 with no gap', async () => {
           const store = fresh();
           const { conversation } = await setup(store);

@@ -6,7 +6,7 @@ import { ColloquyError, notFound } from '../../domain/errors.js';
 import { assertVersion, closedAtFor, continuity, conversationClosed, nextState, onePerPair } from '../../domain/lifecycle.js';
 import { canAdvance } from '../../domain/message-status.js';
 import type { ContactExport, EventType, Handle, JsonObject, Message, StoreEvent } from '../../domain/types.js';
-import type { Backend, NewMessage } from '../backend.js';
+import type { Backend, NewInbound, NewMessage } from '../backend.js';
 import { DIAGNOSIS_SQL, diagnosisOf } from '../diagnosis.js';
 import { guard } from '../guard.js';
 import { exportRecords, importRecords } from '../portable.js';
@@ -128,7 +128,42 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     return async (...args: A): Promise<R> => tx.immediate(...args);
   };
 
-  const append = write((tenant: string, conversationId: string, m: NewMessage) => {
+  /**
+   * Group commit for the hot writes: calls made in the same event-loop turn share one IMMEDIATE transaction,
+   * each inside its own savepoint (a failing call rolls back only itself), and every caller is answered only
+   * after the shared COMMIT. Pages that every append touches (the right edges of the message-id and event
+   * indexes, the activity index) are then written once per batch instead of once per message.
+   */
+  const grouped = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const one = db.transaction(fn); // nested inside the batch: a savepoint
+    const all = db.transaction((calls: Array<{ args: A }>) =>
+      calls.map(({ args }) => {
+        try {
+          return { value: one(...args) };
+        } catch (error) {
+          return { error };
+        }
+      }));
+    let queue: Array<{ args: A; resolve: (value: R) => void; reject: (error: unknown) => void }> = [];
+    const flush = () => {
+      const calls = queue;
+      queue = [];
+      let results: Array<{ value?: R; error?: unknown }>;
+      try {
+        results = all.immediate(calls);
+      } catch (error) {
+        for (const call of calls) call.reject(error); // the COMMIT failed: nobody is acknowledged
+        return;
+      }
+      results.forEach((result, i) => ('error' in result ? calls[i]!.reject(result.error) : calls[i]!.resolve(result.value as R)));
+    };
+    return (...args: A): Promise<R> =>
+      new Promise<R>((resolve, reject) => {
+        if (queue.push({ args, resolve, reject }) === 1) setImmediate(flush);
+      });
+  };
+
+  const append = grouped((tenant: string, conversationId: string, m: NewMessage) => {
     if (m.idempotencyKey === null && m.externalId === null) {
       // Nothing to deduplicate: bump and read the conversation in one statement.
       const bumped = q(`UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, last_activity_at = max(last_activity_at, ?)
@@ -391,7 +426,7 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return { message: map.message({ ...row, status, status_at: at }), changed: true };
     }),
 
-    ingest: write((tenant, input) => {
+    ingest: grouped((tenant: string, input: NewInbound) => {
       const m = input.message;
       const channel = q('SELECT kind, reopen_window_ms FROM channels WHERE id = ? AND tenant_id = ?').get(input.channelId, tenant) as Row | undefined;
       if (!channel) throw notFound('channel', input.channelId);
