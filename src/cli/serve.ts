@@ -49,5 +49,5 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ port: options.port, host: options.host });
-  process.stdout.write(`colloquy: serving ${options.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')} at ${address}/v1 (health: ${address}/health)\n`);
+  process.stdout.write(`colloquy: serving ${options.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')} at ${address}/v1 (docs: ${address}/docs, health: ${address}/health)\n`);
 }

@@ -165,6 +165,7 @@ for (const target of targets) {
           ['oversize', raw(JSON.stringify({ role: 'user', content: 'x'.repeat(1_100_000) })), 413, 'payload_too_large'],
           ['bad uuid', json('GET', '/v1/conversations/not-a-uuid'), 400, 'invalid_argument'],
           ['negative limit', json('GET', `${url}?limit=-1`), 400, 'invalid_argument'],
+          ['limit above 200', json('GET', `${url}?limit=201`), 400, 'invalid_argument'],
           ['huge limit', json('GET', '/v1/conversations?limit=100000000000000000000'), 400, 'invalid_argument'],
           ['bad cursor', json('GET', '/v1/conversations?cursor=%00'), 400, 'invalid_argument'],
           ['unknown route', json('GET', '/v1/nope'), 404, 'not_found'],

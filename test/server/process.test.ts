@@ -62,7 +62,7 @@ async function killAndResend(db: string) {
     const seqs: number[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await (await fetch(`${url}/v1/conversations/${id}/messages?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+      const page = (await (await fetch(`${url}/v1/conversations/${id}/messages?limit=200${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
         data: Array<{ seq: number }>; nextCursor: string | null;
       };
       seqs.push(...page.data.map((m) => m.seq));

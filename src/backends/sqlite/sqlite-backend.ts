@@ -133,6 +133,9 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
    * each inside its own savepoint (a failing call rolls back only itself), and every caller is answered only
    * after the shared COMMIT. Pages that every append touches (the right edges of the message-id and event
    * indexes, the activity index) are then written once per batch instead of once per message.
+   * The batch is flushed on a microtask, so a lone caller hardly waits and callers resumed together batch
+   * together; when the previous event-loop turn saw several calls (requests arriving in separate I/O
+   * callbacks), it waits for the end of the turn instead, to gather them.
    */
   const grouped = <A extends unknown[], R>(fn: (...args: A) => R) => {
     const one = db.transaction(fn); // nested inside the batch: a savepoint
@@ -157,9 +160,19 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       }
       results.forEach((result, i) => ('error' in result ? calls[i]!.reject(result.error) : calls[i]!.resolve(result.value as R)));
     };
+    let busy = false; // the previous turn had several calls
+    let callsThisTurn = 0;
+    const endTurn = () => {
+      busy = callsThisTurn > 1;
+      callsThisTurn = 0;
+    };
     return (...args: A): Promise<R> =>
       new Promise<R>((resolve, reject) => {
-        if (queue.push({ args, resolve, reject }) === 1) setImmediate(flush);
+        if (callsThisTurn++ === 0) setImmediate(endTurn);
+        if (queue.push({ args, resolve, reject }) === 1) {
+          if (busy) setImmediate(flush);
+          else queueMicrotask(flush);
+        }
       });
   };
 

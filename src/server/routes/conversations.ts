@@ -10,7 +10,8 @@ import { AppendResponse, MessagePageResponse } from './responses.js';
 const { idempotencyKey: _key, ...appendFields } = S.MessageAppendSchema.properties;
 const AppendBody = Type.Object(appendFields, { additionalProperties: false });
 const AppendHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) });
-const MessageQuery = Type.Object({ ...S.MessageListSchema.properties, cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }, { additionalProperties: false });
+// Like every HTTP list, at most 200 per page (the library allows 1000).
+const MessageQuery = Type.Object({ ...S.MessageListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }, { additionalProperties: false });
 const StateBody = S.StateSetSchema;
 
 export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
