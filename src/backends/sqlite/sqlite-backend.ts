@@ -151,6 +151,16 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     const flush = () => {
       const calls = queue;
       queue = [];
+      if (calls.length === 1) {
+        // Alone: a plain transaction, without the savepoint a batch gives each call.
+        const [call] = calls as [(typeof calls)[number]];
+        try {
+          call.resolve(one.immediate(...call.args));
+        } catch (error) {
+          call.reject(error);
+        }
+        return;
+      }
       let results: Array<{ value?: R; error?: unknown }>;
       try {
         results = all.immediate(calls);
