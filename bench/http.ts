@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { fmt, random, row } from './measure.js';
+import { fmt, random, row, optionOf } from './measure.js';
 
 const POSTGRES_URL = process.env.COLLOQUY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DIR = new URL('../.bench-tmp/', import.meta.url).pathname;
@@ -136,10 +136,7 @@ async function memory(backend: string, count: number) {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const option = (flag: string) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const option = (flag: string) => optionOf(args, flag);
   const backends = (option('--backend') ?? 'sqlite,postgres').split(',');
   const quick = args.includes('--quick');
   const seconds = Number(option('--duration') ?? (quick ? 3 : 10));

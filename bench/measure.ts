@@ -51,3 +51,9 @@ export function random(seed = 42): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The value after `flag` in a benchmark's arguments (`--backend sqlite`), if any. */
+export function optionOf(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}

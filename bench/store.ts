@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type Store } from '../src/index.js';
-import { fmt, measure, random, row, type Measurement } from './measure.js';
+import { fmt, measure, random, row, type Measurement, optionOf } from './measure.js';
 
 const POSTGRES_URL = process.env.COLLOQUY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DIR = new URL('../.bench-tmp/', import.meta.url).pathname;
@@ -162,10 +162,7 @@ async function history(open: () => Promise<Setup>, name: string, sizes: number[]
 }
 
 export async function main(args: string[]): Promise<void> {
-  const option = (flag: string) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const option = (flag: string) => optionOf(args, flag);
   const backends = (option('--backend') ?? 'sqlite,postgres').split(',');
   const quick = args.includes('--quick');
   const counts = quick ? { appends: 2_000, reads: 500 } : { appends: 20_000, reads: 5_000 };

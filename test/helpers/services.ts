@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openStore, type Store } from '../../src/index.js';
 
 export const POSTGRES_URL = process.env.COLLOQUY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const required = process.env.COLLOQUY_REQUIRE_SERVICES === '1';
@@ -45,3 +46,19 @@ export async function throwawaySchema(): Promise<{ schema: string; drop(): Promi
     },
   };
 }
+
+/**
+ * The databases a server test runs on: SQLite in memory and a throwaway PostgreSQL schema.
+ * `open()` answers undefined when PostgreSQL is unreachable (and not required).
+ */
+export const storeTargets: Array<{ name: 'sqlite' | 'postgres'; open(): Promise<{ store: Store; cleanup(): Promise<void> } | undefined> }> = [
+  { name: 'sqlite', open: async () => ({ store: await openStore({ url: 'sqlite::memory:' }), cleanup: async () => {} }) },
+  {
+    name: 'postgres',
+    open: async () => {
+      if (!(await postgresAvailable())) return undefined;
+      const { schema, drop } = await throwawaySchema();
+      return { store: await openStore({ url: POSTGRES_URL, schema }), cleanup: drop };
+    },
+  },
+];

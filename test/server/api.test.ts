@@ -1,28 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/index.js';
 import { buildApp, type App } from '../../src/server/app.js';
-import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
-
-interface Target {
-  name: string;
-  open(): Promise<{ store: Store; cleanup(): Promise<void> } | undefined>;
-}
-
-const targets: Target[] = [
-  { name: 'sqlite', open: async () => ({ store: await openStore({ url: 'sqlite::memory:' }), cleanup: async () => {} }) },
-  {
-    name: 'postgres',
-    open: async () => {
-      if (!(await postgresAvailable())) return undefined;
-      const { schema, drop } = await throwawaySchema();
-      return { store: await openStore({ url: POSTGRES_URL, schema }), cleanup: drop };
-    },
-  },
-];
+import { storeTargets } from '../helpers/services.js';
 
 const MISSING = '018f0000-0000-7000-8000-000000000000';
 
-for (const target of targets) {
+for (const target of storeTargets) {
   describe(`HTTP API on ${target.name}`, async () => {
     const opened = await target.open();
     describe.skipIf(!opened)('', () => {

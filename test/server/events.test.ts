@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store, type StoreEvent } from '../../src/index.js';
 import { buildApp, type App } from '../../src/server/app.js';
-import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+import { storeTargets } from '../helpers/services.js';
 
 interface Received {
   id: string;
@@ -40,19 +40,8 @@ async function readEvents(url: string, count: number, headers: Record<string, st
   return received;
 }
 
-const targets = [
-  { name: 'sqlite', open: async () => ({ store: await openStore({ url: 'sqlite::memory:' }), cleanup: async () => {} }) },
-  {
-    name: 'postgres',
-    open: async () => {
-      if (!(await postgresAvailable())) return undefined;
-      const { schema, drop } = await throwawaySchema();
-      return { store: await openStore({ url: POSTGRES_URL, schema }), cleanup: drop };
-    },
-  },
-];
 
-for (const target of targets) {
+for (const target of storeTargets) {
   describe(`GET /v1/events (server-sent events) on ${target.name}`, async () => {
     const opened = await target.open();
     describe.skipIf(!opened)('', () => {
