@@ -54,6 +54,12 @@ export async function buildApp(config: AppConfig): Promise<App> {
     bodyLimit: config.bodyLimit ?? 1_048_576,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL, say) get the same error shape as all others.
+    frameworkErrors: (error, _request, reply) => {
+      const raw = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
+      void raw.code(error.statusCode && error.statusCode < 500 ? error.statusCode : 400)
+        .send(errorBody('invalid_argument', `The request is malformed: ${error.message}.`));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The same TypeBox validation as the library. Query strings arrive as text: convert before checking.
