@@ -149,31 +149,61 @@ export interface ImportTarget {
   insertIfAbsent(row: PortableRow): Promise<boolean>;
   /** The channel of a conversation of the tenant, or undefined when that conversation does not exist. */
   conversationChannel(tenant: string, id: string): Promise<string | null | undefined>;
+  /** Whether a row with this id exists in `table` and belongs to `tenant`. */
+  owns(table: 'contacts' | 'channels' | 'agents' | 'conversations', tenant: string, id: string): Promise<boolean>;
+  /** Moves a conversation's lastSeq and activity times forward to cover an imported message. */
+  advance(conversationId: string, seq: number, at: number): Promise<void>;
 }
 
-/** Inserts what is absent and leaves what is present: importing the same file twice changes nothing. */
+const TABLE_OF = { channel: 'channels', agent: 'agents', contact: 'contacts', conversation: 'conversations' } as const;
+
+/**
+ * Inserts what is absent and leaves what is present: importing the same file twice changes nothing, and a
+ * newer export of the same database adds what is new (conversations' lastSeq follows imported messages).
+ * A record whose references are missing or belong to another tenant is skipped, never linked across tenants.
+ */
 export async function importRecords(target: ImportTarget, records: PortableRecord[]): Promise<{ inserted: number; present: number; skipped: number }> {
   const counts = { inserted: 0, present: 0, skipped: 0 };
   const channels = new Map<string, string | null | undefined>();
+  const refsOk = async (tenant: string, refs: Array<['contacts' | 'channels' | 'agents' | 'conversations', string | null]>) => {
+    for (const [table, id] of refs) if (id !== null && !(await target.owns(table, tenant, id))) return false;
+    return true;
+  };
   for (const record of records) {
-    const rows = rowsOf(record);
+    const [first, ...children] = rowsOf(record);
     if (record.kind === 'message') {
       const key = `${record.tenant}/${record.data.conversationId}`;
       if (!channels.has(key)) channels.set(key, await target.conversationChannel(record.tenant, record.data.conversationId));
       const channel = channels.get(key);
       if (channel === undefined) {
-        counts.skipped++; // its conversation was not imported (e.g. another one is open for the same contact and channel)
+        counts.skipped++; // its conversation is not in this tenant (not imported, or another one is open for the pair)
         continue;
       }
-      rows[0]!.values[4] = channel;
+      first!.values[4] = channel;
+      if (await target.insertIfAbsent(first!)) {
+        await target.advance(record.data.conversationId, record.data.seq, Date.parse(record.data.createdAt));
+        counts.inserted++;
+      } else counts.present++;
+      continue;
     }
-    let inserted = false;
-    for (const [i, row] of rows.entries()) {
-      const done = await target.insertIfAbsent(row);
-      if (i === 0) inserted = done;
+    if (record.kind === 'conversation') {
+      const c = record.data;
+      const refs = await refsOk(record.tenant, [['contacts', c.contactId], ['channels', c.channelId], ['agents', c.agentId], ['conversations', c.previousConversationId]]);
+      if (!refs) {
+        counts.skipped++;
+        continue;
+      }
     }
-    if (inserted) counts.inserted++;
-    else counts.present++;
+    if (await target.insertIfAbsent(first!)) {
+      for (const child of children) await target.insertIfAbsent(child);
+      counts.inserted++;
+    } else if (await target.owns(TABLE_OF[record.kind], record.tenant, record.data.id)) {
+      // Present: a contact may still gain a handle; a conversation keeps its own state.
+      if (record.kind === 'contact') for (const child of children) await target.insertIfAbsent(child);
+      counts.present++;
+    } else {
+      counts.skipped++; // the id belongs to another tenant, or (conversation) another one is open for the pair
+    }
   }
   return counts;
 }

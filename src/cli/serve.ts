@@ -34,7 +34,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw new ColloquyError('invalid_argument', `Invalid rate limit "${options.rateLimitPerMinute}": a whole number of requests per minute, 0 for none.`);
   }
   const app = await buildApp({
-    store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute,
+    store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     logger: { level: options.logLevel ?? 'info', redact: ['req.headers.authorization'] },
   });
   let stopping = false;
@@ -42,6 +42,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
+    setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
     await store.close();
     process.exit(0);

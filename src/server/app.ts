@@ -29,6 +29,8 @@ export interface AppConfig {
   readonly adminKey?: string | undefined;
   /** How long API key lookups are cached (revocation delay). Default 5000 ms. */
   readonly keyCacheMs?: number;
+  /** Serve tenant `default` without authentication while no key exists. `colloquy serve` allows it on loopback only. Default true. */
+  readonly openWithoutKeys?: boolean;
   /** Requests per minute per API key (per address without keys); 0 turns the limit off. Default 60000. */
   readonly rateLimitPerMinute?: number;
 }
@@ -87,7 +89,10 @@ export async function buildApp(config: AppConfig): Promise<App> {
   });
 
   app.decorateRequest('store', null as unknown as Store);
-  const auth = createAuthenticator({ store: config.store, adminKey: config.adminKey, ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}) });
+  const auth = createAuthenticator({
+    store: config.store, adminKey: config.adminKey, openWithoutKeys: config.openWithoutKeys ?? true,
+    ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}),
+  });
 
   const metrics = createMetrics(config.store);
   app.decorate('metrics', metrics);
@@ -126,7 +131,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
         max: perMinute,
         timeWindow: 60_000,
         hook: 'preHandler', // after authentication: the limit is per key
-        keyGenerator: (request) => request.headers.authorization ?? request.ip,
+        // The bearer token itself (so `bearer K` and `Bearer K` share a bucket), else the address.
+        keyGenerator: (request) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? request.ip,
         errorResponseBuilder: (_request, context) =>
           Object.assign(new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`), { statusCode: 429 }),
       });

@@ -8,6 +8,8 @@ export interface AuthConfig {
   readonly adminKey?: string | undefined;
   /** How long a key lookup (and whether any key exists) is remembered. Revocation takes effect within it. Default 5 s. */
   readonly cacheMs?: number;
+  /** Whether a server without any key is open (tenant `default`). False on a public address: revoking the last key must lock it, not open it. Default true. */
+  readonly openWithoutKeys?: boolean;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -35,7 +37,7 @@ export function createAuthenticator(config: AuthConfig) {
   };
 
   const open = async (): Promise<boolean> => {
-    if (admin) return false;
+    if (admin || config.openWithoutKeys === false) return false;
     const now = Date.now();
     if (!keysExist || keysExist.until < now) {
       keysExist = { value: (await config.store.keys.list()).some((k) => k.revokedAt === null), until: now + cacheMs };

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { doctor } from '../../src/cli/doctor.js';
 import { exportTo, importFrom } from '../../src/cli/portable.js';
 import { openStore } from '../../src/index.js';
 import { expectError } from '../conformance/store-conformance.js';
@@ -26,6 +27,12 @@ async function seed(url: string) {
   }
   await root.close();
 }
+
+const exported = async (url: string, name: string) => {
+  const file = join(tmpdir(), `colloquy-${process.pid}-${name}`);
+  await exportTo(url, file);
+  return file;
+};
 
 const recordsOf = (file: string) => readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => JSON.parse(line));
 
@@ -76,6 +83,51 @@ describe('colloquy export and import', () => {
     } finally {
       await drop();
     }
+  });
+
+  it('imports a newer export of the same database as a delta: lastSeq follows, appends keep working', async () => {
+    const source = `sqlite:${join(dir, 'delta-source.db')}`;
+    await seed(source);
+    const target = `sqlite:${join(dir, 'delta-target.db')}`;
+    await importFrom(target, await exported(source, 'delta-1.jsonl'));
+    const src = (await openStore({ url: source })).tenant('clinic');
+    const open = (await src.conversations.list({ status: 'open' })).data[0]!;
+    for (let i = 0; i < 3; i++) await src.messages.append(open.id, { role: 'assistant', content: `later ${i}` });
+    await src.close();
+    const second = await importFrom(target, await exported(source, 'delta-2.jsonl'));
+    expect(second.inserted).toBe(3);
+    const dst = (await openStore({ url: target })).tenant('clinic');
+    expect((await dst.conversations.get(open.id))!.lastSeq).toBe(open.lastSeq + 3);
+    expect((await dst.messages.append(open.id, { role: 'user', content: 'next' })).message.seq).toBe(open.lastSeq + 4);
+    await dst.close();
+    expect((await doctor(target)).ok).toBe(true);
+  });
+
+  it('skips what would break a rule or cross a tenant, and says so', async () => {
+    const source = `sqlite:${join(dir, 'skip-source.db')}`;
+    await seed(source);
+    const file = await exported(source, 'skip.jsonl');
+    const target = `sqlite:${join(dir, 'skip-target.db')}`;
+    // The target already has an open conversation for the same contact and channel as the source's open one.
+    await importFrom(target, file);
+    const dst = (await openStore({ url: target })).tenant('clinic');
+    const open = (await dst.conversations.list({ status: 'open' })).data.find((c) => c.contactId !== null)!;
+    await dst.conversations.delete(open.id);
+    const rival = await dst.conversations.create({ contactId: open.contactId!, channelId: open.channelId! });
+    await dst.state.set(rival.id, { state: 'mine', expectedVersion: 0 });
+    await dst.close();
+    const again = await importFrom(target, file);
+    expect(again.skipped).toBeGreaterThanOrEqual(2); // the conversation and its messages
+    // The same file with its tenant rewritten: every id already belongs to another tenant.
+    const rewritten = join(dir, 'rewritten.jsonl');
+    writeFileSync(rewritten, readFileSync(file, 'utf8').replaceAll('"tenant":"clinic"', '"tenant":"intruder"'));
+    const moved = await importFrom(target, rewritten);
+    expect(moved.inserted).toBe(0);
+    const intruder = (await openStore({ url: target })).tenant('intruder');
+    expect((await intruder.contacts.list()).data).toEqual([]);
+    expect(await intruder.contacts.findByHandle({ channel: 'whatsapp', address: '5511' })).toBeNull();
+    await intruder.close();
+    expect((await doctor(target)).ok).toBe(true);
   });
 
   it('checks every line first: a bad file imports nothing and names the line', async () => {

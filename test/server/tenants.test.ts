@@ -91,6 +91,26 @@ for (const target of storeTargets) {
   });
 }
 
+describe('a server on a public address', () => {
+  it('stays locked when its last key is revoked, instead of opening to everyone', async () => {
+    const store = await openStore({ url: 'sqlite::memory:' });
+    const app = await buildApp({ store, logger: false, keyCacheMs: 0, openWithoutKeys: false });
+    try {
+      expect((await app.inject({ method: 'GET', url: '/v1/conversations' })).statusCode).toBe(401);
+      const { key, secret } = await store.keys.create({ tenant: 'default' });
+      const auth = { authorization: `bEaReR ${secret}` };
+      expect((await app.inject({ method: 'GET', url: '/v1/conversations', headers: auth })).statusCode).toBe(200);
+      await store.keys.revoke(key.id);
+      expect((await app.inject({ method: 'GET', url: '/v1/conversations' })).statusCode).toBe(401);
+      expect((await app.inject({ method: 'GET', url: '/v1/conversations', headers: auth })).statusCode).toBe(401);
+      expect((await app.inject({ method: 'HEAD', url: '/v1/events' })).statusCode).toBe(404); // no endless stream for HEAD
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});
+
 describe('a server without any key', () => {
   it('is open on the default tenant (colloquy serve allows that on loopback only)', async () => {
     const store = await openStore({ url: 'sqlite::memory:' });

@@ -162,6 +162,9 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
             ON CONFLICT DO NOTHING`, row.values)).rowCount === 1,
         conversationChannel: async (tenant, id) =>
           (await rowsOf(client, 'SELECT channel_id FROM conversations WHERE id = $1 AND tenant_id = $2', [id, tenant]))[0]?.channel_id,
+        owns: async (table, tenant, id) => (await client.query(`SELECT 1 FROM ${table} WHERE id = $1 AND tenant_id = $2`, [id, tenant])).rowCount === 1,
+        advance: async (conversationId, seq, at) => void (await client.query(`UPDATE conversations SET last_seq = greatest(last_seq, $1),
+          last_message_at = greatest(last_message_at, $2), last_activity_at = greatest(last_activity_at, $2) WHERE id = $3`, [seq, at, conversationId])),
       }, records));
     },
 

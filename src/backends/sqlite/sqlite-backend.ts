@@ -123,9 +123,15 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     return insertMessage(tenant, conv.id, conv.channel_id, conv.last_seq + 1, m);
   };
 
+  /** Set while an import holds a transaction across awaits; writes wait for it. */
+  let gate: Promise<void> | undefined;
+
   const write = <A extends unknown[], R>(fn: (...args: A) => R) => {
     const tx = db.transaction(fn);
-    return async (...args: A): Promise<R> => tx.immediate(...args);
+    return async (...args: A): Promise<R> => {
+      while (gate) await gate;
+      return tx.immediate(...args);
+    };
   };
 
   /**
@@ -144,6 +150,9 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
         try {
           return { value: one(...args) };
         } catch (error) {
+          // SQLITE_FULL, IOERR, … roll back the whole transaction, not just the savepoint: abort the batch, or
+          // the calls after it would commit on their own while the batch reports failure.
+          if (!db.inTransaction) throw error;
           return { error };
         }
       }));
@@ -176,7 +185,7 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       busy = callsThisTurn > 1;
       callsThisTurn = 0;
     };
-    return (...args: A): Promise<R> =>
+    const call = (...args: A): Promise<R> =>
       new Promise<R>((resolve, reject) => {
         if (callsThisTurn++ === 0) setImmediate(endTurn);
         if (queue.push({ args, resolve, reject }) === 1) {
@@ -184,6 +193,7 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
           else queueMicrotask(flush);
         }
       });
+    return (...args: A): Promise<R> => (gate ? gate.then(() => call(...args)) : call(...args));
   };
 
   const append = grouped((tenant: string, conversationId: string, m: NewMessage) => {
@@ -239,6 +249,9 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     },
 
     async importRecords(records) {
+      // Other writes of this process wait: the import's transaction spans awaits and must not absorb them.
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => { release = resolve; });
       db.exec('BEGIN IMMEDIATE');
       try {
         const counts = await importRecords({
@@ -247,12 +260,18 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
               .run(...row.values).changes > 0,
           conversationChannel: async (tenant, id) =>
             (q('SELECT channel_id FROM conversations WHERE id = ? AND tenant_id = ?').get(id, tenant) as Row | undefined)?.channel_id,
+          owns: async (table, tenant, id) => q(`SELECT 1 FROM ${table} WHERE id = ? AND tenant_id = ?`).get(id, tenant) !== undefined,
+          advance: async (conversationId, seq, at) => void q(`UPDATE conversations SET last_seq = max(last_seq, ?),
+            last_message_at = max(coalesce(last_message_at, 0), ?), last_activity_at = max(last_activity_at, ?) WHERE id = ?`).run(seq, at, at, conversationId),
         }, records);
         db.exec('COMMIT');
         return counts;
       } catch (error) {
-        db.exec('ROLLBACK');
+        if (db.inTransaction) db.exec('ROLLBACK');
         throw error;
+      } finally {
+        gate = undefined;
+        release();
       }
     },
 

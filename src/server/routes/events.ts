@@ -13,8 +13,20 @@ const BATCH = 100;
 const POLL_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 
-const write = (res: ServerResponse, chunk: string): Promise<void> | undefined =>
-  res.write(chunk) ? undefined : new Promise((resolve) => res.once('drain', () => resolve()));
+/** Writes with backpressure; a closed or destroyed socket never drains, so closing ends the wait too. */
+const write = (res: ServerResponse, chunk: string): Promise<void> | undefined => {
+  if (res.destroyed || res.writableEnded) return undefined;
+  if (res.write(chunk)) return undefined;
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+};
 
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const streams = new Set<() => void>();
@@ -27,7 +39,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
    * The tenant's durable event log as server-sent events. Resume with the `Last-Event-ID` header (or `after`):
    * delivery continues exactly after that event, without loss or repetition.
    */
-  app.get('/events', { schema: { querystring: EventsQuery } }, async (request, reply) => {
+  app.get('/events', { schema: { querystring: EventsQuery }, exposeHeadRoute: false }, async (request, reply) => {
     const { store } = request;
     const conversationId = request.query.conversationId;
     const lastEventId = request.headers['last-event-id'];
@@ -48,16 +60,20 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const end = () => {
       open = false;
       wake?.();
+      if (res.writableNeedDrain) res.destroy(); // a client that stopped reading must not hold up a shutdown
     };
     streams.add(end);
     app.metrics.streams.inc();
     res.on('close', end);
     const unsubscribe = store.events.onChange(() => wake?.());
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      if (!res.writableNeedDrain) void write(res, ': keep-alive\n\n');
+    }, HEARTBEAT_MS);
     try {
       await write(res, 'retry: 2000\n\n');
       while (open) {
         for (const event of batch) {
+          if (!open) break;
           await write(res, `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
           cursor = event.id;
         }

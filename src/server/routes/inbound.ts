@@ -13,8 +13,9 @@ export const inboundRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply.code(result.duplicate ? 200 : 201);
       return result;
     } catch (error) {
-      // An unknown channel id is the caller's choice: never a metric label (unbounded cardinality).
-      app.metrics.ingest(isColloquyError(error, 'not_found') ? 'unknown' : channel, 'error');
+      // A channel id the caller made up must never become a metric label (unbounded cardinality).
+      const known = !isColloquyError(error, 'not_found') && (await request.store.channels.get(channel).catch(() => null)) !== null;
+      app.metrics.ingest(known ? channel : 'unknown', 'error');
       throw error;
     }
   });
