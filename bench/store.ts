@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type Store } from '../src/index.js';
+import { RAW_INSERT_PG, RAW_NEWEST_PG, RAW_SCHEMA, rawSqlite } from './raw-baseline.js';
 import { fmt, measure, random, row, type Measurement, optionOf } from './measure.js';
 
 const POSTGRES_URL = process.env.COLLOQUY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -30,27 +30,18 @@ interface Setup {
   cleanup(): Promise<void>;
 }
 
-const RAW_TABLE = `CREATE TABLE raw_messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
-  role TEXT NOT NULL, content TEXT NOT NULL, created_at BIGINT NOT NULL)`;
-const RAW_INDEX = 'CREATE INDEX raw_messages_conversation ON raw_messages (conversation_id, seq)';
 
 async function sqliteSetup(): Promise<Setup> {
   mkdirSync(DIR, { recursive: true });
   const path = `${DIR}bench-${process.pid}-${Date.now()}.db`;
   const store = await openStore({ url: `sqlite:${path}` });
-  // Same file, same pragmas as the store: WAL, synchronous=NORMAL.
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(RAW_TABLE);
-  db.exec(RAW_INDEX);
-  const insert = db.prepare('INSERT INTO raw_messages (id, conversation_id, seq, role, content, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const newest = db.prepare('SELECT * FROM raw_messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 20');
+  // Same file, same pragmas as the store.
+  const { db, insert, newest } = rawSqlite(path);
   return {
     store,
     raw: {
-      insert: async (conversation, seq) => void insert.run(randomUUID(), conversation, seq, 'user', CONTENT, Date.now()),
-      newest: async (conversation) => newest.all(conversation),
+      insert: async (conversation, seq) => void insert(conversation, seq, 'user', CONTENT),
+      newest: async (conversation) => newest(conversation),
     },
     async seed(per) {
       db.exec(`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${per})
@@ -74,17 +65,16 @@ async function postgresSetup(): Promise<Setup> {
   const store = await openStore({ url: POSTGRES_URL, schema });
   // Same database, same pool size as the store (10).
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10, options: `-c search_path=${schema}` });
-  await pool.query(RAW_TABLE);
-  await pool.query(RAW_INDEX);
+  for (const sql of RAW_SCHEMA) await pool.query(sql);
   return {
     store,
     raw: {
       insert: async (conversation, seq) =>
-        void (await pool.query('INSERT INTO raw_messages (id, conversation_id, seq, role, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        void (await pool.query(RAW_INSERT_PG, [
           randomUUID(), conversation, seq, 'user', CONTENT, Date.now(),
         ])),
       newest: async (conversation) =>
-        (await pool.query('SELECT * FROM raw_messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 20', [conversation])).rows,
+        (await pool.query(RAW_NEWEST_PG, [conversation])).rows,
     },
     async seed(per) {
       await pool.query(`INSERT INTO messages (conversation_id, seq, id, tenant_id, role, content, status, status_at, created_at)
