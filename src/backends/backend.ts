@@ -9,6 +9,7 @@ import type {
   Conversation,
   ConversationState,
   ConversationStatus,
+  Handle,
   IngestResult,
   JsonObject,
   Json,
@@ -58,8 +59,8 @@ export interface Backend {
   /** Oldest first (ids are time-ordered), after the id `after`. */
   listContacts(tenant: string, options: { after?: string | undefined; limit: number }): Promise<Contact[]>;
   findContactByHandle(tenant: string, channel: ChannelKind, address: string): Promise<Contact | undefined>;
-  /** Deletes the contact, its handles, conversations, messages, states and their events. */
-  eraseContact(tenant: string, id: string, now: number): Promise<boolean>;
+  /** Deletes the contact, its handles, conversations, messages, states and their events; returns what it deleted. */
+  eraseContact(tenant: string, id: string, now: number): Promise<{ handles: Handle[]; conversationIds: string[] } | undefined>;
   exportContact(tenant: string, id: string): Promise<ContactExport | undefined>;
 
   createChannel(tenant: string, input: NewChannel): Promise<Channel>;
@@ -76,9 +77,10 @@ export interface Backend {
   updateConversation(tenant: string, id: string, patch: ConversationPatch): Promise<Conversation | undefined>;
   /**
    * Deletes one conversation, or all of a contact's, with their messages, state and events; writes a
-   * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched).
+   * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched) and the ids of
+   * the conversations that lost their `previousConversationId` link to one of them.
    */
-  deleteConversations(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<string[]>;
+  deleteConversations(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<{ deleted: string[]; unlinked: string[] }>;
 
   /**
    * Appends one message: dedup by externalId/idempotencyKey first (a duplicate writes nothing), then
@@ -101,7 +103,8 @@ export interface Backend {
   getAgent(tenant: string, id: string): Promise<Agent | undefined>;
   listAgents(tenant: string): Promise<Agent[]>;
   updateAgent(tenant: string, id: string, patch: AgentPatch): Promise<Agent | undefined>;
-  deleteAgent(tenant: string, id: string): Promise<boolean>;
+  /** Undefined if missing; else the ids of the conversations whose `agentId` it cleared. */
+  deleteAgent(tenant: string, id: string): Promise<{ unlinked: string[] } | undefined>;
 
   /** API keys are not tenant-scoped: they are what assigns a caller its tenant. */
   createApiKey(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<ApiKey>;

@@ -7,6 +7,8 @@ import { migrate, openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 const DEFAULT_DB = 'sqlite:./data/colloquy.db';
+const redis = () => new Option('--redis <url>', 'Redis shared by a fleet (hot tier, live events, rate limits): redis://host:6379, or Cluster node URLs separated by commas').env('COLLOQUY_REDIS_URL');
+const redisPrefix = () => new Option('--redis-prefix <prefix>', 'prefix of every Redis key').env('COLLOQUY_REDIS_PREFIX').default('colloquy:');
 const db = () => new Option('--db <url>', 'database: sqlite:<path>, sqlite::memory: or postgres://…').env('COLLOQUY_DB_URL').default(DEFAULT_DB);
 
 const program = new Command()
@@ -23,8 +25,16 @@ program
   .addOption(new Option('--log-level <level>', 'pino log level (every request is logged at info)').env('LOG_LEVEL').default('info')
     .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per API key; 0 turns it off').env('COLLOQUY_RATE_LIMIT').default('60000'))
-  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string }) => {
-    await serve({ db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel });
+  .addOption(redis())
+  .addOption(redisPrefix())
+  .addOption(new Option('--cache <kind>', 'without Redis: "memory" for an in-process cache (only for a single server that is the database\'s only writer)')
+    .env('COLLOQUY_CACHE').choices(['memory', 'none']).default('none'))
+  .addOption(new Option('--cache-ttl <seconds>', 'cached conversations expire this long after their last change').env('COLLOQUY_CACHE_TTL').default('86400'))
+  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string }) => {
+    await serve({
+      db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
+      redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
+    });
   });
 
 program
@@ -62,8 +72,11 @@ program
   .description('Insert the records of a `colloquy export` file that are absent; importing twice changes nothing. Every line is checked first.')
   .argument('<file>', 'a file written by `colloquy export`')
   .addOption(db())
-  .action(async (file: string, options: { db: string }) => {
-    await importFrom(options.db, file);
+  .addOption(redis())
+  .addOption(redisPrefix())
+  .action(async (file: string, options: { db: string; redis?: string; redisPrefix: string }) => {
+    // With the fleet's Redis, the import also empties its hot tier, which the imported records went around.
+    await importFrom(options.db, file, { redis: options.redis, redisPrefix: options.redisPrefix });
   });
 
 const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');

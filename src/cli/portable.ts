@@ -4,6 +4,8 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { portableProblem } from '../backends/portable.js';
 import { ColloquyError } from '../domain/errors.js';
+import { connectRedis } from '../cache/redis/redis-client.js';
+import { createRedisCache } from '../cache/redis/redis-cache.js';
 import { openStore } from '../store/open-store.js';
 import { VERSION } from '../version.js';
 
@@ -49,7 +51,9 @@ export async function exportTo(url: string, out: string | undefined): Promise<nu
 }
 
 /** Reads a JSON Lines export: every line is checked before anything is written, then imported in batches. */
-export async function importFrom(url: string, file: string): Promise<{ inserted: number; present: number; skipped: number }> {
+export async function importFrom(
+  url: string, file: string, fleet: { redis?: string | undefined; redisPrefix?: string | undefined } = {},
+): Promise<{ inserted: number; present: number; skipped: number }> {
   const records = async function* () {
     let number = 0;
     for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
@@ -84,6 +88,8 @@ export async function importFrom(url: string, file: string): Promise<{ inserted:
   } finally {
     await store.close();
   }
+  // The records went around the fleet's hot tier: empty it once at the end (not after every batch).
+  if (fleet.redis && totals.inserted) await clearRedisCache(fleet.redis, fleet.redisPrefix);
   bar.done(`imported ${totals.inserted} new records, ${totals.present} already present, ${totals.skipped} skipped`);
   return totals;
 }
@@ -93,3 +99,16 @@ const add = (into: { inserted: number; present: number; skipped: number }, more:
   into.present += more.present;
   into.skipped += more.skipped;
 };
+
+async function clearRedisCache(url: string, prefix: string | undefined): Promise<void> {
+  const client = connectRedis(url, { timeoutMs: 10_000 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('error', (error) => reject(new ColloquyError('unavailable', `Redis did not answer; empty the hot tier by restarting it or deleting the keys under "${prefix ?? 'colloquy:'}": ${error.message}`)));
+    });
+    await createRedisCache(client, prefix ? { prefix } : {}).clear();
+  } finally {
+    client.disconnect();
+  }
+}

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { ColloquyError } from '../domain/errors.js';
+import { connectRedis } from '../cache/redis/redis-client.js';
 import { buildApp } from '../server/app.js';
 import { openStore } from '../store/open-store.js';
 
@@ -9,6 +10,11 @@ export interface ServeOptions {
   host: string;
   rateLimitPerMinute: number;
   logLevel?: string;
+  /** Redis URL (or Cluster node URLs) shared by a fleet: hot tier, live events, rate limits. */
+  redis?: string | undefined;
+  redisPrefix?: string | undefined;
+  cache?: 'memory' | 'none' | undefined;
+  cacheTtlSeconds?: number | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -19,7 +25,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
     throw new ColloquyError('invalid_argument', `Invalid port "${options.port}": use 0–65535.`);
   }
-  const store = await openStore({ url: options.db });
+  if (options.cacheTtlSeconds !== undefined && !(options.cacheTtlSeconds >= 1)) {
+    throw new ColloquyError('invalid_argument', `Invalid cache TTL "${options.cacheTtlSeconds}": a number of seconds, at least 1.`);
+  }
+  let degraded: ((message: string, error?: unknown) => void) | undefined;
+  const store = await openStore({
+    url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
+    log: (message, error) => degraded?.(message, error),
+  });
   const adminKey = process.env.COLLOQUY_ADMIN_KEY || undefined;
   if (!isLoopback(options.host) && !adminKey && !(await store.keys.list()).some((k) => k.revokedAt === null)) {
     await store.close();
@@ -33,10 +46,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     await store.close();
     throw new ColloquyError('invalid_argument', `Invalid rate limit "${options.rateLimitPerMinute}": a whole number of requests per minute, 0 for none.`);
   }
+  // Rate limits on a connection of their own: its commands must not queue behind the hot tier's.
+  const limiter = options.redis ? connectRedis(options.redis) : undefined;
+  limiter?.on('error', () => {});
   const app = await buildApp({
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
+    rateLimitRedis: limiter, redisPrefix: options.redisPrefix,
     logger: { level: options.logLevel ?? 'info', redact: ['req.headers.authorization'] },
   });
+  degraded = (message, error) => (error ? app.log.warn({ err: error }, message) : app.log.info(message));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -46,10 +64,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
     await store.close();
+    limiter?.disconnect();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ port: options.port, host: options.host });
-  process.stdout.write(`colloquy: serving ${options.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')} at ${address}/v1 (docs: ${address}/docs, health: ${address}/health)\n`);
+  const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');
+  const tier = options.redis ? ` with Redis ${secretless(options.redis)}` : options.cache === 'memory' ? ' with an in-process cache' : '';
+  process.stdout.write(`colloquy: serving ${secretless(options.db)}${tier} at ${address}/v1 (docs: ${address}/docs, health: ${address}/health)\n`);
 }

@@ -6,6 +6,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { createAuthenticator } from './auth.js';
@@ -33,6 +35,10 @@ export interface AppConfig {
   readonly openWithoutKeys?: boolean;
   /** Requests per minute per API key (per address without keys); 0 turns the limit off. Default 60000. */
   readonly rateLimitPerMinute?: number;
+  /** Redis holding the rate-limit counters, so that a fleet shares them; each instance counts alone without it. */
+  readonly rateLimitRedis?: RedisClient | undefined;
+  /** Prefix of the rate-limit keys in that Redis. Default `colloquy:`. */
+  readonly redisPrefix?: string | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -131,8 +137,14 @@ export async function buildApp(config: AppConfig): Promise<App> {
         max: perMinute,
         timeWindow: 60_000,
         hook: 'preHandler', // after authentication: the limit is per key
-        // The bearer token itself (so `bearer K` and `Bearer K` share a bucket), else the address.
-        keyGenerator: (request) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? request.ip,
+        // A digest of the bearer token (so `bearer K` and `Bearer K` share a bucket and Redis never holds a
+        // key), else the address.
+        keyGenerator: (request) => {
+          const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+          return token ? createHash('sha256').update(token).digest('base64url') : request.ip;
+        },
+        // Shared by the fleet through Redis; a Redis failure lets the request through rather than fail it.
+        ...(config.rateLimitRedis ? { redis: config.rateLimitRedis, nameSpace: `${config.redisPrefix ?? 'colloquy:'}rate:`, skipOnError: true } : {}),
         errorResponseBuilder: (_request, context) =>
           Object.assign(new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`), { statusCode: 429 }),
       });

@@ -44,6 +44,30 @@ export function createMetrics(store: Store) {
     },
   });
 
+  new Counter({
+    name: 'colloquy_cache_operations_total',
+    help: 'Hot tier reads by result (hit, miss) and cache operations that fell back to the database (fallback).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const stats = store.cacheStats();
+      if (!stats) return;
+      this.reset();
+      this.inc({ result: 'hit' }, stats.hits);
+      this.inc({ result: 'miss' }, stats.misses);
+      this.inc({ result: 'fallback' }, stats.fallbacks);
+    },
+  });
+  new Gauge({
+    name: 'colloquy_cache_degraded',
+    help: '1 while the hot tier is degraded (every request served by the database), else 0.',
+    registers: [registry],
+    collect() {
+      const stats = store.cacheStats();
+      if (stats) this.set(stats.status === 'degraded' ? 1 : 0);
+    },
+  });
+
   const channels = new Map<string, ChannelCounters>();
   return {
     registry,

@@ -1,5 +1,9 @@
 import type { Backend } from '../backends/backend.js';
+import { createHotTier, type HotTier } from '../cache/hot-tier.js';
+import { createMemoryCache } from '../cache/memory-cache.js';
 import { ColloquyError } from '../domain/errors.js';
+import type { EventBus } from '../events/bus.js';
+import { ChangeSignal } from '../events/change-signal.js';
 import { assertTenant, createStore, type Store } from './store.js';
 
 export interface StoreConfig {
@@ -17,6 +21,22 @@ export interface StoreConfig {
   readonly poolSize?: number;
   /** Time source in epoch ms, for tests. Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * Redis for the hot tier and for live events between instances: `redis://host:6379`, `rediss://…`, or a Redis
+   * Cluster as comma-separated node URLs. A fleet of servers on one database shares one Redis.
+   */
+  readonly redis?: string | undefined;
+  /** Prefix of every Redis key and channel, so that deployments can share a Redis. Default `colloquy:`. */
+  readonly redisPrefix?: string | undefined;
+  /**
+   * Without Redis: `memory` for an in-process LRU, correct only while this process is the database's only
+   * writer (one server, no fleet, no other process writing); `none` (default) reads the database every time.
+   */
+  readonly cache?: 'memory' | 'none' | undefined;
+  /** Cached records expire this long after their last change or fill. Default 86400 (24 h). */
+  readonly cacheTtlSeconds?: number | undefined;
+  /** Told when the hot tier degrades or recovers. */
+  readonly log?: ((message: string, error?: unknown) => void) | undefined;
 }
 
 /** Opens the backend named by `config.url`. Drivers load lazily: PostgreSQL users never load better-sqlite3. */
@@ -53,7 +73,52 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     await backend.close().catch(() => {});
     throw error;
   }
-  return createStore(backend, config.tenant ?? 'default', config.clock ?? Date.now);
+  let fleet: { hot?: HotTier; bus?: EventBus; close(): Promise<void> };
+  try {
+    fleet = await openFleet(config);
+  } catch (error) {
+    await backend.close().catch(() => {});
+    throw error;
+  }
+  return createStore(backend, config.tenant ?? 'default', {
+    clock: config.clock ?? Date.now, signal: new ChangeSignal(fleet.bus), hot: fleet.hot, onClose: fleet.close,
+  });
+}
+
+/**
+ * The hot tier and the event bus: both on Redis when configured; otherwise an optional LRU, and PostgreSQL
+ * LISTEN/NOTIFY so that the live events of several instances on one database still reach each other.
+ */
+async function openFleet(config: StoreConfig): Promise<{ hot?: HotTier; bus?: EventBus; close(): Promise<void> }> {
+  const ttlMs = (config.cacheTtlSeconds ?? 86_400) * 1000;
+  if (!Number.isFinite(ttlMs) || ttlMs < 1000) {
+    throw new ColloquyError('invalid_argument', `Invalid cache TTL "${config.cacheTtlSeconds}": a number of seconds, at least 1.`);
+  }
+  const log = config.log ?? (() => {});
+  if (config.redis) {
+    const { connectRedis } = await import('../cache/redis/redis-client.js');
+    const { createRedisCache } = await import('../cache/redis/redis-cache.js');
+    const { createRedisBus } = await import('../events/redis-bus.js');
+    const client = connectRedis(config.redis);
+    client.on('error', () => {}); // each failed command is handled where it fails; ioredis reconnects by itself
+    const prefix = config.redisPrefix ?? 'colloquy:';
+    const bus = createRedisBus(client, prefix);
+    return {
+      hot: createHotTier(createRedisCache(client, { prefix, ttlMs }), log),
+      bus,
+      async close() {
+        await bus.close();
+        client.disconnect();
+      },
+    };
+  }
+  const hot = config.cache === 'memory' ? createHotTier(createMemoryCache({ ttlMs }), log) : undefined;
+  if (config.url.startsWith('sqlite:')) return { ...(hot ? { hot } : {}), close: async () => {} };
+  const { createPostgresBus } = await import('../events/postgres-bus.js');
+  const url = new URL(config.url);
+  url.searchParams.delete('schema');
+  const bus = createPostgresBus(url.toString());
+  return { ...(hot ? { hot } : {}), bus, close: () => bus.close() };
 }
 
 /** Applies pending migrations and closes; returns the names applied. The CLI's `colloquy migrate`. */

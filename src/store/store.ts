@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, Diagnosis } from '../backends/backend.js';
 import { portableProblem, type PortableRecord } from '../backends/portable.js';
-import { ChangeSignal } from './change-signal.js';
+import type { CacheChange, HotTier, HotTierStats } from '../cache/hot-tier.js';
+import { PAGE_MAX } from '../cache/hot-tier.js';
+import { ChangeSignal } from '../events/change-signal.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import * as S from '../domain/schemas.js';
@@ -122,13 +124,15 @@ export interface Store {
   importAll(records: unknown[]): Promise<{ inserted: number; present: number; skipped: number }>;
   /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
   diagnose(): Promise<Diagnosis>;
+  /** The hot tier's kind, status and counters, or null without a cache. Synchronous: for metrics and health. */
+  cacheStats(): HotTierStats | null;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
   poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
   health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: { total: number; idle: number; waiting: number } | null }>;
   /** The same API for another tenant, sharing this store's connections. */
   tenant(id: string): Store;
-  /** Closes the connections of every tenant view. */
+  /** Closes the connections of every tenant view (and the hot tier and event bus given to it). */
   close(): Promise<void>;
 }
 
@@ -144,9 +148,48 @@ export function assertTenant(tenantId: string): void {
   }
 }
 
-export function createStore(backend: Backend, tenantId: string, clock: () => number, signal = new ChangeSignal()): Store {
+/** What every tenant view of one store shares. */
+export interface StoreContext {
+  readonly clock: () => number;
+  readonly signal: ChangeSignal;
+  /** The hot tier, if any: reads go through it, and every commit updates or invalidates it before it is acknowledged. */
+  readonly hot?: HotTier | undefined;
+  /** Closed with the store, after the backend. */
+  readonly onClose?: (() => Promise<void>) | undefined;
+  /** Channel kinds by tenant and id: a channel's kind never changes and channels are never deleted. */
+  readonly channelKinds?: Map<string, ChannelKind>;
+}
+
+/** Cache keys: one hash tag per conversation, so that its entries share a Redis Cluster slot. */
+const cacheKey = {
+  conversation: (t: string, id: string) => `${t}:{${id}}:c`,
+  page: (t: string, id: string) => `${t}:{${id}}:p`,
+  state: (t: string, id: string) => `${t}:{${id}}:s`,
+  agent: (t: string, id: string) => `${t}:{${id}}:a`,
+  handle: (t: string, channel: string, address: string) => `${t}:h:{${channel}:${address}}`,
+};
+/** A conversation's record changes with its version (status, title, metadata) or its lastSeq (messages). */
+const stampOf = (c: Conversation) => c.version + c.lastSeq;
+const erased = (t: string, ids: string[]): CacheChange => ({
+  op: 'invalidate', deleted: true, keys: ids.flatMap((id) => [cacheKey.conversation(t, id), cacheKey.page(t, id), cacheKey.state(t, id)]),
+});
+
+export function createStore(backend: Backend, tenantId: string, context: StoreContext): Store {
   assertTenant(tenantId);
   const t = tenantId;
+  const { clock, signal, hot } = context;
+  const channelKinds = context.channelKinds ?? new Map<string, ChannelKind>();
+  /** Applies a commit's cache changes before the caller hears of the commit (read-your-writes across instances). */
+  const settle = async (changes: () => CacheChange[]) => {
+    if (hot) await hot.apply(changes());
+  };
+  const kindOf = async (channelId: string): Promise<ChannelKind | undefined> => {
+    const known = channelKinds.get(`${t}/${channelId}`);
+    if (known) return known;
+    const channel = await backend.getChannel(t, channelId);
+    if (channel) channelKinds.set(`${t}/${channelId}`, channel.kind);
+    return channel?.kind;
+  };
   /** Passes a write's result through after waking this tenant's live readers. */
   const changed = <T>(result: T): T => {
     signal.emit(t);
@@ -167,10 +210,12 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     contacts: {
       async upsert(input) {
         const v = S.validate(S.ContactUpsertSchema, input, 'contact');
-        return backend.upsertContact(t, {
+        const contact = await backend.upsertContact(t, {
           id: newId(), channel: v.handle.channel as ChannelKind, address: v.handle.address, name: v.name,
           metadata: v.metadata as JsonObject | undefined, now: clock(),
         });
+        await settle(() => [{ op: 'invalidate', keys: [cacheKey.handle(t, v.handle.channel, v.handle.address)] }]);
+        return contact;
       },
       async get(contactId) {
         return (await backend.getContact(t, id(contactId, 'contact'))) ?? null;
@@ -184,10 +229,22 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       },
       async findByHandle(handle) {
         const v = S.validate(S.HandleSchema, handle, 'handle');
-        return (await backend.findContactByHandle(t, v.channel as ChannelKind, v.address)) ?? null;
+        const load = () => backend.findContactByHandle(t, v.channel as ChannelKind, v.address);
+        if (!hot) return (await load()) ?? null;
+        // Contacts carry no version: the lease alone keeps a slow reader from installing an older one.
+        return (await hot.read(cacheKey.handle(t, v.channel, v.address), async () => {
+          const contact = await load();
+          return contact && { version: 0, value: contact };
+        })) ?? null;
       },
       async erase(contactId) {
-        return changed(await backend.eraseContact(t, id(contactId, 'contact'), clock()));
+        const gone = await backend.eraseContact(t, id(contactId, 'contact'), clock());
+        if (!gone) return false;
+        await settle(() => [
+          erased(t, gone.conversationIds),
+          { op: 'invalidate', deleted: true, keys: gone.handles.map((h) => cacheKey.handle(t, h.channel, h.address)) },
+        ]);
+        return changed(true);
       },
       async export(contactId) {
         return (await backend.exportContact(t, id(contactId, 'contact'))) ?? null;
@@ -209,13 +266,20 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
     conversations: {
       async create(input = {}) {
         const v = S.validate(S.ConversationCreateSchema, input, 'conversation');
-        return changed(await backend.createConversation(t, {
+        const conversation = await backend.createConversation(t, {
           id: newId(), contactId: lower(v.contactId) ?? null, channelId: lower(v.channelId) ?? null, agentId: lower(v.agentId) ?? null,
           title: v.title ?? null, metadata: (v.metadata ?? {}) as JsonObject, status: v.status ?? 'open', now: clock(),
-        }));
+        });
+        await settle(() => [{ op: 'write', key: cacheKey.conversation(t, conversation.id), version: stampOf(conversation), value: conversation }]);
+        return changed(conversation);
       },
       async get(conversationId) {
-        return (await backend.getConversation(t, id(conversationId, 'conversation'))) ?? null;
+        const key = id(conversationId, 'conversation');
+        if (!hot) return (await backend.getConversation(t, key)) ?? null;
+        return (await hot.read(cacheKey.conversation(t, key), async () => {
+          const conversation = await backend.getConversation(t, key);
+          return conversation && { version: stampOf(conversation), value: conversation };
+        })) ?? null;
       },
       async list(options = {}) {
         const v = S.validate(S.ConversationListSchema, options, 'conversation list options');
@@ -231,18 +295,23 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
       async update(conversationId, patch) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.ConversationUpdateSchema, patch, 'conversation update');
-        const result = changed(await backend.updateConversation(t, key, {
+        const result = found(await backend.updateConversation(t, key, {
           ...v, agentId: v.agentId === null ? null : lower(v.agentId), metadata: v.metadata as JsonObject | undefined, now: clock(),
-        }));
-        return found(result, 'conversation', key);
+        }), 'conversation', key);
+        await settle(() => [{ op: 'write', key: cacheKey.conversation(t, key), version: stampOf(result), value: result }]);
+        return changed(result);
       },
       async delete(conversationId) {
-        return changed(await backend.deleteConversations(t, { id: id(conversationId, 'conversation') }, clock())).length > 0;
+        const { deleted, unlinked } = await backend.deleteConversations(t, { id: id(conversationId, 'conversation') }, clock());
+        await settle(() => [erased(t, deleted), { op: 'invalidate', keys: unlinked.map((other) => cacheKey.conversation(t, other)) }]);
+        return changed(deleted).length > 0;
       },
       async deleteByContact(contactId) {
         const key = id(contactId, 'contact');
         if (!(await backend.getContact(t, key))) throw notFound('contact', key);
-        return changed(await backend.deleteConversations(t, { contactId: key }, clock()));
+        const { deleted, unlinked } = await backend.deleteConversations(t, { contactId: key }, clock());
+        await settle(() => [erased(t, deleted), { op: 'invalidate', keys: unlinked.map((other) => cacheKey.conversation(t, other)) }]);
+        return changed(deleted);
       },
     },
 
@@ -251,18 +320,33 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.MessageAppendSchema, input, 'message');
         const createdAt = S.toEpochMs(v.createdAt, 'createdAt', clock());
-        return changed(await backend.appendMessage(t, key, {
+        const result = await backend.appendMessage(t, key, {
           id: newId(), role: v.role, content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
           externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
           status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
           confidence: v.confidence ?? null, entities: (v.entities as Json | undefined) ?? null,
           metadata: (v.metadata as JsonObject | undefined) ?? null, createdAt,
-        }));
+        });
+        if (result.duplicate) return result;
+        await settle(() => [
+          { op: 'push', key: cacheKey.page(t, key), version: result.message.seq, item: result.message },
+          { op: 'invalidate', keys: [cacheKey.conversation(t, key)] },
+        ]);
+        return changed(result);
       },
       async list(conversationId, options = {}) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.MessageListSchema, options, 'message list options');
-        const rows = await backend.listMessages(t, key, { after: v.after, before: v.before, limit: v.limit ?? 50, order: v.order ?? 'asc' });
+        const limit = v.limit ?? 50;
+        // The cache holds the newest page: what a chat turn and a chat screen read.
+        if (hot && v.order === 'desc' && v.after === undefined && v.before === undefined && limit <= PAGE_MAX) {
+          const rows = await hot.readList(cacheKey.page(t, key), limit, async () => {
+            const newest = await backend.listMessages(t, key, { limit: PAGE_MAX, order: 'desc' });
+            return newest && { version: newest[0]?.seq ?? 0, items: newest };
+          });
+          return found(rows, 'conversation', key);
+        }
+        const rows = await backend.listMessages(t, key, { after: v.after, before: v.before, limit, order: v.order ?? 'asc' });
         return found(rows, 'conversation', key);
       },
       async get(messageId) {
@@ -272,16 +356,19 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const key = id(messageId, 'message');
         const v = S.validate(S.MessageStatusSchema, status, 'message status');
         const when = at === undefined ? undefined : S.validate(S.TimestampSchema, at, 'status time');
-        const result = changed(await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(when, 'at', clock())));
-        return found(result, 'message', key);
+        const result = found(await backend.updateMessageStatus(t, key, v as MessageStatus, S.toEpochMs(when, 'at', clock())), 'message', key);
+        if (!result.changed) return result;
+        await settle(() => [{ op: 'invalidate', keys: [cacheKey.page(t, result.message.conversationId)] }]);
+        return changed(result);
       },
     },
 
     async ingest(input) {
       const v = S.validate(S.IngestSchema, input, 'inbound message');
       const now = clock();
-      return changed(await backend.ingest(t, {
-        channelId: v.channelId.toLowerCase(), address: v.from.address, name: v.from.name ?? null,
+      const channelId = v.channelId.toLowerCase();
+      const result = await backend.ingest(t, {
+        channelId, address: v.from.address, name: v.from.name ?? null,
         contactId: newId(), conversationId: newId(), now,
         message: {
           id: newId(), role: 'user', content: v.content, parts: (v.parts as Json[] | undefined) ?? null,
@@ -289,19 +376,37 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
           entities: null, metadata: (v.metadata as JsonObject | undefined) ?? null,
           createdAt: S.toEpochMs(v.timestamp, 'timestamp', now),
         },
-      }));
+      });
+      if (result.duplicate) return result;
+      if (hot) {
+        const { conversation, message } = result;
+        const changes: CacheChange[] = [
+          { op: 'write', key: cacheKey.conversation(t, conversation.id), version: stampOf(conversation), value: conversation },
+          { op: 'push', key: cacheKey.page(t, conversation.id), version: message.seq, item: message },
+        ];
+        // A name given may have renamed the contact.
+        const kind = v.from.name === undefined ? undefined : await kindOf(channelId);
+        if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, v.from.address)] });
+        await hot.apply(changes);
+      }
+      return changed(result);
     },
 
     state: {
       async get(conversationId) {
         const key = id(conversationId, 'conversation');
-        return found(await backend.getState(t, key), 'conversation', key);
+        if (!hot) return found(await backend.getState(t, key), 'conversation', key);
+        return found(await hot.read(cacheKey.state(t, key), async () => {
+          const state = await backend.getState(t, key);
+          return state && { version: state.version, value: state };
+        }), 'conversation', key);
       },
       async set(conversationId, input) {
         const key = id(conversationId, 'conversation');
         const v = S.validate(S.StateSetSchema, input, 'state');
-        const result = changed(await backend.setState(t, key, { ...v, data: v.data as JsonObject | undefined, now: clock() }));
-        return found(result, 'conversation', key);
+        const result = found(await backend.setState(t, key, { ...v, data: v.data as JsonObject | undefined, now: clock() }), 'conversation', key);
+        await settle(() => [{ op: 'write', key: cacheKey.state(t, key), version: result.version, value: result }]);
+        return changed(result);
       },
     },
 
@@ -314,19 +419,32 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         });
       },
       async get(agentId) {
-        return (await backend.getAgent(t, id(agentId, 'agent'))) ?? null;
+        const key = id(agentId, 'agent');
+        if (!hot) return (await backend.getAgent(t, key)) ?? null;
+        return (await hot.read(cacheKey.agent(t, key), async () => {
+          const agent = await backend.getAgent(t, key);
+          return agent && { version: 0, value: agent };
+        })) ?? null;
       },
       list: () => backend.listAgents(t),
       async update(agentId, patch) {
         const key = id(agentId, 'agent');
         const v = S.validate(S.AgentUpdateSchema, patch, 'agent update');
-        const result = await backend.updateAgent(t, key, {
+        const result = found(await backend.updateAgent(t, key, {
           ...v, params: v.params as JsonObject | undefined, metadata: v.metadata as JsonObject | undefined, now: clock(),
-        });
-        return found(result, 'agent', key);
+        }), 'agent', key);
+        await settle(() => [{ op: 'invalidate', keys: [cacheKey.agent(t, key)] }]);
+        return result;
       },
       async delete(agentId) {
-        return backend.deleteAgent(t, id(agentId, 'agent'));
+        const key = id(agentId, 'agent');
+        const deleted = await backend.deleteAgent(t, key);
+        if (!deleted) return false;
+        await settle(() => [
+          { op: 'invalidate', deleted: true, keys: [cacheKey.agent(t, key)] },
+          { op: 'invalidate', keys: deleted.unlinked.map((other) => cacheKey.conversation(t, other)) },
+        ]);
+        return true;
       },
     },
 
@@ -365,16 +483,24 @@ export function createStore(backend: Backend, tenantId: string, clock: () => num
         const why = portableProblem(record);
         if (why) throw new ColloquyError('invalid_argument', `Record ${index + 1} ${why}: expected a line written by \`colloquy export\`.`, { index });
       });
-      return backend.importRecords(records as PortableRecord[]);
+      const result = await backend.importRecords(records as PortableRecord[]);
+      // An import advances conversations around the cache: drop it rather than track each record.
+      if (result.inserted) await hot?.clear();
+      return result;
     },
+    cacheStats: () => hot?.stats() ?? null,
     poolStats: () => backend.poolStats(),
     async health() {
       const started = performance.now();
       await backend.ping();
       return { dialect: backend.dialect, latencyMs: Math.round((performance.now() - started) * 1000) / 1000, pool: backend.poolStats() };
     },
-    tenant: (other) => createStore(backend, other, clock, signal),
-    close: () => backend.close(),
+    tenant: (other) => createStore(backend, other, { ...context, channelKinds }),
+    async close() {
+      await backend.close();
+      await hot?.close();
+      await context.onClose?.();
+    },
   };
   return Object.freeze(store);
 }

@@ -1,8 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/index.js';
 
 export const POSTGRES_URL = process.env.COLLOQUY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.COLLOQUY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const required = process.env.COLLOQUY_REQUIRE_SERVICES === '1';
 
 let postgresUp: Promise<boolean> | undefined;
@@ -62,3 +66,67 @@ export const storeTargets: Array<{ name: 'sqlite' | 'postgres'; open(): Promise<
     },
   },
 ];
+
+let redisUp: Promise<boolean> | undefined;
+
+/** Whether Redis answers; as postgresAvailable, a failure under COLLOQUY_REQUIRE_SERVICES=1. */
+export function redisAvailable(): Promise<boolean> {
+  redisUp ??= (async () => {
+    const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      await client.ping();
+      return true;
+    } catch (error) {
+      if (required) throw new Error(`Redis at ${REDIS_URL} is required (COLLOQUY_REQUIRE_SERVICES=1) but unreachable: ${(error as Error).message}`);
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  })();
+  return redisUp;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A redis-server of the test's own, on its own port, that the test may kill and restart (the shared one on 6379
+ * must stay up for everyone else). Undefined when redis-server cannot be started and services are not required.
+ */
+export async function ownRedis(): Promise<{ url: string; port: number; kill(): Promise<void>; start(): Promise<void> } | undefined> {
+  if (!(await redisAvailable())) return undefined;
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch (error) {
+        if (attempt > 50) throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  const kill = async () => {
+    const dying = child;
+    if (!dying || dying.exitCode !== null) return;
+    await new Promise((resolve) => {
+      dying.once('exit', resolve);
+      dying.kill('SIGKILL');
+    });
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, kill, start };
+}

@@ -226,13 +226,14 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     async eraseContact(tenant, id, now) {
       return tx(async (client) => {
         const locked = await client.query('SELECT 1 FROM contacts WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [id, tenant]);
-        if (locked.rowCount !== 1) return false;
+        if (locked.rowCount !== 1) return undefined;
+        const handles = (await rowsOf(client, 'SELECT channel, address FROM contact_handles WHERE contact_id = $1', [id])).map((r) => ({ channel: r.channel, address: r.address }) as Handle);
         const conversationIds = (await rowsOf(client, 'SELECT id FROM conversations WHERE contact_id = $1', [id])).map((r) => r.id as string);
         await client.query('DELETE FROM contacts WHERE id = $1', [id]); // cascades; waits for writers on those rows
         // After the cascade: a new statement also sees events that concurrent writers committed meanwhile.
         await client.query('DELETE FROM events WHERE conversation_id = ANY($1::uuid[])', [conversationIds]);
         await event(client, tenant, 'contact.erased', null, { contactId: id, conversationIds }, now);
-        return true;
+        return { handles, conversationIds };
       });
     },
 
@@ -334,11 +335,14 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
           ? 'SELECT id FROM conversations WHERE id = $1 AND tenant_id = $2 FOR UPDATE'
           : 'SELECT id FROM conversations WHERE contact_id = $1 AND tenant_id = $2 ORDER BY id FOR UPDATE',
         ['id' in which ? which.id : which.contactId, tenant])).map((r) => r.id as string);
-        if (!ids.length) return [];
+        if (!ids.length) return { deleted: [], unlinked: [] };
+        // Explicitly rather than by the foreign key's SET NULL, to learn which records changed (the hot tier must).
+        const unlinked = (await rowsOf(client, `UPDATE conversations SET previous_conversation_id = NULL
+          WHERE previous_conversation_id = ANY($1::uuid[]) AND NOT id = ANY($1::uuid[]) RETURNING id`, [ids])).map((r) => r.id as string);
         await client.query('DELETE FROM conversations WHERE id = ANY($1::uuid[])', [ids]);
         await client.query('DELETE FROM events WHERE conversation_id = ANY($1::uuid[])', [ids]); // after the cascade, as in eraseContact
         for (const id of ids) await event(client, tenant, 'conversation.deleted', id, {}, now);
-        return ids;
+        return { deleted: ids, unlinked };
       });
     },
 
@@ -461,8 +465,14 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     },
 
     async deleteAgent(tenant, id) {
-      const result = await pool.query('DELETE FROM agents WHERE id = $1 AND tenant_id = $2', [id, tenant]);
-      return result.rowCount === 1;
+      return tx(async (client) => {
+        // The agent's row lock first: a conversation cannot take up the agent until this commits (then fails).
+        const locked = await client.query('SELECT 1 FROM agents WHERE id = $1 AND tenant_id = $2 FOR UPDATE', [id, tenant]);
+        if (locked.rowCount !== 1) return undefined;
+        const unlinked = (await rowsOf(client, 'UPDATE conversations SET agent_id = NULL WHERE agent_id = $1 RETURNING id', [id])).map((r) => r.id as string);
+        await client.query('DELETE FROM agents WHERE id = $1', [id]);
+        return { unlinked };
+      });
     },
 
     async createApiKey(input) {

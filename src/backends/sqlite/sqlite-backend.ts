@@ -330,12 +330,13 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     },
 
     eraseContact: write((tenant, id, now) => {
-      if (!q('SELECT 1 FROM contacts WHERE id = ? AND tenant_id = ?').get(id, tenant)) return false;
+      if (!q('SELECT 1 FROM contacts WHERE id = ? AND tenant_id = ?').get(id, tenant)) return undefined;
+      const handles = handlesOf(id);
       const conversationIds = (q('SELECT id FROM conversations WHERE contact_id = ?').all(id) as Row[]).map((r) => r.id as string);
       const eventId = deleteEvents('conversation_id IN (SELECT value FROM json_each(?))', JSON.stringify(conversationIds));
       q('DELETE FROM contacts WHERE id = ?').run(id); // cascades to handles, conversations, messages, states
       event(tenant, 'contact.erased', null, { contactId: id, conversationIds }, now, eventId);
-      return true;
+      return { handles, conversationIds };
     }),
 
     async exportContact(tenant, id) {
@@ -432,12 +433,16 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       const ids = 'id' in which
         ? (conversationRow(tenant, which.id) ? [which.id] : [])
         : (q('SELECT id FROM conversations WHERE contact_id = ? AND tenant_id = ? ORDER BY id').all(which.contactId, tenant) as Row[]).map((r) => r.id as string);
+      // Explicitly rather than by the foreign key's SET NULL, to learn which records changed (the hot tier must).
+      const unlinked = ids.length ? (q(`UPDATE conversations SET previous_conversation_id = NULL
+        WHERE previous_conversation_id IN (SELECT value FROM json_each(?)) AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id`)
+        .all(JSON.stringify(ids), JSON.stringify(ids)) as Row[]).map((r) => r.id as string) : [];
       for (const id of ids) {
         const eventId = deleteEvents('conversation_id = ?', id);
         q('DELETE FROM conversations WHERE id = ?').run(id);
         event(tenant, 'conversation.deleted', id, {}, now, eventId);
       }
-      return ids;
+      return { deleted: ids, unlinked };
     }),
 
     async appendMessage(tenant, conversationId, message) {
@@ -572,9 +577,12 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       return map.agent(q('SELECT * FROM agents WHERE id = ?').get(id) as Row);
     }),
 
-    async deleteAgent(tenant, id) {
-      return q('DELETE FROM agents WHERE id = ? AND tenant_id = ?').run(id, tenant).changes > 0;
-    },
+    deleteAgent: write((tenant, id) => {
+      if (!q('SELECT 1 FROM agents WHERE id = ? AND tenant_id = ?').get(id, tenant)) return undefined;
+      const unlinked = (q('UPDATE conversations SET agent_id = NULL WHERE agent_id = ? RETURNING id').all(id) as Row[]).map((r) => r.id as string);
+      q('DELETE FROM agents WHERE id = ?').run(id);
+      return { unlinked };
+    }),
 
     async createApiKey(input) {
       q('INSERT INTO api_keys (id, tenant_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')

@@ -29,13 +29,15 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
       database = { status: 'down', dialect: store.dialect, error: (error as Error).message };
       reply.code(503);
     }
+    const cache = store.cacheStats() ?? { status: 'none' };
     return {
-      status: database.status === 'ok' ? 'ok' : 'down',
+      // Degraded: the hot tier is failing and every request is served by the database (slower, still correct).
+      status: database.status !== 'ok' ? 'down' : cache.status === 'degraded' ? 'degraded' : 'ok',
       version: VERSION,
       node: process.version,
       uptimeSeconds: Math.round(process.uptime()),
       database,
-      cache: { status: 'none' }, // the hot tier (in-process LRU / Redis) is a later milestone
+      cache,
       eventStreams: (await metrics.streams.get()).values[0]?.value ?? 0,
       channels: Object.fromEntries(metrics.channels),
     };

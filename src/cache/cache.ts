@@ -1,0 +1,59 @@
+/**
+ * The hot tier's contract: versioned entries and newest-first lists of strings, never a source of truth.
+ *
+ * Every change leaves the entry either holding the committed value or a tombstone. A tombstone carries a
+ * generation that changes with every invalidation: a reader that missed gets the generation as its lease and may
+ * fill the entry only if no invalidation happened since (the lease still matches). With the version check
+ * (an entry never goes back to an older version) a slow reader or a slow writer can never put back stale data.
+ *
+ * Keys name one record each; keys sharing a `{hash tag}` land on one Redis Cluster slot.
+ */
+export interface Cache {
+  readonly kind: 'memory' | 'redis';
+
+  /** The value at `key`, or a miss with the lease that `fill` needs. */
+  get(key: string): Promise<Lookup>;
+  /**
+   * Read-through after a miss: installs `value` read from the database at `version`, only if nothing was
+   * invalidated since the lease was handed out and no newer version is present. Returns whether it installed.
+   */
+  fill(key: string, lease: number, version: number, value: string): Promise<boolean>;
+  /**
+   * After a commit: replaces a present older value by the committed one. Over a tombstone it installs nothing
+   * (a later commit may have left it) but voids the leases of readers in flight. Returns whether it installed.
+   */
+  write(key: string, version: number, value: string): Promise<boolean>;
+  /** After a commit: leaves tombstones (voiding leases); `deleted` ones refuse every fill until they expire. */
+  invalidate(keys: readonly string[], deleted?: boolean): Promise<void>;
+
+  /** The newest `count` items of a list with its version, or a miss with a lease. */
+  getList(key: string, count: number): Promise<ListLookup>;
+  /** Read-through for lists, as `fill`: `items` newest first. */
+  fillList(key: string, lease: number, version: number, items: readonly string[]): Promise<boolean>;
+  /**
+   * After a commit that added item number `version`: prepends it if the list holds exactly up to `version - 1`,
+   * keeping the newest `max`; otherwise leaves a tombstone. Returns whether it prepended.
+   */
+  pushList(key: string, version: number, item: string, max: number): Promise<boolean>;
+
+  /** One round trip; throws when the cache does not answer. */
+  ping(): Promise<void>;
+  /** Removes every entry (tests, and recovery when the changes missed during an outage are too many to list). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type Lookup = { hit: true; value: string } | { hit: false; lease: number };
+export type ListLookup = { hit: true; version: number; items: string[] } | { hit: false; lease: number };
+
+export interface CacheOptions {
+  /** Values expire this long after their last write or fill. Default 24 h. */
+  readonly ttlMs?: number;
+  /** Tombstones expire after this long; must outlast any read in flight. Default 5 min. */
+  readonly tombstoneTtlMs?: number;
+}
+
+export const DEFAULT_TTL_MS = 86_400_000;
+export const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
+/** Version of a deleted record's tombstone: above any real version, so nothing fills it. */
+export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;

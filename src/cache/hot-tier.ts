@@ -1,0 +1,185 @@
+import type { Cache } from './cache.js';
+
+/** What the store asks of the cache after a commit. */
+export type CacheChange =
+  | { op: 'write'; key: string; version: number; value: unknown }
+  | { op: 'push'; key: string; version: number; item: unknown }
+  | { op: 'invalidate'; keys: string[]; deleted?: boolean };
+
+export interface HotTierStats {
+  kind: Cache['kind'];
+  /** `degraded`: the cache failed or is slow; every request is served from the database meanwhile. */
+  status: 'ok' | 'degraded';
+  hits: number;
+  misses: number;
+  /** Cache operations skipped or failed, each served or written by the database alone. */
+  fallbacks: number;
+}
+
+export interface HotTier {
+  /** Read-through: the cached value, or `load()`'s (then installed unless a change happened meanwhile). */
+  read<T>(key: string, load: () => Promise<{ version: number; value: T } | undefined>): Promise<T | undefined>;
+  /** Read-through for the newest `count` items of a list; `load` returns up to `PAGE_MAX` newest first. */
+  readList<T>(key: string, count: number, load: () => Promise<{ version: number; items: T[] } | undefined>): Promise<T[] | undefined>;
+  /** Applies a commit's changes; never throws (a failure degrades the tier and is repaired on recovery). */
+  apply(changes: CacheChange[]): Promise<void>;
+  /** Removes every entry (after an import wrote around the tier). */
+  clear(): Promise<void>;
+  stats(): HotTierStats;
+  close(): Promise<void>;
+}
+
+/** Newest messages kept per conversation: the largest page served from the cache. */
+export const PAGE_MAX = 50;
+/** A fill whose database read took longer than this is dropped: its lease may have outlived its tombstone. */
+const FILL_WINDOW_MS = 10_000;
+const PROBE_MS = 250;
+/** Keys whose changes the cache missed, to invalidate on recovery; beyond this many, recovery clears everything. */
+const DIRTY_MAX = 100_000;
+
+/**
+ * The store's view of a cache: JSON in and out, statistics, and the failure rules. Any cache error or timeout
+ * marks the tier degraded: reads and fills skip the cache, and the keys of every change made meanwhile are
+ * remembered. A probe pings the cache; once it answers, those keys are invalidated, and only then is the
+ * cache used again, so nothing written before or during the outage is served stale.
+ */
+export function createHotTier(cache: Cache, log: (message: string, error?: unknown) => void = () => {}): HotTier {
+  let degraded = false;
+  let closed = false;
+  let probe: NodeJS.Timeout | undefined;
+  let dirty = new Set<string>();
+  let overflow = false;
+  const stats = { hits: 0, misses: 0, fallbacks: 0 };
+
+  const remember = (change: CacheChange) => {
+    for (const key of change.op === 'invalidate' ? change.keys : [change.key]) {
+      if (dirty.size < DIRTY_MAX) dirty.add(key);
+      else overflow = true;
+    }
+  };
+  const fail = (error: unknown) => {
+    stats.fallbacks++;
+    if (degraded || closed) return;
+    degraded = true;
+    log('cache unavailable: serving from the database until it answers again', error);
+    probe = setInterval(() => void recover(), PROBE_MS);
+    probe.unref();
+  };
+  let recovering = false;
+  const recover = async () => {
+    if (recovering || closed) return;
+    recovering = true;
+    try {
+      await cache.ping();
+      if (overflow) {
+        overflow = false;
+        dirty = new Set();
+        await cache.clear();
+      }
+      // Changes made while these invalidations run land in `dirty` again; loop until none is left.
+      while (dirty.size) {
+        const keys = [...dirty];
+        dirty = new Set();
+        for (let i = 0; i < keys.length; i += 500) await cache.invalidate(keys.slice(i, i + 500));
+      }
+      if (overflow) return;
+      degraded = false;
+      clearInterval(probe);
+      log('cache answers again: the hot tier is back');
+    } catch {
+      // still down: the next probe retries (and keeps what it could not invalidate)
+    } finally {
+      recovering = false;
+    }
+  };
+
+  const fillLater = (started: number, fill: () => Promise<boolean>) => {
+    if (degraded || performance.now() - started > FILL_WINDOW_MS) return;
+    fill().catch(fail);
+  };
+
+  return {
+    async read(key, load) {
+      if (degraded) {
+        stats.fallbacks++;
+        return (await load())?.value;
+      }
+      const started = performance.now();
+      let lease: number;
+      try {
+        const found = await cache.get(key);
+        if (found.hit) {
+          stats.hits++;
+          return JSON.parse(found.value);
+        }
+        lease = found.lease;
+      } catch (error) {
+        fail(error);
+        return (await load())?.value;
+      }
+      stats.misses++;
+      const loaded = await load();
+      if (loaded) fillLater(started, () => cache.fill(key, lease, loaded.version, JSON.stringify(loaded.value)));
+      return loaded?.value;
+    },
+
+    async readList(key, count, load) {
+      if (degraded) {
+        stats.fallbacks++;
+        return (await load())?.items.slice(0, count);
+      }
+      const started = performance.now();
+      let lease: number;
+      try {
+        const found = await cache.getList(key, count);
+        if (found.hit) {
+          stats.hits++;
+          return JSON.parse(`[${found.items.join(',')}]`);
+        }
+        lease = found.lease;
+      } catch (error) {
+        fail(error);
+        return (await load())?.items.slice(0, count);
+      }
+      stats.misses++;
+      const loaded = await load();
+      if (loaded) fillLater(started, () => cache.fillList(key, lease, loaded.version, loaded.items.map((item) => JSON.stringify(item))));
+      return loaded?.items.slice(0, count);
+    },
+
+    async apply(changes) {
+      if (degraded) {
+        stats.fallbacks += changes.length;
+        changes.forEach(remember);
+        return;
+      }
+      const results = await Promise.allSettled(changes.map((change) => {
+        if (change.op === 'write') return cache.write(change.key, change.version, JSON.stringify(change.value));
+        if (change.op === 'push') return cache.pushList(change.key, change.version, JSON.stringify(change.item), PAGE_MAX);
+        return cache.invalidate(change.keys, change.deleted);
+      }));
+      results.forEach((result, index) => {
+        if (result.status === 'fulfilled') return;
+        remember(changes[index]!);
+        fail(result.reason);
+      });
+    },
+
+    async clear() {
+      try {
+        await cache.clear();
+      } catch (error) {
+        overflow = true; // recovery clears everything
+        fail(error);
+      }
+    },
+
+    stats: () => ({ kind: cache.kind, status: degraded ? 'degraded' : 'ok', ...stats }),
+
+    async close() {
+      closed = true;
+      clearInterval(probe);
+      await cache.close();
+    },
+  };
+}

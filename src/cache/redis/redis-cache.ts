@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_TOMBSTONE_TTL_MS, DEFAULT_TTL_MS, DELETED_VERSION, type Cache, type CacheOptions } from '../cache.js';
+import type { RedisClient } from './redis-client.js';
+
+const SCRIPTS = ['fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
+const shared = readFileSync(new URL('./scripts/_entry.lua', import.meta.url), 'utf8');
+
+type Scripted = RedisClient & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+
+export interface RedisCacheOptions extends CacheOptions {
+  /** Prepended to every key, so that several deployments can share one Redis. Default `colloquy:`. */
+  readonly prefix?: string;
+}
+
+/**
+ * The shared hot tier on Redis (or Redis Cluster: every script touches one key). The rules live in the Lua
+ * scripts under ./scripts, so that each check and its change are one atomic step on the server.
+ */
+export function createRedisCache(client: RedisClient, options: RedisCacheOptions = {}): Cache {
+  const prefix = options.prefix ?? 'colloquy:';
+  const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
+  const tombstoneTtl = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
+  for (const name of SCRIPTS) {
+    if (name in client) continue; // defined by another cache on the same client
+    const body = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+    client.defineCommand(name, { numberOfKeys: Number(name.split('-').at(-1)), lua: `${shared}\n${body}` });
+  }
+  const redis = client as Scripted;
+  const call = (name: (typeof SCRIPTS)[number], key: string, ...args: Array<string | number>) => redis[name]!(prefix + key, ...args);
+
+  return {
+    kind: 'redis',
+    async get(key) {
+      const [data, gen] = await client.hmget(prefix + key, 'd', 'g');
+      return typeof data === 'string' ? { hit: true, value: data } : { hit: false, lease: Number(gen ?? 0) };
+    },
+    async fill(key, lease, version, value) {
+      return (await call('fill-1', key, lease, version, value, ttl)) === 1;
+    },
+    async write(key, version, value) {
+      return (await call('write-1', key, version, value, ttl, tombstoneTtl)) === 1;
+    },
+    async invalidate(keys, deleted = false) {
+      await Promise.all(keys.map((key) => call('invalidate-1', key, deleted ? DELETED_VERSION : 0, tombstoneTtl)));
+    },
+    async getList(key, count) {
+      const [found, version, ...items] = (await call('get-list-1', key, count)) as [number, string, ...string[]];
+      return found === 1 ? { hit: true, version: Number(version), items } : { hit: false, lease: Number(version) };
+    },
+    async fillList(key, lease, version, items) {
+      return (await call('fill-list-1', key, lease, version, ttl, ...items)) === 1;
+    },
+    async pushList(key, version, item, max) {
+      return (await call('push-list-1', key, version, item, max, ttl, tombstoneTtl)) === 1;
+    },
+    async ping() {
+      await client.ping();
+    },
+    async clear() {
+      // Each master of a cluster holds its own share of the keys.
+      const nodes = 'nodes' in client ? client.nodes('master') : [client];
+      for (const node of nodes) {
+        for await (const keys of node.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+          if (keys.length) await Promise.all(keys.map((key) => node.unlink(key)));
+        }
+      }
+    },
+    async close() {
+      // The client is the caller's: it may also carry rate limits and events.
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import pg from 'pg';
+import { createCoalescer, type EventBus } from './bus.js';
+
+const CHANNEL = 'colloquy_events';
+
+/**
+ * Wake-ups through PostgreSQL LISTEN/NOTIFY, for a fleet without Redis: one connection of its own both
+ * listens and notifies. Notifications are sent after the commit they announce, outside its transaction, so
+ * they add no lock to the write path. Reconnects a second after losing its connection.
+ */
+export function createPostgresBus(url: string): EventBus {
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  // One statement per tick, one at a time on the connection.
+  let sending: Promise<unknown> = Promise.resolve();
+  const coalescer = createCoalescer((payloads) => {
+    const on = client;
+    if (!on) return Promise.resolve();
+    sending = sending.catch(() => {}).then(() => on.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [CHANNEL, payloads]));
+    return sending;
+  });
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    const lost = () => {
+      if (client === next) client = undefined;
+      next.end().catch(() => {});
+      if (!closed) retry = setTimeout(() => void connect(), 1_000);
+    };
+    next.on('error', lost);
+    next.on('notification', (message) => {
+      if (message.channel === CHANNEL && message.payload) coalescer.receive(message.payload);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANNEL}`);
+      if (closed) await next.end();
+      else client = next;
+    } catch {
+      lost();
+    }
+  };
+  void connect();
+  return {
+    publish: coalescer.publish,
+    subscribe: coalescer.subscribe,
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+      client = undefined;
+    },
+  };
+}

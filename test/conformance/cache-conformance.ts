@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cache, CacheOptions } from '../../src/cache/cache.js';
+
+export interface CacheTarget {
+  open(options: CacheOptions): Promise<Cache>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * What every hot-tier cache must do, written once. `setup` answers undefined when the cache's service is
+ * unreachable (and not required), which skips the suite.
+ */
+export function cacheConformance(name: string, setup: () => Promise<CacheTarget | undefined>): void {
+  describe(`cache conformance: ${name}`, () => {
+    let target: CacheTarget | undefined;
+    let cache: Cache;
+    let n = 0;
+    // Keys carry a hash tag, as the store's do, so that every case also holds on a Redis Cluster.
+    const key = (what = 'c') => `t:{${name}-${process.pid}-${++n}}:${what}`;
+
+    beforeAll(async () => {
+      target = await setup();
+      if (target) cache = await target.open({ ttlMs: 60_000, tombstoneTtlMs: 60_000 });
+    });
+    afterAll(async () => {
+      await cache?.close();
+      await target?.cleanup();
+    });
+    const run = (title: string, body: () => Promise<void>) =>
+      it(title, async (context) => {
+        if (!target) return context.skip('service unreachable');
+        await body();
+      });
+
+    run('a miss hands out lease 0 for a key never seen; filling it makes a hit', async () => {
+      const k = key();
+      expect(await cache.get(k)).toEqual({ hit: false, lease: 0 });
+      expect(await cache.fill(k, 0, 3, 'v3')).toBe(true);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v3' });
+    });
+
+    run('a fill never replaces a value by an older or equal version, and replaces an older one', async () => {
+      const k = key();
+      await cache.fill(k, 0, 5, 'v5');
+      expect(await cache.fill(k, 0, 4, 'v4')).toBe(false);
+      expect(await cache.fill(k, 0, 5, 'other')).toBe(false);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v5' });
+      expect(await cache.fill(k, 0, 6, 'v6')).toBe(true);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v6' });
+    });
+
+    run('a write installs the committed value over nothing or an older value, never an older one over a newer', async () => {
+      const k = key();
+      expect(await cache.write(k, 2, 'v2')).toBe(true);
+      expect(await cache.write(k, 1, 'v1')).toBe(false);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v2' });
+      expect(await cache.write(k, 3, 'v3')).toBe(true);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v3' });
+    });
+
+    run('an invalidation between a miss and its fill makes the slow reader\'s fill refused', async () => {
+      const k = key();
+      const miss = await cache.get(k);
+      expect(miss.hit).toBe(false);
+      await cache.invalidate([k]); // a writer committed while the reader was reading the database
+      expect(await cache.fill(k, (miss as { lease: number }).lease, 1, 'read before the commit')).toBe(false);
+      const after = await cache.get(k);
+      expect(after.hit).toBe(false);
+      expect((after as { lease: number }).lease).not.toBe(0);
+      // A reader that missed after the invalidation holds the current lease and may fill.
+      expect(await cache.fill(k, (after as { lease: number }).lease, 1, 'read after the commit')).toBe(true);
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'read after the commit' });
+    });
+
+    run('every invalidation hands out a new lease, also of a value or a list', async () => {
+      const k = key();
+      await cache.write(k, 1, 'v1');
+      await cache.invalidate([k]);
+      const first = (await cache.get(k)) as { lease: number };
+      await cache.invalidate([k]);
+      const second = (await cache.get(k)) as { lease: number };
+      expect(second.lease).not.toBe(first.lease);
+      expect(await cache.fill(k, first.lease, 2, 'stale lease')).toBe(false);
+      const l = key('p');
+      await cache.fillList(l, 0, 1, ['m1']);
+      await cache.invalidate([l]);
+      expect((await cache.getList(l, 5)).hit).toBe(false);
+    });
+
+    run('a write over a tombstone installs nothing and voids the leases of readers in flight', async () => {
+      const k = key();
+      await cache.invalidate([k]);
+      const miss = (await cache.get(k)) as { lease: number };
+      expect(await cache.write(k, 9, 'v9')).toBe(false);
+      expect((await cache.get(k)).hit).toBe(false);
+      expect(await cache.fill(k, miss.lease, 8, 'v8 read earlier')).toBe(false);
+    });
+
+    run('the tombstone of a deleted record refuses every fill, whatever the lease or version', async () => {
+      const k = key();
+      await cache.write(k, 1, 'v1');
+      await cache.invalidate([k], true);
+      const miss = (await cache.get(k)) as { lease: number };
+      expect(await cache.fill(k, miss.lease, 1_000_000, 'resurrected')).toBe(false);
+      await cache.invalidate([k]); // a later plain invalidation keeps it deleted
+      const again = (await cache.get(k)) as { lease: number };
+      expect(await cache.fill(k, again.lease, 1_000_000, 'resurrected')).toBe(false);
+    });
+
+    run('concurrent writes of versions 1..50 in shuffled order leave version 50', async () => {
+      const k = key();
+      const versions = Array.from({ length: 50 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+      await Promise.all(versions.map((v) => cache.write(k, v, `v${v}`)));
+      expect(await cache.get(k)).toEqual({ hit: true, value: 'v50' });
+    });
+
+    run('lists: fill, read the newest items, push in order, trim to the maximum', async () => {
+      const l = key('p');
+      expect(await cache.getList(l, 20)).toEqual({ hit: false, lease: 0 });
+      expect(await cache.fillList(l, 0, 3, ['m3', 'm2', 'm1'])).toBe(true);
+      expect(await cache.getList(l, 2)).toEqual({ hit: true, version: 3, items: ['m3', 'm2'] });
+      expect(await cache.getList(l, 20)).toEqual({ hit: true, version: 3, items: ['m3', 'm2', 'm1'] });
+      expect(await cache.pushList(l, 4, 'm4', 4)).toBe(true);
+      expect(await cache.pushList(l, 5, 'm5', 4)).toBe(true);
+      expect(await cache.getList(l, 20)).toEqual({ hit: true, version: 5, items: ['m5', 'm4', 'm3', 'm2'] });
+    });
+
+    run('lists: an empty list at version 0 takes item 1; items hold any text', async () => {
+      const l = key('p');
+      expect(await cache.fillList(l, 0, 0, [])).toBe(true);
+      expect(await cache.getList(l, 5)).toEqual({ hit: true, version: 0, items: [] });
+      const text = '{"content":"comma, ] bracket \\" quote, emoji 😀, NUL-free"}';
+      expect(await cache.pushList(l, 1, text, 50)).toBe(true);
+      expect(await cache.getList(l, 5)).toEqual({ hit: true, version: 1, items: [text] });
+    });
+
+    run('lists: a push out of order (a gap) or onto nothing leaves a tombstone, never a wrong list', async () => {
+      const l = key('p');
+      await cache.fillList(l, 0, 2, ['m2', 'm1']);
+      expect(await cache.pushList(l, 4, 'm4', 50)).toBe(false); // item 3 has not arrived here
+      expect(await cache.pushList(l, 3, 'm3', 50)).toBe(false); // and the list is gone now
+      const miss = await cache.getList(l, 5);
+      expect(miss.hit).toBe(false);
+      const fresh = key('p');
+      expect(await cache.pushList(fresh, 1, 'm1', 50)).toBe(false);
+      const lease = (await cache.getList(fresh, 5)) as { hit: false; lease: number };
+      expect(lease.lease).not.toBe(0); // a reader that missed before the push cannot fill
+      expect(await cache.fillList(fresh, 0, 0, [])).toBe(false);
+      expect(await cache.fillList(fresh, lease.lease, 1, ['m1'])).toBe(true);
+    });
+
+    run('lists: a slow reader cannot fill over a push that happened meanwhile', async () => {
+      const l = key('p');
+      const miss = (await cache.getList(l, 5)) as { lease: number };
+      await cache.pushList(l, 1, 'm1', 50);
+      expect(await cache.fillList(l, miss.lease, 0, [])).toBe(false);
+      await cache.fillList(l, 0, 1, ['m1']);
+      expect(await cache.fillList(l, 0, 0, [])).toBe(false); // older than the list present
+    });
+
+    run('values and lists expire after the TTL; tombstones after theirs', async () => {
+      const short = await target!.open({ ttlMs: 150, tombstoneTtlMs: 150 });
+      try {
+        const k = key();
+        const l = key('p');
+        const dead = key();
+        await short.write(k, 1, 'v1');
+        await short.fillList(l, 0, 1, ['m1']);
+        await short.invalidate([dead]);
+        expect((await short.get(k)).hit).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        expect(await short.get(k)).toEqual({ hit: false, lease: 0 });
+        expect(await short.getList(l, 5)).toEqual({ hit: false, lease: 0 });
+        expect(await short.get(dead)).toEqual({ hit: false, lease: 0 });
+      } finally {
+        await short.close();
+      }
+    });
+
+    run('clear removes every entry', async () => {
+      const k = key();
+      await cache.write(k, 1, 'v1');
+      await cache.clear();
+      expect(await cache.get(k)).toEqual({ hit: false, lease: 0 });
+      await cache.ping();
+    });
+  });
+}
