@@ -40,8 +40,9 @@ const DIRTY_MAX = 100_000;
 /**
  * The store's view of a cache: JSON in and out, statistics, and the failure rules. Any cache error or timeout
  * marks the tier degraded: reads and fills skip the cache, and the keys of every change made meanwhile are
- * remembered. A probe pings the cache; once it answers, those keys are invalidated, and only then is the
- * cache used again, so nothing written before or during the outage is served stale.
+ * remembered (and invalidated at once where the cache still takes commands). A probe pings the cache; once it
+ * answers, those keys are invalidated, and only then is the cache used again, so nothing written before or
+ * during the outage is served stale.
  */
 export function createHotTier(cache: Cache, log: (message: string, error?: unknown) => void = () => {}): HotTier {
   let degraded = false;
@@ -149,8 +150,11 @@ export function createHotTier(cache: Cache, log: (message: string, error?: unkno
 
     async apply(changes) {
       if (degraded) {
+        // Still try to invalidate (bounded by the cache's timeout): a cache that is only slow executes it
+        // before anything sent later, so another instance that recovers first cannot read the old entry.
         stats.fallbacks += changes.length;
         changes.forEach(remember);
+        await cache.invalidate(changes.flatMap((change) => (change.op === 'invalidate' ? change.keys : [change.key]))).catch(() => {});
         return;
       }
       const results = await Promise.allSettled(changes.map((change) => {

@@ -1,26 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server-process.js';
 import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
-
-const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-/** Starts `colloquy serve` on a free port and resolves with its base URL once it listens. */
-async function startServer(db: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--db', db, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HOST: '127.0.0.1' },
-  });
-  proc.stderr!.resume();
-  for await (const line of createInterface({ input: proc.stdout! })) {
-    const match = / at (http:\/\/\S+)\/v1 /.exec(line);
-    if (match) return { url: match[1]!, proc };
-  }
-  throw new Error('colloquy serve exited before listening');
-}
 
 async function killAndResend(db: string) {
   let { url, proc } = await startServer(db);

@@ -9,7 +9,7 @@ const EventsQuery = Type.Object(
 );
 
 const BATCH = 100;
-/** Other instances' writes are seen by polling until a fleet-wide signal exists (Redis / LISTEN/NOTIFY). */
+/** Wake-ups come from this process and, through Redis or LISTEN/NOTIFY, from the fleet; the poll covers a lost one. */
 const POLL_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 
