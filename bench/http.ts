@@ -4,87 +4,12 @@
  *
  *   npm run bench -- http [--backend sqlite,postgres] [--duration 10] [--memory] [--quick]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
-import pg from 'pg';
+import { readFileSync } from 'node:fs';
 import { fmt, random, row, optionOf } from './measure.js';
+import { CONTENT, POSTGRES_URL, SERVING, database, load, serveArgs, start, stop } from './server-load.js';
 
-const POSTGRES_URL = process.env.COLLOQUY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DIR = new URL('../.bench-tmp/', import.meta.url).pathname;
-const ROOT = new URL('../', import.meta.url).pathname;
 const CONVERSATIONS = 1_000;
-const CONTENT = 'Olá! Gostaria de marcar uma consulta com a Dra. Silva na próxima terça-feira à tarde, se possível.';
-
-/** Starts a server process and resolves with its base URL once it prints the address it listens on. */
-async function start(args: string[], pattern: RegExp): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! });
-  for await (const line of lines) {
-    const match = pattern.exec(line);
-    if (match) {
-      proc.stdout!.resume(); // keep draining: a full pipe would stall the server
-      return { url: match[1]!, proc };
-    }
-  }
-  throw new Error(`${args.join(' ')} exited before listening`);
-}
-
-const stop = async (proc: ChildProcess) => {
-  proc.kill('SIGTERM');
-  await new Promise((resolve) => proc.once('exit', resolve));
-};
-
-interface Load {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function load(url: string, options: { method: 'GET' | 'POST'; path: () => string; body?: () => string; seconds?: number; amount?: number }): Promise<Load> {
-  const result = await autocannon({
-    url,
-    connections: 64,
-    ...(options.amount ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
-    requests: [{
-      method: options.method,
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (request) => ({ ...request, path: options.path(), ...(options.body ? { body: options.body() } : {}) }),
-    }],
-  });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };
-}
-
-interface Database {
-  url: string;
-  schema: string;
-  cleanup(): Promise<void>;
-}
-
-async function database(backend: string): Promise<Database> {
-  mkdirSync(DIR, { recursive: true });
-  if (backend === 'sqlite') {
-    const path = `${DIR}http-${process.pid}-${Date.now()}.db`;
-    return { url: `sqlite:${path}`, schema: '-', cleanup: async () => { for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true }); } };
-  }
-  const schema = `bench_http_${process.pid}_${Date.now()}`;
-  return {
-    url: `${POSTGRES_URL}?schema=${schema}`,
-    schema,
-    async cleanup() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
-    },
-  };
-}
-
-const serveArgs = (db: string) => ['src/cli/main.ts', 'serve', '--db', db, '--port', '0', '--rate-limit', '0', '--log-level', 'warn'];
-const SERVING = / at (http:\/\/\S+)\/v1 /;
 
 async function compare(backend: string, seconds: number) {
   const db = await database(backend);

@@ -49,7 +49,7 @@ export interface Backend {
   /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
   diagnose(): Promise<Diagnosis>;
   /** Connection pool figures, or null for a single connection (SQLite). */
-  poolStats(): { total: number; idle: number; waiting: number } | null;
+  poolStats(): PoolStats | null;
   /** Closes connections; pending calls finish first. */
   close(): Promise<void>;
 
@@ -243,4 +243,12 @@ export interface AgentPatch {
   params?: JsonObject | undefined;
   metadata?: JsonObject | undefined;
   now: number;
+}
+
+/** A connection pool's figures; `queries` counts every statement sent since the pool opened (round trips). */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  queries: number;
 }

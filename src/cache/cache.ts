@@ -26,7 +26,10 @@ export interface Cache {
   /** After a commit: leaves tombstones (voiding leases); `deleted` ones refuse every fill until they expire. */
   invalidate(keys: readonly string[], deleted?: boolean): Promise<void>;
 
-  /** The newest `count` items of a list with its version, or a miss with a lease. */
+  /**
+   * The newest `count` items of a list with its version, or a miss with a lease. The items come joined by
+   * commas, newest first (one string: for JSON items, `[${joined}]` parses them all at once).
+   */
   getList(key: string, count: number): Promise<ListLookup>;
   /** Read-through for lists, as `fill`: `items` newest first. */
   fillList(key: string, lease: number, version: number, items: readonly string[]): Promise<boolean>;
@@ -44,7 +47,7 @@ export interface Cache {
 }
 
 export type Lookup = { hit: true; value: string } | { hit: false; lease: number };
-export type ListLookup = { hit: true; version: number; items: string[] } | { hit: false; lease: number };
+export type ListLookup = { hit: true; version: number; count: number; joined: string } | { hit: false; lease: number };
 
 export interface CacheOptions {
   /** Values expire this long after their last write or fill. Default 24 h. */

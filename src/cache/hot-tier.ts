@@ -135,7 +135,7 @@ export function createHotTier(cache: Cache, log: (message: string, error?: unkno
         const found = await cache.getList(key, count);
         if (found.hit) {
           stats.hits++;
-          return JSON.parse(`[${found.items.join(',')}]`);
+          return JSON.parse(`[${found.joined}]`);
         }
         lease = found.lease;
       } catch (error) {

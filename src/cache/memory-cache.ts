@@ -70,7 +70,10 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
     },
     async getList(key, count) {
       const entry = lru.get(key);
-      if (entry?.items) return { hit: true, version: entry.version, items: entry.items.slice(0, count) };
+      if (entry?.items) {
+        const items = entry.items.slice(0, count);
+        return { hit: true, version: entry.version, count: items.length, joined: items.join(',') };
+      }
       return { hit: false, lease: entry?.value !== undefined ? 0 : (entry?.gen ?? 0) };
     },
     async fillList(key, lease, version, items) {

@@ -9,6 +9,8 @@ export interface EventBus {
   publish(tenant: string): void;
   /** Calls `listener` with the tenant of each announcement from another instance. */
   subscribe(listener: (tenant: string) => void): void;
+  /** A live reader is waiting: start receiving announcements (a bus may connect only now). */
+  listen(): void;
   close(): Promise<void>;
 }
 

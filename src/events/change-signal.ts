@@ -15,6 +15,7 @@ export class ChangeSignal {
   }
 
   on(tenant: string, listener: () => void): () => void {
+    this.#bus?.listen();
     let set = this.#listeners.get(tenant);
     if (!set) {
       set = new Set();

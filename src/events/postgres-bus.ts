@@ -5,8 +5,9 @@ const CHANNEL = 'colloquy_events';
 
 /**
  * Wake-ups through PostgreSQL LISTEN/NOTIFY, for a fleet without Redis: one connection of its own both
- * listens and notifies. Notifications are sent after the commit they announce, outside its transaction, so
- * they add no lock to the write path. Reconnects a second after losing its connection.
+ * listens and notifies, opened on the first announcement or live reader. Notifications are sent after the
+ * commit they announce, outside its transaction, so they add no lock to the write path. Reconnects a second
+ * after losing its connection.
  */
 export function createPostgresBus(url: string): EventBus {
   let client: pg.Client | undefined;
@@ -40,10 +41,22 @@ export function createPostgresBus(url: string): EventBus {
       lost();
     }
   };
-  void connect();
+  // Connects on first use: a process that neither writes nor listens (`colloquy export`) never opens it.
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    void connect();
+  };
   return {
-    publish: coalescer.publish,
-    subscribe: coalescer.subscribe,
+    publish(tenant) {
+      start();
+      coalescer.publish(tenant);
+    },
+    subscribe(listener) {
+      coalescer.subscribe(listener);
+    },
+    listen: start,
     async close() {
       closed = true;
       clearTimeout(retry);

@@ -20,6 +20,7 @@ export function createRedisBus(client: RedisClient, prefix = 'colloquy:'): Event
   return {
     publish: coalescer.publish,
     subscribe: coalescer.subscribe,
+    listen() {},
     async close() {
       subscriber.disconnect();
     },

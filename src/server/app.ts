@@ -5,12 +5,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { Value } from 'typebox/value';
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { createAuthenticator } from './auth.js';
+import { coercer } from './coerce.js';
 import { errorBody, handleError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
@@ -73,8 +73,9 @@ export async function buildApp(config: AppConfig): Promise<App> {
   // The same TypeBox validation as the library. Query strings arrive as text: convert before checking.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const check = Compile(schema as TSchema);
+    const coerce = httpPart === 'querystring' || httpPart === 'params' ? coercer(schema as TSchema) : undefined;
     return (data: unknown) => {
-      const value = httpPart === 'querystring' || httpPart === 'params' ? Value.Convert(schema as TSchema, data) : data;
+      const value = coerce ? coerce(data) : data;
       if (check.Check(value)) return { value };
       const errors = [...check.Errors(value)].filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean');
       return { error: Object.assign(new Error('validation failed'), { validation: errors.length ? errors : [...check.Errors(value)] }) as never };

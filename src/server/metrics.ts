@@ -45,6 +45,17 @@ export function createMetrics(store: Store) {
   });
 
   new Counter({
+    name: 'colloquy_db_queries_total',
+    help: 'Statements sent to the database (PostgreSQL): round trips, transaction control included.',
+    registers: [registry],
+    collect() {
+      const pool = store.poolStats();
+      if (!pool) return;
+      this.reset();
+      this.inc(pool.queries);
+    },
+  });
+  new Counter({
     name: 'colloquy_cache_operations_total',
     help: 'Hot tier reads by result (hit, miss) and cache operations that fell back to the database (fallback).',
     labelNames: ['result'] as const,

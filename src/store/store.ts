@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Backend, Diagnosis } from '../backends/backend.js';
+import type { Backend, Diagnosis, PoolStats } from '../backends/backend.js';
 import { portableProblem, type PortableRecord } from '../backends/portable.js';
 import type { CacheChange, HotTier, HotTierStats } from '../cache/hot-tier.js';
 import { PAGE_MAX } from '../cache/hot-tier.js';
@@ -127,7 +127,7 @@ export interface Store {
   /** The hot tier's kind, status and counters, or null without a cache. Synchronous: for metrics and health. */
   cacheStats(): HotTierStats | null;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
-  poolStats(): { total: number; idle: number; waiting: number } | null;
+  poolStats(): PoolStats | null;
   /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
   health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: { total: number; idle: number; waiting: number } | null }>;
   /** The same API for another tenant, sharing this store's connections. */

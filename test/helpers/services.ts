@@ -1,9 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/index.js';
+
+const execFileAsync = promisify(execFile);
 
 export const POSTGRES_URL = process.env.COLLOQUY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.COLLOQUY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -130,4 +136,56 @@ export async function ownRedis(): Promise<{ url: string; port: number; kill(): P
   };
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, kill, start };
+}
+
+/**
+ * A three-master Redis Cluster of the test's own (redis-server and redis-cli --cluster create), for the cache
+ * conformance suite. Undefined when Redis is not reachable and services are not required.
+ */
+export async function ownRedisCluster(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  if (!(await redisAvailable())) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) => spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir,
+  ], { stdio: 'ignore' }));
+  const stop = async () => {
+    await Promise.all(children.map((child) => child.exitCode === null && new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGKILL');
+    })));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          probe.disconnect();
+          break;
+        } catch (error) {
+          if (attempt > 50) throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
+    await execFileAsync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const admin = new Redis({ port: ports[0]!, host: '127.0.0.1' });
+    try {
+      for (let attempt = 0; !String(await admin.cluster('INFO')).includes('cluster_state:ok'); attempt++) {
+        if (attempt > 100) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      admin.disconnect();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), stop };
 }

@@ -41,7 +41,16 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
   if (settings.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(settings.schema)) {
     throw new ColloquyError('invalid_argument', `Invalid schema name "${settings.schema}": use lowercase letters, digits and _.`);
   }
+  let queries = 0;
+  /** Counts every statement sent, for the round-trip metric. */
+  class CountingClient extends pg.Client {
+    override query(...args: unknown[]): never {
+      queries++;
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+  }
   const pool: Pool = new pg.Pool({
+    Client: CountingClient,
     connectionString: settings.url,
     max: settings.poolSize,
     connectionTimeoutMillis: settings.connectTimeoutMs,
@@ -168,7 +177,7 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
       }, records));
     },
 
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, queries }),
 
     async checkSchema() {
       const table = await one(`SELECT to_regclass('colloquy_migrations') AS t`, []);

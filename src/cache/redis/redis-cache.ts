@@ -44,8 +44,8 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
       await Promise.all(keys.map((key) => call('invalidate-1', key, deleted ? DELETED_VERSION : 0, tombstoneTtl)));
     },
     async getList(key, count) {
-      const [found, version, ...items] = (await call('get-list-1', key, count)) as [number, string, ...string[]];
-      return found === 1 ? { hit: true, version: Number(version), items } : { hit: false, lease: Number(version) };
+      const [found, version, taken, joined] = (await call('get-list-1', key, count)) as [number, string, number?, string?];
+      return found === 1 ? { hit: true, version: Number(version), count: taken!, joined: joined! } : { hit: false, lease: Number(version) };
     },
     async fillList(key, lease, version, items) {
       return (await call('fill-list-1', key, lease, version, ttl, ...items)) === 1;

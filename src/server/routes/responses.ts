@@ -1,11 +1,15 @@
-import Type from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 
 /**
  * Response shapes of the hot routes. Fastify serialises with them (faster than JSON.stringify) and they document
  * the API in /openapi.json. Every field of the entity must be listed here: an unlisted one would be dropped.
  */
 const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `type: [T, 'null']` rather than `anyOf`: fast-json-stringify picks an `anyOf` branch by validating the value
+ * against each (about 15 µs per message); a type list is one typeof check.
+ */
+const Nullable = <T extends TSchema & { type: string }>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
 const AnyObject = Type.Object({}, { additionalProperties: true });
 
 export const MessageResponse = Type.Object({
