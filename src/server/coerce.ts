@@ -8,7 +8,8 @@ const NUMERIC = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /**
  * Query strings and path parameters arrive as text: turns the text of numeric and boolean fields into numbers
  * and booleans before the schema check. A flat object schema (every route's) gets a precomputed converter,
- * about 40× faster than TypeBox's generic `Value.Convert`, which remains the fallback for anything else.
+ * about 0.1 µs instead of TypeBox's generic `Value.Convert` (19 µs for the message query); that remains the
+ * fallback for anything else.
  */
 export function coercer(schema: TSchema): Coerce {
   const s = schema as { type?: unknown; properties?: Record<string, { type?: unknown; enum?: unknown[] }> };

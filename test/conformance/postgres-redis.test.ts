@@ -1,5 +1,5 @@
 import { openStore } from '../../src/index.js';
-import { POSTGRES_URL, REDIS_URL, postgresAvailable, redisAvailable, throwawaySchema, uniqueName } from '../helpers/services.js';
+import { POSTGRES_URL, REDIS_URL, dropRedisPrefix, postgresAvailable, redisAvailable, throwawaySchema, uniqueName } from '../helpers/services.js';
 import { storeConformance } from './store-conformance.js';
 
 // The fleet: two store instances on one database and one Redis hot tier. Every case, and every race across
@@ -11,6 +11,9 @@ storeConformance('postgres + redis hot tier', async () => {
   return {
     open: () => openStore({ url: POSTGRES_URL, schema, redis: REDIS_URL, redisPrefix }),
     sharedAcrossInstances: true,
-    cleanup: drop,
+    cleanup: async () => {
+      await drop();
+      await dropRedisPrefix(redisPrefix);
+    },
   };
 });

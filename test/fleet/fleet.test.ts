@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
-import { POSTGRES_URL, REDIS_URL, ownRedis, postgresAvailable, redisAvailable, throwawaySchema, uniqueName } from '../helpers/services.js';
+import { POSTGRES_URL, REDIS_URL, dropRedisPrefix, ownRedis, postgresAvailable, redisAvailable, throwawaySchema, uniqueName } from '../helpers/services.js';
 import { expectConverged, fleetSetup, runFleetLoad } from './fleet-load.js';
 
 const up = (await postgresAvailable()) && (await redisAvailable());
@@ -20,17 +20,18 @@ describe.skipIf(!up)('a fleet: two colloquy serve processes on one PostgreSQL an
   let drop: () => Promise<void>;
   let a: ServerProcess;
   let b: ServerProcess;
+  const prefix = `${uniqueName('fleet')}:`;
   beforeAll(async () => {
     const schema = await throwawaySchema();
     drop = schema.drop;
     const db = `${POSTGRES_URL}?schema=${schema.schema}`;
-    const prefix = `${uniqueName('fleet')}:`;
     a = await startServer(db, ['--redis', REDIS_URL, '--redis-prefix', prefix]);
     b = await startServer(db, ['--redis', REDIS_URL, '--redis-prefix', prefix]);
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await drop?.();
+    await dropRedisPrefix(prefix);
   });
 
   it('read-your-writes across instances under 32 concurrent writers and readers', async () => {

@@ -189,3 +189,15 @@ export async function ownRedisCluster(): Promise<{ url: string; stop(): Promise<
   }
   return { url: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), stop };
 }
+
+/** Deletes the keys a test left under `prefix` in the shared Redis. */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length) await client.unlink(...keys);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
