@@ -11,7 +11,7 @@
 export interface Cache {
   readonly kind: 'memory' | 'redis';
 
-  /** The value at `key`, or a miss with the lease that `fill` needs. */
+  /** The value at `key`, or a miss with the lease that `fill` needs (a miss on nothing leaves a tombstone to lease). */
   get(key: string): Promise<Lookup>;
   /**
    * Read-through after a miss: installs `value` read from the database at `version`, only if nothing was
@@ -19,8 +19,9 @@ export interface Cache {
    */
   fill(key: string, lease: number, version: number, value: string): Promise<boolean>;
   /**
-   * After a commit: replaces a present older value by the committed one. Over a tombstone it installs nothing
-   * (a later commit may have left it) but voids the leases of readers in flight. Returns whether it installed.
+   * After a commit: replaces a present older value by the committed one. Over a tombstone or nothing it installs
+   * nothing (a later commit may have left the tombstone, or one that was lost) but leaves a new tombstone,
+   * voiding the leases of readers in flight. Returns whether it installed.
    */
   write(key: string, version: number, value: string): Promise<boolean>;
   /** After a commit: leaves tombstones (voiding leases); `deleted` ones refuse every fill until they expire. */
@@ -39,6 +40,8 @@ export interface Cache {
    */
   pushList(key: string, version: number, item: string, max: number): Promise<boolean>;
 
+  /** Calls `listener` whenever the connection to a shared cache is lost (never, for an in-process one). */
+  onUnavailable(listener: (error: Error) => void): void;
   /** One round trip; throws when the cache does not answer. */
   ping(): Promise<void>;
   /** Removes every entry (tests, and recovery when the changes missed during an outage are too many to list). */

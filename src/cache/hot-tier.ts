@@ -34,6 +34,13 @@ export const PAGE_MAX = 50;
 /** A fill whose database read took longer than this is dropped: its lease may have outlived its tombstone. */
 const FILL_WINDOW_MS = 10_000;
 const PROBE_MS = 250;
+/**
+ * How long the cache must answer every probe before it is read again. An instance that cannot reach Redis
+ * cannot invalidate what it writes; after an outage every other instance reconnects within about 2 s
+ * (reconnects at most 1 s apart, 1 s connect timeout) and then invalidates what it changed meanwhile, so
+ * reading from Redis only 3 s after recovering never serves what another instance changed while cut off.
+ */
+const HOLD_DOWN_MS = 3_000;
 /** Keys whose changes the cache missed, to invalidate on recovery; beyond this many, recovery clears everything. */
 const DIRTY_MAX = 100_000;
 
@@ -44,11 +51,17 @@ const DIRTY_MAX = 100_000;
  * answers, those keys are invalidated, and only then is the cache used again, so nothing written before or
  * during the outage is served stale.
  */
-export function createHotTier(cache: Cache, log: (message: string, error?: unknown) => void = () => {}): HotTier {
+export function createHotTier(
+  cache: Cache,
+  log: (message: string, error?: unknown) => void = () => {},
+  timing: { probeMs?: number; holdDownMs?: number } = {},
+): HotTier {
+  const probeMs = timing.probeMs ?? PROBE_MS;
+  const holdDownMs = timing.holdDownMs ?? HOLD_DOWN_MS;
   let degraded = false;
   let closed = false;
   let probe: NodeJS.Timeout | undefined;
-  let dirty = new Set<string>();
+  const dirty = new Set<string>();
   let overflow = false;
   const stats = { hits: 0, misses: 0, fallbacks: 0 };
 
@@ -60,35 +73,43 @@ export function createHotTier(cache: Cache, log: (message: string, error?: unkno
   };
   const fail = (error: unknown) => {
     stats.fallbacks++;
+    answeringSince = undefined;
     if (degraded || closed) return;
     degraded = true;
     log('cache unavailable: serving from the database until it answers again', error);
-    probe = setInterval(() => void recover(), PROBE_MS);
+    probe = setInterval(() => void recover(), probeMs);
     probe.unref();
   };
   let recovering = false;
+  let answeringSince: number | undefined;
+  /** Invalidates what this instance changed meanwhile as soon as the cache answers; keys leave `dirty` only once done. */
+  const repair = async () => {
+    if (overflow) {
+      await cache.clear();
+      overflow = false;
+      dirty.clear(); // everything is gone, these keys included
+    }
+    // Changes made while this runs land in `dirty` again; loop until none is left.
+    while (dirty.size) {
+      const keys = [...dirty].slice(0, 500);
+      await cache.invalidate(keys);
+      for (const key of keys) dirty.delete(key);
+    }
+  };
   const recover = async () => {
     if (recovering || closed) return;
     recovering = true;
     try {
       await cache.ping();
-      if (overflow) {
-        overflow = false;
-        dirty = new Set();
-        await cache.clear();
-      }
-      // Changes made while these invalidations run land in `dirty` again; loop until none is left.
-      while (dirty.size) {
-        const keys = [...dirty];
-        dirty = new Set();
-        for (let i = 0; i < keys.length; i += 500) await cache.invalidate(keys.slice(i, i + 500));
-      }
-      if (overflow) return;
+      answeringSince ??= performance.now();
+      await repair();
+      // Read again only after the hold-down: other instances cut off meanwhile have reconnected and repaired too.
+      if (overflow || dirty.size || performance.now() - answeringSince < holdDownMs) return;
       degraded = false;
       clearInterval(probe);
       log('cache answers again: the hot tier is back');
     } catch {
-      // still down: the next probe retries (and keeps what it could not invalidate)
+      answeringSince = undefined; // still failing: the next probe retries, with every key not yet invalidated
     } finally {
       recovering = false;
     }
@@ -98,6 +119,10 @@ export function createHotTier(cache: Cache, log: (message: string, error?: unkno
     if (degraded || performance.now() - started > FILL_WINDOW_MS) return;
     fill().catch(fail);
   };
+
+  // A lost connection degrades the tier even without traffic: writes another instance makes meanwhile may
+  // have missed the cache, and this instance must not read it again before the hold-down.
+  cache.onUnavailable((error) => fail(error));
 
   return {
     async read(key, load) {

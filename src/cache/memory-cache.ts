@@ -23,12 +23,16 @@ interface Entry {
 export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
   const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
   const tombstoneTtl = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
-  const lru = new LRUCache<string, Entry>({
-    max: options.maxEntries ?? 100_000,
-    maxSize: options.maxBytes ?? 64 * 1024 * 1024,
-    // UTF-16 code units ≈ bytes for the ASCII-heavy JSON cached here; plus a fixed cost per entry.
-    sizeCalculation: (entry, key) => key.length + 64 + (entry.value?.length ?? 0) + (entry.items?.reduce((sum, item) => sum + item.length + 16, 0) ?? 0),
-  });
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  // UTF-16 code units ≈ bytes for the ASCII-heavy JSON cached here; plus a fixed cost per entry.
+  const sizeOf = (entry: Entry, key: string) => key.length + 64 + (entry.value?.length ?? 0) + (entry.items?.reduce((sum, item) => sum + item.length + 16, 0) ?? 0);
+  const lru = new LRUCache<string, Entry>({ max: options.maxEntries ?? 100_000, maxSize: maxBytes, sizeCalculation: sizeOf });
+  /** Installs a value unless it is too big to cache (lru-cache would then drop the key, tombstone included). */
+  const install = (key: string, entry: Entry): boolean => {
+    if (sizeOf(entry, key) > maxBytes / 16) return false;
+    lru.set(key, entry, { ttl });
+    return true;
+  };
   let lastGen = 0;
   const nextGen = () => ++lastGen;
   const live = (entry: Entry | undefined) => entry !== undefined && (entry.value !== undefined || entry.items !== undefined);
@@ -39,7 +43,13 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
   const fillable = (present: Entry | undefined, lease: number, version: number) => {
     if (live(present)) return present!.version < version;
     if (present) return present.gen === lease && present.version <= version;
-    return lease === 0;
+    return false; // its tombstone was lost (evicted): the reader must miss again
+  };
+  /** A miss leases the tombstone present, or one left now. */
+  const leaseOf = (key: string, entry: Entry | undefined): number => {
+    if (entry) return entry.gen;
+    tombstone(key, entry, 0);
+    return lru.peek(key)!.gen;
   };
 
   return {
@@ -47,23 +57,19 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
     async get(key) {
       const entry = lru.get(key);
       if (entry?.value !== undefined) return { hit: true, value: entry.value };
-      return { hit: false, lease: entry?.items ? 0 : (entry?.gen ?? 0) };
+      return { hit: false, lease: leaseOf(key, entry) };
     },
     async fill(key, lease, version, value) {
       const present = lru.peek(key);
       if (!fillable(present, lease, version)) return false;
-      lru.set(key, { version, gen: present?.gen ?? 0, value }, { ttl });
-      return true;
+      return install(key, { version, gen: present!.gen, value });
     },
     async write(key, version, value) {
       const present = lru.peek(key);
-      if (live(present) && present!.version < version) {
-        lru.set(key, { version, gen: present!.gen, value }, { ttl });
-        return true;
-      }
-      if (present && !live(present)) tombstone(key, present, 0);
-      else if (!present) lru.set(key, { version, gen: 0, value }, { ttl });
-      return !present;
+      if (live(present) && present!.version >= version) return false;
+      if (live(present) && install(key, { version, gen: present!.gen, value })) return true;
+      tombstone(key, present, 0);
+      return false;
     },
     async invalidate(keys, deleted = false) {
       for (const key of keys) tombstone(key, lru.peek(key), deleted ? DELETED_VERSION : 0);
@@ -74,23 +80,21 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
         const items = entry.items.slice(0, count);
         return { hit: true, version: entry.version, count: items.length, joined: items.join(',') };
       }
-      return { hit: false, lease: entry?.value !== undefined ? 0 : (entry?.gen ?? 0) };
+      return { hit: false, lease: leaseOf(key, entry) };
     },
     async fillList(key, lease, version, items) {
       const present = lru.peek(key);
       if (!fillable(present, lease, version)) return false;
-      lru.set(key, { version, gen: present?.gen ?? 0, items: Object.freeze([...items]) }, { ttl });
-      return true;
+      return install(key, { version, gen: present!.gen, items: Object.freeze([...items]) });
     },
     async pushList(key, version, item, max) {
       const present = lru.peek(key);
-      if (present?.items && present.version === version - 1) {
-        lru.set(key, { version, gen: present.gen, items: Object.freeze([item, ...present.items.slice(0, max - 1)]) }, { ttl });
-        return true;
-      }
+      if (present?.items && present.version === version - 1
+        && install(key, { version, gen: present.gen, items: Object.freeze([item, ...present.items.slice(0, max - 1)]) })) return true;
       tombstone(key, present, 0);
       return false;
     },
+    onUnavailable() {},
     async ping() {},
     async clear() {
       lru.clear();

@@ -89,7 +89,7 @@ export async function importFrom(
     await store.close();
   }
   // The records went around the fleet's hot tier: empty it once at the end (not after every batch).
-  if (fleet.redis && totals.inserted) await clearRedisCache(fleet.redis, fleet.redisPrefix);
+  if (fleet.redis && (totals.inserted || totals.present)) await clearRedisCache(fleet.redis, fleet.redisPrefix);
   bar.done(`imported ${totals.inserted} new records, ${totals.present} already present, ${totals.skipped} skipped`);
   return totals;
 }

@@ -23,20 +23,27 @@ export function createPostgresBus(url: string): EventBus {
   });
   const connect = async () => {
     const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    let gone = false;
+    // Once per connection, whichever of its error, its end or a failed LISTEN comes first.
     const lost = () => {
+      if (gone) return;
+      gone = true;
       if (client === next) client = undefined;
       next.end().catch(() => {});
       if (!closed) retry = setTimeout(() => void connect(), 1_000);
     };
     next.on('error', lost);
+    next.on('end', lost);
     next.on('notification', (message) => {
       if (message.channel === CHANNEL && message.payload) coalescer.receive(message.payload);
     });
     try {
       await next.connect();
       await next.query(`LISTEN ${CHANNEL}`);
-      if (closed) await next.end();
-      else client = next;
+      if (closed) {
+        gone = true;
+        await next.end();
+      } else client = next;
     } catch {
       lost();
     }

@@ -367,6 +367,9 @@ export function createStore(backend: Backend, tenantId: string, context: StoreCo
       const v = S.validate(S.IngestSchema, input, 'inbound message');
       const now = clock();
       const channelId = v.channelId.toLowerCase();
+      // A name given may rename the contact: its handle's cache key needs the channel's kind, read before the
+      // write so that nothing can fail between the commit and the cache update.
+      const kind = hot && v.from.name !== undefined ? await kindOf(channelId) : undefined;
       const result = await backend.ingest(t, {
         channelId, address: v.from.address, name: v.from.name ?? null,
         contactId: newId(), conversationId: newId(), now,
@@ -377,15 +380,17 @@ export function createStore(backend: Backend, tenantId: string, context: StoreCo
           createdAt: S.toEpochMs(v.timestamp, 'timestamp', now),
         },
       });
-      if (result.duplicate) return result;
+      if (result.duplicate) {
+        // Resolving the conversation may have reopened it before the append found the duplicate.
+        await settle(() => [{ op: 'invalidate', keys: [cacheKey.conversation(t, result.conversation.id)] }]);
+        return result;
+      }
       if (hot) {
         const { conversation, message } = result;
         const changes: CacheChange[] = [
           { op: 'write', key: cacheKey.conversation(t, conversation.id), version: stampOf(conversation), value: conversation },
           { op: 'push', key: cacheKey.page(t, conversation.id), version: message.seq, item: message },
         ];
-        // A name given may have renamed the contact.
-        const kind = v.from.name === undefined ? undefined : await kindOf(channelId);
         if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, v.from.address)] });
         await hot.apply(changes);
       }
@@ -484,8 +489,8 @@ export function createStore(backend: Backend, tenantId: string, context: StoreCo
         if (why) throw new ColloquyError('invalid_argument', `Record ${index + 1} ${why}: expected a line written by \`colloquy export\`.`, { index });
       });
       const result = await backend.importRecords(records as PortableRecord[]);
-      // An import advances conversations around the cache: drop it rather than track each record.
-      if (result.inserted) await hot?.clear();
+      // An import changes records around the cache (new messages, new handles): drop it rather than track each.
+      if (result.inserted || result.present) await hot?.clear();
       return result;
     },
     cacheStats: () => hot?.stats() ?? null,
@@ -497,9 +502,15 @@ export function createStore(backend: Backend, tenantId: string, context: StoreCo
     },
     tenant: (other) => createStore(backend, other, { ...context, channelKinds }),
     async close() {
-      await backend.close();
-      await hot?.close();
-      await context.onClose?.();
+      try {
+        await backend.close();
+      } finally {
+        try {
+          await hot?.close();
+        } finally {
+          await context.onClose?.();
+        }
+      }
     },
   };
   return Object.freeze(store);

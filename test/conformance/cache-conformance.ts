@@ -26,31 +26,57 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
       await cache?.close();
       await target?.cleanup();
     });
+    const leaseOf = (lookup: { hit: boolean; lease?: number }) => {
+      expect(lookup.hit).toBe(false);
+      return lookup.lease!;
+    };
+    /** A reader's miss and fill, as the store does it. */
+    const missAndFill = async (k: string, version: number, value: string) => cache.fill(k, leaseOf(await cache.get(k)), version, value);
+    const missAndFillList = async (l: string, version: number, items: string[]) => cache.fillList(l, leaseOf(await cache.getList(l, 50)), version, items);
     const run = (title: string, body: () => Promise<void>) =>
       it(title, async (context) => {
         if (!target) return context.skip('service unreachable');
         await body();
       });
 
-    run('a miss hands out lease 0 for a key never seen; filling it makes a hit', async () => {
+    run('a miss hands out a lease; filling with it makes a hit; a made-up lease fills nothing', async () => {
       const k = key();
-      expect(await cache.get(k)).toEqual({ hit: false, lease: 0 });
-      expect(await cache.fill(k, 0, 3, 'v3')).toBe(true);
+      const lease = leaseOf(await cache.get(k));
+      expect(leaseOf(await cache.get(k))).toBe(lease); // the same until something changes
+      expect(await cache.fill(k, lease + 1, 3, 'forged')).toBe(false);
+      expect(await cache.fill(k, 0, 3, 'forged')).toBe(false);
+      expect(await cache.fill(k, lease, 3, 'v3')).toBe(true);
       expect(await cache.get(k)).toEqual({ hit: true, value: 'v3' });
+    });
+
+    run('a fill whose lease outlived its tombstone (expired, evicted, cleared) is refused', async () => {
+      const k = key();
+      const lease = leaseOf(await cache.get(k));
+      await cache.clear(); // the tombstone is gone, as after an eviction or a restart
+      expect(await cache.fill(k, lease, 1, 'read before a change nobody recorded')).toBe(false);
+      const l = key('p');
+      const listLease = leaseOf(await cache.getList(l, 5));
+      await cache.clear();
+      expect(await cache.fillList(l, listLease, 0, [])).toBe(false);
     });
 
     run('a fill never replaces a value by an older or equal version, and replaces an older one', async () => {
       const k = key();
-      await cache.fill(k, 0, 5, 'v5');
-      expect(await cache.fill(k, 0, 4, 'v4')).toBe(false);
-      expect(await cache.fill(k, 0, 5, 'other')).toBe(false);
+      const lease = leaseOf(await cache.get(k));
+      await cache.fill(k, lease, 5, 'v5');
+      expect(await cache.fill(k, lease, 4, 'v4')).toBe(false);
+      expect(await cache.fill(k, lease, 5, 'other')).toBe(false);
       expect(await cache.get(k)).toEqual({ hit: true, value: 'v5' });
-      expect(await cache.fill(k, 0, 6, 'v6')).toBe(true);
+      expect(await cache.fill(k, lease, 6, 'v6')).toBe(true);
       expect(await cache.get(k)).toEqual({ hit: true, value: 'v6' });
     });
 
-    run('a write installs the committed value over nothing or an older value, never an older one over a newer', async () => {
+    run('a write installs the committed value over an older value, never over nothing or an older one over a newer', async () => {
       const k = key();
+      const lease = leaseOf(await cache.get(k));
+      expect(await cache.write(k, 1, 'v1')).toBe(false); // nothing cached: only a tombstone, voiding the lease
+      expect(await cache.fill(k, lease, 1, 'v1')).toBe(false);
+      await missAndFill(k, 1, 'v1');
       expect(await cache.write(k, 2, 'v2')).toBe(true);
       expect(await cache.write(k, 1, 'v1')).toBe(false);
       expect(await cache.get(k)).toEqual({ hit: true, value: 'v2' });
@@ -74,7 +100,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('every invalidation hands out a new lease, also of a value or a list', async () => {
       const k = key();
-      await cache.write(k, 1, 'v1');
+      await missAndFill(k, 1, 'v1');
       await cache.invalidate([k]);
       const first = (await cache.get(k)) as { lease: number };
       await cache.invalidate([k]);
@@ -82,7 +108,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
       expect(second.lease).not.toBe(first.lease);
       expect(await cache.fill(k, first.lease, 2, 'stale lease')).toBe(false);
       const l = key('p');
-      await cache.fillList(l, 0, 1, ['m1']);
+      await missAndFillList(l, 1, ['m1']);
       await cache.invalidate([l]);
       expect((await cache.getList(l, 5)).hit).toBe(false);
     });
@@ -98,7 +124,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('the tombstone of a deleted record refuses every fill, whatever the lease or version', async () => {
       const k = key();
-      await cache.write(k, 1, 'v1');
+      await missAndFill(k, 1, 'v1');
       await cache.invalidate([k], true);
       const miss = (await cache.get(k)) as { lease: number };
       expect(await cache.fill(k, miss.lease, 1_000_000, 'resurrected')).toBe(false);
@@ -109,6 +135,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('concurrent writes of versions 1..50 in shuffled order leave version 50', async () => {
       const k = key();
+      await missAndFill(k, 0, 'v0');
       const versions = Array.from({ length: 50 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
       await Promise.all(versions.map((v) => cache.write(k, v, `v${v}`)));
       expect(await cache.get(k)).toEqual({ hit: true, value: 'v50' });
@@ -116,8 +143,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('lists: fill, read the newest items, push in order, trim to the maximum', async () => {
       const l = key('p');
-      expect(await cache.getList(l, 20)).toEqual({ hit: false, lease: 0 });
-      expect(await cache.fillList(l, 0, 3, ['m3', 'm2', 'm1'])).toBe(true);
+      expect(await missAndFillList(l, 3, ['m3', 'm2', 'm1'])).toBe(true);
       expect(await cache.getList(l, 2)).toEqual({ hit: true, version: 3, count: 2, joined: 'm3,m2' });
       expect(await cache.getList(l, 20)).toEqual({ hit: true, version: 3, count: 3, joined: 'm3,m2,m1' });
       expect(await cache.pushList(l, 4, 'm4', 4)).toBe(true);
@@ -127,7 +153,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('lists: an empty list at version 0 takes item 1; items hold any text', async () => {
       const l = key('p');
-      expect(await cache.fillList(l, 0, 0, [])).toBe(true);
+      expect(await missAndFillList(l, 0, [])).toBe(true);
       expect(await cache.getList(l, 5)).toEqual({ hit: true, version: 0, count: 0, joined: '' });
       const text = '{"content":"comma, ] bracket \\" quote, emoji 😀, NUL-free"}';
       expect(await cache.pushList(l, 1, text, 50)).toBe(true);
@@ -136,7 +162,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('lists: a push out of order (a gap) or onto nothing leaves a tombstone, never a wrong list', async () => {
       const l = key('p');
-      await cache.fillList(l, 0, 2, ['m2', 'm1']);
+      await missAndFillList(l, 2, ['m2', 'm1']);
       expect(await cache.pushList(l, 4, 'm4', 50)).toBe(false); // item 3 has not arrived here
       expect(await cache.pushList(l, 3, 'm3', 50)).toBe(false); // and the list is gone now
       const miss = await cache.getList(l, 5);
@@ -144,8 +170,7 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
       const fresh = key('p');
       expect(await cache.pushList(fresh, 1, 'm1', 50)).toBe(false);
       const lease = (await cache.getList(fresh, 5)) as { hit: false; lease: number };
-      expect(lease.lease).not.toBe(0); // a reader that missed before the push cannot fill
-      expect(await cache.fillList(fresh, 0, 0, [])).toBe(false);
+      expect(await cache.fillList(fresh, lease.lease - 1, 0, [])).toBe(false); // a reader that missed before the push
       expect(await cache.fillList(fresh, lease.lease, 1, ['m1'])).toBe(true);
     });
 
@@ -154,8 +179,10 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
       const miss = (await cache.getList(l, 5)) as { lease: number };
       await cache.pushList(l, 1, 'm1', 50);
       expect(await cache.fillList(l, miss.lease, 0, [])).toBe(false);
-      await cache.fillList(l, 0, 1, ['m1']);
-      expect(await cache.fillList(l, 0, 0, [])).toBe(false); // older than the list present
+      await missAndFillList(l, 1, ['m1']);
+      expect(await cache.fillList(l, leaseOf(await cache.getList(key('p'), 5)), 0, [])).toBe(false);
+      const present = (await cache.getList(l, 5)) as { version: number };
+      expect(present.version).toBe(1); // a list is never replaced by an older one
     });
 
     run('values and lists expire after the TTL; tombstones after theirs', async () => {
@@ -164,14 +191,18 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
         const k = key();
         const l = key('p');
         const dead = key();
-        await short.write(k, 1, 'v1');
-        await short.fillList(l, 0, 1, ['m1']);
-        await short.invalidate([dead]);
+        await short.fill(k, leaseOf(await short.get(k)), 1, 'v1');
+        await short.fillList(l, leaseOf(await short.getList(l, 5)), 1, ['m1']);
+        await short.invalidate([dead], true);
         expect((await short.get(k)).hit).toBe(true);
+        const deadLease = leaseOf(await short.get(dead));
         await new Promise((resolve) => setTimeout(resolve, 400));
-        expect(await short.get(k)).toEqual({ hit: false, lease: 0 });
-        expect(await short.getList(l, 5)).toEqual({ hit: false, lease: 0 });
-        expect(await short.get(dead)).toEqual({ hit: false, lease: 0 });
+        expect((await short.get(k)).hit).toBe(false);
+        expect((await short.getList(l, 5)).hit).toBe(false);
+        // The deleted record's tombstone expired: a new miss leases a new one, and fills again.
+        const lease = leaseOf(await short.get(dead));
+        expect(lease).not.toBe(deadLease);
+        expect(await short.fill(dead, lease, 1, 'back')).toBe(true);
       } finally {
         await short.close();
       }
@@ -179,9 +210,9 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
 
     run('clear removes every entry', async () => {
       const k = key();
-      await cache.write(k, 1, 'v1');
+      await missAndFill(k, 1, 'v1');
       await cache.clear();
-      expect(await cache.get(k)).toEqual({ hit: false, lease: 0 });
+      expect((await cache.get(k)).hit).toBe(false);
       await cache.ping();
     });
   });

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_TOMBSTONE_TTL_MS, DEFAULT_TTL_MS, DELETED_VERSION, type Cache, type CacheOptions } from '../cache.js';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 
-const SCRIPTS = ['fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
+const SCRIPTS = ['get-1', 'fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
 const shared = readFileSync(new URL('./scripts/_entry.lua', import.meta.url), 'utf8');
 
 type Scripted = RedisClient & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
 
 export interface RedisCacheOptions extends CacheOptions {
-  /** Prepended to every key, so that several deployments can share one Redis. Default `colloquy:`. */
+  /** Prefix of the deployment, so that several can share one Redis: keys are `<prefix>cache:…`. Default `colloquy:`. */
   readonly prefix?: string;
 }
 
@@ -17,7 +18,7 @@ export interface RedisCacheOptions extends CacheOptions {
  * scripts under ./scripts, so that each check and its change are one atomic step on the server.
  */
 export function createRedisCache(client: RedisClient, options: RedisCacheOptions = {}): Cache {
-  const prefix = options.prefix ?? 'colloquy:';
+  const prefix = `${options.prefix ?? 'colloquy:'}cache:`;
   const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
   const tombstoneTtl = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
   for (const name of SCRIPTS) {
@@ -31,8 +32,8 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
   return {
     kind: 'redis',
     async get(key) {
-      const [data, gen] = await client.hmget(prefix + key, 'd', 'g');
-      return typeof data === 'string' ? { hit: true, value: data } : { hit: false, lease: Number(gen ?? 0) };
+      const [found, data] = (await call('get-1', key, tombstoneTtl)) as [number, string];
+      return found === 1 ? { hit: true, value: data } : { hit: false, lease: Number(data) };
     },
     async fill(key, lease, version, value) {
       return (await call('fill-1', key, lease, version, value, ttl)) === 1;
@@ -41,10 +42,13 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
       return (await call('write-1', key, version, value, ttl, tombstoneTtl)) === 1;
     },
     async invalidate(keys, deleted = false) {
-      await Promise.all(keys.map((key) => call('invalidate-1', key, deleted ? DELETED_VERSION : 0, tombstoneTtl)));
+      await Promise.all(keys.map((key) => call('invalidate-1', key, deleted ? DELETED_VERSION : 0, tombstoneTtl).catch(async (error: unknown) => {
+        // A Redis at maxmemory refuses scripts that write, but not UNLINK; a missing entry refuses every fill.
+        await client.unlink(prefix + key).catch(() => { throw error; });
+      })));
     },
     async getList(key, count) {
-      const [found, version, taken, joined] = (await call('get-list-1', key, count)) as [number, string, number?, string?];
+      const [found, version, taken, joined] = (await call('get-list-1', key, count, tombstoneTtl)) as [number, string, number?, string?];
       return found === 1 ? { hit: true, version: Number(version), count: taken!, joined: joined! } : { hit: false, lease: Number(version) };
     },
     async fillList(key, lease, version, items) {
@@ -52,6 +56,10 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
     },
     async pushList(key, version, item, max) {
       return (await call('push-list-1', key, version, item, max, ttl, tombstoneTtl)) === 1;
+    },
+    onUnavailable(listener) {
+      client.on('close', () => listener(new Error('the connection to Redis closed')));
+      if (client instanceof Cluster) client.on('node error', (error: Error) => listener(error));
     },
     async ping() {
       await client.ping();

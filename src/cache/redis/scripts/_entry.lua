@@ -14,10 +14,18 @@ local function tombstone(key, present_version, min_version, ttl, present_gen)
   redis.call('PEXPIRE', key, ttl)
 end
 
+-- A miss on nothing leaves a tombstone and hands out its generation as the lease, so that a fill needs an entry
+-- to match: if the tombstone is lost (expiry, eviction, a restart) the fill is refused, never let through.
+local function lease_of(key, m, ttl)
+  if m[2] then return m[2] end
+  tombstone(key, false, 0, ttl, false)
+  return redis.call('HGET', key, 'g')
+end
+
 -- The fill rule: over a live entry only when newer; over a tombstone only with its lease and not below its
--- version; over nothing only with the lease of nothing (0).
+-- version; over nothing never (its tombstone was lost: the reader must miss again).
 local function fillable(v, g, live, lease, version)
   if live then return tonumber(v) < tonumber(version) end
   if g then return tonumber(g) == tonumber(lease) and tonumber(v) <= tonumber(version) end
-  return tonumber(lease) == 0
+  return false
 end
