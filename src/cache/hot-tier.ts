@@ -48,8 +48,9 @@ const DIRTY_MAX = 100_000;
  * The store's view of a cache: JSON in and out, statistics, and the failure rules. Any cache error or timeout
  * marks the tier degraded: reads and fills skip the cache, and the keys of every change made meanwhile are
  * remembered (and invalidated at once where the cache still takes commands). A probe pings the cache; once it
- * answers, those keys are invalidated, and only then is the cache used again, so nothing written before or
- * during the outage is served stale.
+ * answers, those keys are invalidated, and the cache is read again only after it has answered for the whole
+ * hold-down, so that neither this instance's changes nor those of instances reconnecting after it are hidden
+ * by entries older than them.
  */
 export function createHotTier(
   cache: Cache,
@@ -85,9 +86,10 @@ export function createHotTier(
   /** Invalidates what this instance changed meanwhile as soon as the cache answers; keys leave `dirty` only once done. */
   const repair = async () => {
     if (overflow) {
+      const covered = [...dirty];
       await cache.clear();
       overflow = false;
-      dirty.clear(); // everything is gone, these keys included
+      for (const key of covered) dirty.delete(key); // cleared with everything else; later ones stay
     }
     // Changes made while this runs land in `dirty` again; loop until none is left.
     while (dirty.size) {

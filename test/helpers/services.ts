@@ -102,6 +102,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Resolves once the redis-server just started on `port` answers PING (5 s at most). */
+async function answering(port: number): Promise<void> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      return;
+    } catch (error) {
+      if (attempt > 50) throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /**
  * A redis-server of the test's own, on its own port, that the test may kill and restart (the shared one on 6379
  * must stay up for everyone else). Undefined when redis-server cannot be started and services are not required.
@@ -112,19 +129,7 @@ export async function ownRedis(): Promise<{ url: string; port: number; kill(): P
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], { stdio: 'ignore' });
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch (error) {
-        if (attempt > 50) throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await answering(port);
   };
   const kill = async () => {
     const dying = child;
@@ -158,21 +163,7 @@ export async function ownRedisCluster(): Promise<{ url: string; stop(): Promise<
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          probe.disconnect();
-          break;
-        } catch (error) {
-          if (attempt > 50) throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
+    for (const port of ports) await answering(port);
     await execFileAsync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const admin = new Redis({ port: ports[0]!, host: '127.0.0.1' });
     try {
