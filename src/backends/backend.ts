@@ -59,8 +59,11 @@ export interface Backend {
   /** Oldest first (ids are time-ordered), after the id `after`. */
   listContacts(tenant: string, options: { after?: string | undefined; limit: number }): Promise<Contact[]>;
   findContactByHandle(tenant: string, channel: ChannelKind, address: string): Promise<Contact | undefined>;
-  /** Deletes the contact, its handles, conversations, messages, states and their events; returns what it deleted. */
-  eraseContact(tenant: string, id: string, now: number): Promise<{ handles: Handle[]; conversationIds: string[] } | undefined>;
+  /**
+   * Deletes the contact, its handles, conversations, messages, states and their events; returns what it deleted,
+   * and the other conversations that lost their `previousConversationId` link to one of the deleted.
+   */
+  eraseContact(tenant: string, id: string, now: number): Promise<{ handles: Handle[]; conversationIds: string[]; unlinked: string[] } | undefined>;
   exportContact(tenant: string, id: string): Promise<ContactExport | undefined>;
 
   createChannel(tenant: string, input: NewChannel): Promise<Channel>;

@@ -243,6 +243,7 @@ export function createStore(backend: Backend, tenantId: string, context: StoreCo
         await settle(() => [
           erased(t, gone.conversationIds),
           { op: 'invalidate', deleted: true, keys: gone.handles.map((h) => cacheKey.handle(t, h.channel, h.address)) },
+          { op: 'invalidate', keys: gone.unlinked.map((other) => cacheKey.conversation(t, other)) },
         ]);
         return changed(true);
       },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { ColloquyError, type Store } from '../../src/index.js';
 import { uniqueName } from '../helpers/services.js';
 
@@ -121,6 +122,20 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const again = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999999999' } });
           expect(again.id).not.toBe(contact.id);
           expect(again.name).toBeNull();
+        });
+
+        it("erasing a contact unlinks other contacts' conversations that followed theirs (imported links)", async () => {
+          const store = fresh();
+          const { contact, conversation, channel } = await setup(store);
+          const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'other' } });
+          const template = await store.conversations.create({ contactId: other.id, channelId: channel.id });
+          // Only an import can link one contact's conversation to another's.
+          const id = randomUUID();
+          const state = { ...(await store.state.get(template.id)), conversationId: id };
+          await store.importAll([{ kind: 'conversation', tenant: store.tenantId, data: { ...template, id, status: 'closed', closedAt: template.createdAt, previousConversationId: conversation.id, state } }]);
+          expect((await store.conversations.get(id))!.previousConversationId).toBe(conversation.id); // read (and cached) with the link
+          expect(await store.contacts.erase(contact.id)).toBe(true);
+          expect((await store.conversations.get(id))!.previousConversationId).toBeNull();
         });
       });
 

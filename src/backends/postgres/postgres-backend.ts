@@ -238,11 +238,14 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
         if (locked.rowCount !== 1) return undefined;
         const handles = (await rowsOf(client, 'SELECT channel, address FROM contact_handles WHERE contact_id = $1', [id])).map((r) => ({ channel: r.channel, address: r.address }) as Handle);
         const conversationIds = (await rowsOf(client, 'SELECT id FROM conversations WHERE contact_id = $1', [id])).map((r) => r.id as string);
+        // Other contacts' links to these (only imported data has them), explicitly: the hot tier must learn of them.
+        const unlinked = (await rowsOf(client, `UPDATE conversations SET previous_conversation_id = NULL
+          WHERE previous_conversation_id = ANY($1::uuid[]) AND contact_id IS DISTINCT FROM $2 RETURNING id`, [conversationIds, id])).map((r) => r.id as string);
         await client.query('DELETE FROM contacts WHERE id = $1', [id]); // cascades; waits for writers on those rows
         // After the cascade: a new statement also sees events that concurrent writers committed meanwhile.
         await client.query('DELETE FROM events WHERE conversation_id = ANY($1::uuid[])', [conversationIds]);
         await event(client, tenant, 'contact.erased', null, { contactId: id, conversationIds }, now);
-        return { handles, conversationIds };
+        return { handles, conversationIds, unlinked };
       });
     },
 

@@ -334,9 +334,12 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
       const handles = handlesOf(id);
       const conversationIds = (q('SELECT id FROM conversations WHERE contact_id = ?').all(id) as Row[]).map((r) => r.id as string);
       const eventId = deleteEvents('conversation_id IN (SELECT value FROM json_each(?))', JSON.stringify(conversationIds));
+      const unlinked = (q(`UPDATE conversations SET previous_conversation_id = NULL
+        WHERE previous_conversation_id IN (SELECT value FROM json_each(?)) AND contact_id IS NOT ? RETURNING id`)
+        .all(JSON.stringify(conversationIds), id) as Row[]).map((r) => r.id as string);
       q('DELETE FROM contacts WHERE id = ?').run(id); // cascades to handles, conversations, messages, states
       event(tenant, 'contact.erased', null, { contactId: id, conversationIds }, now, eventId);
-      return { handles, conversationIds };
+      return { handles, conversationIds, unlinked };
     }),
 
     async exportContact(tenant, id) {
