@@ -40,6 +40,13 @@ export interface Cache {
    */
   pushList(key: string, version: number, item: string, max: number): Promise<boolean>;
 
+  /**
+   * Marks `holder` as repairing the cache for `ms` (renewed by calling again); `held()` tells whether any
+   * holder's mark is live. A recovering instance waits for other instances' repairs before reading again.
+   */
+  hold(holder: string, ms: number): Promise<void>;
+  release(holder: string): Promise<void>;
+  held(): Promise<boolean>;
   /** Calls `listener` whenever the connection to a shared cache is lost (never, for an in-process one). */
   onUnavailable(listener: (error: Error) => void): void;
   /** One round trip; throws when the cache does not answer. */
@@ -55,11 +62,15 @@ export type ListLookup = { hit: true; version: number; count: number; joined: st
 export interface CacheOptions {
   /** Values expire this long after their last write or fill. Default 24 h. */
   readonly ttlMs?: number;
-  /** Tombstones expire after this long; must outlast any read in flight. Default 5 min. */
+  /**
+   * Tombstones expire after this long. Safe at any length (a fill over nothing is refused), but a reader can
+   * fill only while its lease's tombstone lives: keep it above the hot tier's 10 s fill window. Short, so
+   * that misses on absent records (404s) hold little memory. Default 30 s.
+   */
   readonly tombstoneTtlMs?: number;
 }
 
 export const DEFAULT_TTL_MS = 86_400_000;
-export const DEFAULT_TOMBSTONE_TTL_MS = 300_000;
+export const DEFAULT_TOMBSTONE_TTL_MS = 30_000;
 /** Version of a deleted record's tombstone: above any real version, so nothing fills it. */
 export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Cache } from './cache.js';
 
 /** What the store asks of the cache after a commit. */
@@ -43,6 +44,8 @@ const PROBE_MS = 250;
 const HOLD_DOWN_MS = 3_000;
 /** Keys whose changes the cache missed, to invalidate on recovery; beyond this many, recovery clears everything. */
 const DIRTY_MAX = 100_000;
+/** How long an instance's "repairing" mark lasts unless renewed (each probe renews it while repairing). */
+const REPAIR_MARK_MS = 10_000;
 
 /**
  * The store's view of a cache: JSON in and out, statistics, and the failure rules. Any cache error or timeout
@@ -62,19 +65,27 @@ export function createHotTier(
   let degraded = false;
   let closed = false;
   let probe: NodeJS.Timeout | undefined;
-  const dirty = new Set<string>();
+  /** Keys changed while the cache failed, each with the number of its latest change (repair forgets only that one). */
+  const dirty = new Map<string, number>();
+  let changes = 0;
   let overflow = false;
+  /** Counts failures: a recovery that saw one happen while it ran starts over. */
+  let failures = 0;
+  const instance = randomUUID();
   const stats = { hits: 0, misses: 0, fallbacks: 0 };
 
   const remember = (change: CacheChange) => {
     for (const key of change.op === 'invalidate' ? change.keys : [change.key]) {
-      if (dirty.size < DIRTY_MAX) dirty.add(key);
+      if (dirty.size < DIRTY_MAX || dirty.has(key)) dirty.set(key, ++changes);
       else overflow = true;
     }
   };
+  const forget = (batch: Array<[string, number]>) => {
+    for (const [key, change] of batch) if (dirty.get(key) === change) dirty.delete(key);
+  };
   const fail = (error: unknown) => {
     stats.fallbacks++;
-    answeringSince = undefined;
+    failures++;
     if (degraded || closed) return;
     degraded = true;
     log('cache unavailable: serving from the database until it answers again', error);
@@ -87,26 +98,42 @@ export function createHotTier(
   const repair = async () => {
     if (overflow) {
       const covered = [...dirty];
-      await cache.clear();
-      overflow = false;
-      for (const key of covered) dirty.delete(key); // cleared with everything else; later ones stay
+      overflow = false; // an overflow during the clear sets it again
+      try {
+        await cache.clear();
+      } catch (error) {
+        overflow = true;
+        throw error;
+      }
+      forget(covered); // cleared with everything else; keys changed since stay
     }
     // Changes made while this runs land in `dirty` again; loop until none is left.
-    while (dirty.size) {
-      const keys = [...dirty].slice(0, 500);
-      await cache.invalidate(keys);
-      for (const key of keys) dirty.delete(key);
+    for (let round = 1; dirty.size; round++) {
+      const batch = [...dirty].slice(0, 500);
+      await cache.invalidate(batch.map(([key]) => key));
+      forget(batch);
+      if (round % 20 === 0) await cache.hold(instance, REPAIR_MARK_MS); // a long repair keeps its mark
     }
   };
   const recover = async () => {
     if (recovering || closed) return;
     recovering = true;
+    const failuresBefore = failures;
     try {
       await cache.ping();
       answeringSince ??= performance.now();
+      // Other instances wait while this one repairs: the mark outlives a crash by a few seconds only.
+      if (dirty.size || overflow) await cache.hold(instance, REPAIR_MARK_MS);
       await repair();
-      // Read again only after the hold-down: other instances cut off meanwhile have reconnected and repaired too.
-      if (overflow || dirty.size || performance.now() - answeringSince < holdDownMs) return;
+      await cache.release(instance);
+      // Read again only after the hold-down (other instances cut off meanwhile have reconnected), once no
+      // instance is still repairing, and if nothing failed meanwhile.
+      if (failures !== failuresBefore) {
+        answeringSince = undefined;
+        return;
+      }
+      if (overflow || dirty.size || performance.now() - answeringSince < holdDownMs || (await cache.held())) return;
+      if (failures !== failuresBefore) return;
       degraded = false;
       clearInterval(probe);
       log('cache answers again: the hot tier is back');

@@ -94,6 +94,12 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       tombstone(key, present, 0);
       return false;
     },
+    // One process: nobody else repairs.
+    async hold() {},
+    async release() {},
+    async held() {
+      return false;
+    },
     onUnavailable() {},
     async ping() {},
     async clear() {

@@ -101,3 +101,52 @@ describe('hot tier failure rules', () => {
     await tier.close();
   });
 });
+
+describe('hot tier recovery across failures and instances', () => {
+  it('a failure reported while the recovery repairs starts the hold-down over', async () => {
+    const inner = createMemoryCache();
+    const { cache, failing, dropConnection } = faulty(inner);
+    const slow = new Proxy(cache, {
+      get(target, name: string) {
+        const member = (target as unknown as Record<string, unknown>)[name];
+        if (name !== 'invalidate') return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(target) : member;
+        return async (...args: unknown[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          return (member as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const tier = createHotTier(slow, () => {}, { probeMs: 10, holdDownMs: 300 });
+    failing.add('*');
+    await tier.apply([{ op: 'invalidate', keys: ['k'] }]); // degraded, 'k' remembered
+    failing.clear();
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the recovery is repairing now
+    const lost = Date.now();
+    dropConnection(); // e.g. another cluster node failed meanwhile
+    await until(() => tier.stats().status === 'ok');
+    expect(Date.now() - lost).toBeGreaterThanOrEqual(290); // a full hold-down after the failure, not sooner
+    await tier.close();
+  });
+
+  it('waits while another instance is still repairing', async () => {
+    const inner = createMemoryCache();
+    let held = true;
+    const marked = new Proxy(inner, {
+      get(target, name: string) {
+        if (name === 'held') return async () => held;
+        const member = (target as unknown as Record<string, unknown>)[name];
+        return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(target) : member;
+      },
+    });
+    const { cache, failing } = faulty(marked);
+    const tier = createHotTier(cache, () => {}, { probeMs: 10, holdDownMs: 50 });
+    failing.add('get');
+    await tier.read('k', async () => ({ version: 1, value: 'v1' }));
+    failing.clear();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(tier.stats().status).toBe('degraded'); // hold-down long over, but another instance's mark is live
+    held = false;
+    await until(() => tier.stats().status === 'ok');
+    await tier.close();
+  });
+});

@@ -208,6 +208,24 @@ export function cacheConformance(name: string, setup: () => Promise<CacheTarget 
       }
     });
 
+    run("repair marks: held while any holder's mark is live, until released or lapsed", async () => {
+      if (cache.kind === 'memory') {
+        await cache.hold('a', 1_000);
+        expect(await cache.held()).toBe(false); // one process: nobody else to wait for
+        return;
+      }
+      const a = `a-${n++}`;
+      const b = `b-${n++}`;
+      expect(await cache.held()).toBe(false);
+      await cache.hold(a, 10_000);
+      await cache.hold(b, 150);
+      expect(await cache.held()).toBe(true);
+      await cache.release(a);
+      expect(await cache.held()).toBe(true); // b's mark is still live
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await cache.held()).toBe(false); // a crashed holder's mark lapses by itself
+    });
+
     run('clear removes every entry', async () => {
       const k = key();
       await missAndFill(k, 1, 'v1');

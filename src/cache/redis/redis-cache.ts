@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_TOMBSTONE_TTL_MS, DEFAULT_TTL_MS, DELETED_VERSION, type Cache, type CacheOptions } from '../cache.js';
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 
 const SCRIPTS = ['get-1', 'fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
@@ -27,6 +27,10 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
     client.defineCommand(name, { numberOfKeys: Number(name.split('-').at(-1)), lua: `${shared}\n${body}` });
   }
   const redis = client as Scripted;
+  const serverTime = async () => {
+    const [seconds, micros] = await (client as Redis).time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
   const call = (name: (typeof SCRIPTS)[number], key: string, ...args: Array<string | number>) => redis[name]!(prefix + key, ...args);
 
   return {
@@ -56,6 +60,18 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
     },
     async pushList(key, version, item, max) {
       return (await call('push-list-1', key, version, item, max, ttl, tombstoneTtl)) === 1;
+    },
+    // One sorted set of holders scored by expiry: a crashed holder's mark lapses by itself.
+    // Times are Redis' own clock, so that instances' clocks need not agree.
+    async hold(holder, ms) {
+      await client.zadd(`${prefix}repairing`, (await serverTime()) + ms, holder);
+      await client.pexpire(`${prefix}repairing`, ms);
+    },
+    async release(holder) {
+      await client.zrem(`${prefix}repairing`, holder);
+    },
+    async held() {
+      return (await client.zcount(`${prefix}repairing`, await serverTime(), '+inf')) > 0;
     },
     onUnavailable(listener) {
       client.on('close', () => listener(new Error('the connection to Redis closed')));
