@@ -29,7 +29,7 @@ program
   .addOption(redisPrefix())
   .addOption(new Option('--cache <kind>', 'without Redis: "memory" for an in-process cache (only for a single server that is the database\'s only writer)')
     .env('COLLOQUY_CACHE').choices(['memory', 'none']).default('none'))
-  .addOption(new Option('--cache-ttl <seconds>', 'cached conversations expire this long after their last change').env('COLLOQUY_CACHE_TTL').default('86400'))
+  .addOption(new Option('--cache-ttl <seconds>', 'cached records expire this long after their last change or fill').env('COLLOQUY_CACHE_TTL').default('86400'))
   .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string }) => {
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
