@@ -39,7 +39,7 @@ describe('migrations and opening', () => {
     const { schema, drop } = await throwawaySchema();
     try {
       const results = await Promise.all([1, 2, 3].map(() => migrate({ url: POSTGRES_URL, schema })));
-      expect(results.flatMap((r) => r.applied)).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant']);
+      expect(results.flatMap((r) => r.applied)).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant', '0004-external-id-turns']);
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
       await client.query(`INSERT INTO ${schema}.colloquy_migrations (version, name) VALUES (99, '0099-future')`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/index.js';
@@ -46,6 +47,25 @@ describe('postgres races with an in-flight transaction of another session', asyn
     expect(result).toMatchObject({ duplicate: false, reopened: true, message: { seq: 2, content: 'b' } });
     expect(result.conversation).toMatchObject({ id: first.conversation.id, status: 'open' });
     expect((await store.messages.list(first.conversation.id)).map((m) => m.content)).toEqual(['a', 'b']);
+  });
+
+  it.skipIf(!available)('a duplicate delivery racing the same external id in another conversation changes nothing', async () => {
+    const channel = await store.channels.create({ kind: 'whatsapp', name: 'race-duplicate', config: { reopenWindowSeconds: 3600 } });
+    const a = await store.ingest({ channelId: channel.id, from: { address: 'A' }, externalId: 'a1', content: 'a' });
+    const b = await store.ingest({ channelId: channel.id, from: { address: 'B' }, externalId: 'b1', content: 'b' });
+    const closed = await store.conversations.update(a.conversation.id, { status: 'closed' });
+    // Another session appends a message with external id 'e' to B's conversation (as the API does) and has not
+    // committed yet, when A's delivery of the same id arrives: it must be a duplicate that reopens nothing.
+    await other.query('BEGIN');
+    await other.query(`SELECT * FROM colloquy_append($1, $2, $3, 'user', 'x', 'e', NULL, 'delivered', NULL, $4)`,
+      [store.tenantId, b.conversation.id, randomUUID(), Date.now()]);
+    const pending = store.ingest({ channelId: channel.id, from: { address: 'A' }, externalId: 'e', content: 'again' });
+    await waitUntilBlocked();
+    await other.query('COMMIT');
+    const result = await pending;
+    expect(result.duplicate).toBe(true);
+    expect(await store.conversations.get(a.conversation.id)).toMatchObject({ status: 'closed', version: closed.version });
+    expect((await store.conversations.list({ contactId: a.conversation.contactId! })).data).toHaveLength(1);
   });
 
   it.skipIf(!available)('an inbound message racing a delete of its conversation is stored in a new one', async () => {
