@@ -46,6 +46,9 @@ const HOLD_DOWN_MS = 3_000;
 const DIRTY_MAX = 100_000;
 /** How long an instance's "repairing" mark lasts unless renewed (each probe renews it while repairing). */
 const REPAIR_MARK_MS = 10_000;
+const CLEAR_MARK_MS = 60_000;
+/** How long a recovered instance waits for others' repairs before it reads the cache regardless. */
+const MAX_WAIT_FOR_OTHERS_MS = 30_000;
 
 /**
  * The store's view of a cache: JSON in and out, statistics, and the failure rules. Any cache error or timeout
@@ -122,18 +125,24 @@ export function createHotTier(
     try {
       await cache.ping();
       answeringSince ??= performance.now();
-      // Other instances wait while this one repairs: the mark outlives a crash by a few seconds only.
-      if (dirty.size || overflow) await cache.hold(instance, REPAIR_MARK_MS);
+      // Other instances wait while this one repairs: the mark outlives a crash by a few seconds only (a clear,
+      // which may scan a large keyspace, gets longer).
+      if (dirty.size || overflow) await cache.hold(instance, overflow ? CLEAR_MARK_MS : REPAIR_MARK_MS);
       await repair();
       await cache.release(instance);
-      // Read again only after the hold-down (other instances cut off meanwhile have reconnected), once no
-      // instance is still repairing, and if nothing failed meanwhile.
+      const othersRepairing = await cache.held();
+      // Read again only if nothing failed meanwhile, after the hold-down (other instances cut off meanwhile have
+      // reconnected), and once no instance is still repairing — but not forever for one whose repair keeps failing.
       if (failures !== failuresBefore) {
         answeringSince = undefined;
         return;
       }
-      if (overflow || dirty.size || performance.now() - answeringSince < holdDownMs || (await cache.held())) return;
-      if (failures !== failuresBefore) return;
+      const answering = performance.now() - answeringSince;
+      if (overflow || dirty.size || answering < holdDownMs) return;
+      if (othersRepairing) {
+        if (answering < holdDownMs + MAX_WAIT_FOR_OTHERS_MS) return;
+        log('cache: another instance has been repairing for too long; reading the cache again anyway');
+      }
       degraded = false;
       clearInterval(probe);
       log('cache answers again: the hot tier is back');

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_TOMBSTONE_TTL_MS, DEFAULT_TTL_MS, DELETED_VERSION, type Cache, type CacheOptions } from '../cache.js';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 
-const SCRIPTS = ['get-1', 'fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
+const SCRIPTS = ['mark-1', 'get-1', 'fill-1', 'write-1', 'invalidate-1', 'get-list-1', 'fill-list-1', 'push-list-1'] as const;
 const shared = readFileSync(new URL('./scripts/_entry.lua', import.meta.url), 'utf8');
 
 type Scripted = RedisClient & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
@@ -19,6 +19,8 @@ export interface RedisCacheOptions extends CacheOptions {
  */
 export function createRedisCache(client: RedisClient, options: RedisCacheOptions = {}): Cache {
   const prefix = `${options.prefix ?? 'colloquy:'}cache:`;
+  // Outside the cached keys, so that clear() leaves other instances' marks alone.
+  const marks = `${options.prefix ?? 'colloquy:'}repairing`;
   const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
   const tombstoneTtl = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
   for (const name of SCRIPTS) {
@@ -27,10 +29,6 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
     client.defineCommand(name, { numberOfKeys: Number(name.split('-').at(-1)), lua: `${shared}\n${body}` });
   }
   const redis = client as Scripted;
-  const serverTime = async () => {
-    const [seconds, micros] = await (client as Redis).time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  };
   const call = (name: (typeof SCRIPTS)[number], key: string, ...args: Array<string | number>) => redis[name]!(prefix + key, ...args);
 
   return {
@@ -62,16 +60,15 @@ export function createRedisCache(client: RedisClient, options: RedisCacheOptions
       return (await call('push-list-1', key, version, item, max, ttl, tombstoneTtl)) === 1;
     },
     // One sorted set of holders scored by expiry: a crashed holder's mark lapses by itself.
-    // Times are Redis' own clock, so that instances' clocks need not agree.
+    // Scored by the clock of the node holding the set, so that instances' clocks need not agree.
     async hold(holder, ms) {
-      await client.zadd(`${prefix}repairing`, (await serverTime()) + ms, holder);
-      await client.pexpire(`${prefix}repairing`, ms);
+      await redis['mark-1']!(marks, holder, ms);
     },
     async release(holder) {
-      await client.zrem(`${prefix}repairing`, holder);
+      await client.zrem(marks, holder);
     },
     async held() {
-      return (await client.zcount(`${prefix}repairing`, await serverTime(), '+inf')) > 0;
+      return Number(await redis['mark-1']!(marks, '', 0)) > 0;
     },
     onUnavailable(listener) {
       client.on('close', () => listener(new Error('the connection to Redis closed')));
