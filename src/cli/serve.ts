@@ -49,6 +49,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   // Rate limits on a connection of their own: its commands must not queue behind the hot tier's.
   const limiter = options.redis ? connectRedis(options.redis) : undefined;
   limiter?.on('error', () => {});
+  // Counted from the first request when Redis answers; a Redis down at start delays nothing beyond 2 s.
+  if (limiter) await new Promise<void>((resolve) => {
+    limiter.once('ready', () => resolve());
+    setTimeout(resolve, 2_000).unref();
+  });
   const app = await buildApp({
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix,

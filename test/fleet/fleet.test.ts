@@ -127,3 +127,23 @@ describe.skipIf(!up)('a fleet whose Redis fails in the middle of a load', () => 
     expect(metrics).toMatch(/colloquy_cache_operations_total\{result="fallback"\} [1-9]/);
   }, 60_000);
 });
+
+describe.skipIf(!up)('rate limits across a fleet', () => {
+  it('a key gets its limit once across two instances sharing Redis, not once per instance', async () => {
+    const schema = await throwawaySchema();
+    const prefix = `${uniqueName('rate')}:`;
+    const db = `${POSTGRES_URL}?schema=${schema.schema}`;
+    const args = ['--redis', REDIS_URL, '--redis-prefix', prefix, '--rate-limit', '6'];
+    const [a, b] = await Promise.all([startServer(db, args), startServer(db, args)]);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await fetch(`${[a, b][i % 2]!.url}/v1/channels`)).status);
+      expect(statuses.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(statuses.slice(6)).toEqual([429, 429]); // each instance alone would still allow these
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await schema.drop();
+      await dropRedisPrefix(prefix);
+    }
+  });
+});
