@@ -1,9 +1,22 @@
 export { openStore, migrate } from './store/open-store.js';
 export type { StoreConfig } from './store/open-store.js';
-export type { Store } from './store/store.js';
-export type { PortableRecord } from './backends/portable.js';
-export type { Diagnosis } from './backends/backend.js';
-export { ColloquyError, isColloquyError } from './domain/errors.js';
+export type {
+  Store,
+  AgentsApi,
+  ChannelsApi,
+  ContactsApi,
+  ConversationsApi,
+  EventsApi,
+  IngestApi,
+  KeysApi,
+  MessagesApi,
+  OperationsApi,
+  StateApi,
+} from './store/store.js';
+export type { PortableRecord } from './backends/sql/portable.js';
+export type { Diagnosis, MigrationReport, PoolStats } from './backends/backend.js';
+export type { HotTierStats } from './cache/hot-tier.js';
+export { ColloquyError, ERROR_CODES, isColloquyError } from './domain/errors.js';
 export type { ErrorCode } from './domain/errors.js';
 export type {
   Agent,
@@ -28,11 +41,12 @@ export type {
   Page,
   StatusUpdateResult,
   StoreEvent,
-} from './domain/types.js';
+} from './domain/entities.js';
 export type {
   AgentCreate,
   AgentUpdate,
   ChannelCreate,
+  ChannelUpdate,
   ContactListOptions,
   ContactUpsert,
   ConversationCreate,
@@ -40,7 +54,9 @@ export type {
   ConversationUpdate,
   EventListOptions,
   IngestInput,
+  KeyCreate,
   MessageAppend,
   MessageListOptions,
+  PageOptions,
   StateSet,
-} from './domain/schemas.js';
+} from './domain/inputs.js';

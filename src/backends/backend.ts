@@ -1,132 +1,192 @@
+import type * as E from '../domain/entities.js';
+import type { EventBus } from '../events/bus.js';
+import type { PortableRecord } from './sql/portable.js';
 import type {
-  Agent,
-  ApiKey,
-  AppendResult,
-  Channel,
-  ChannelKind,
-  Contact,
-  ContactExport,
-  Conversation,
-  ConversationState,
-  ConversationStatus,
-  Handle,
-  IngestResult,
-  JsonObject,
-  Json,
-  Message,
-  MessageRole,
-  MessageStatus,
-  StatusUpdateResult,
-  StoreEvent,
-} from '../domain/types.js';
-import type { PortableRecord } from './portable.js';
+  AgentPatch,
+  ChannelPatch,
+  ConversationFilter,
+  ConversationPatch,
+  MessageRange,
+  NewAgent,
+  NewChannel,
+  NewContact,
+  NewConversation,
+  NewInbound,
+  NewMessage,
+  PageRequest,
+  StateWrite,
+} from './backend-inputs.js';
 
 /**
- * The storage contract. A backend knows SQL, not HTTP. It owns its connections and transactions (none leak
- * through this interface), enforces every contract of DESIGN.md with the database's own constraints, and
- * writes the event row of each change in the change's own transaction.
+ * The storage contract, as one repository per entity plus an admin part. A backend knows SQL, not HTTP. It owns
+ * its connections and transactions (none leak through this contract), enforces every contract of DESIGN.md with
+ * the database's own constraints, and writes the event row of each change in the change's own transaction.
  *
  * Conventions for every member:
  * - `tenant` scopes every read and write; a record of another tenant is treated as missing.
  * - Inputs are already validated by the store; ids and timestamps (epoch ms) are chosen by the store.
- * - A missing record yields `undefined` (reads) or `false` (deletes); never an exception, never an empty stand-in.
- * - Driver errors are translated to `ColloquyError` (`conflict`, `unavailable`, …) at this boundary.
+ * - A missing record yields `undefined` (reads, updates) or `false` (deletes); never an exception, never an
+ *   empty stand-in. Lists return `limit` rows at most, in the order stated, after the row `after`.
+ * - Driver errors leave as `ColloquyError` (`conflict`, `unavailable`, …), translated at this boundary.
  */
 export interface Backend {
   readonly dialect: 'sqlite' | 'postgres';
   readonly capabilities: BackendCapabilities;
+  readonly contacts: ContactRepository;
+  readonly channels: ChannelRepository;
+  readonly conversations: ConversationRepository;
+  readonly messages: MessageRepository;
+  readonly inbound: InboundRepository;
+  readonly states: StateRepository;
+  readonly agents: AgentRepository;
+  readonly keys: KeyRepository;
+  readonly events: EventRepository;
+  readonly admin: AdminRepository;
+}
 
-  /** Applies pending migrations; throws `schema_too_new` if the database has migrations this code lacks. */
-  migrate(): Promise<MigrationReport>;
-  /** Throws `schema_too_new` or `schema_outdated` unless the database has exactly this code's migrations. */
-  checkSchema(): Promise<void>;
-  /** Cheap round trip to the database; throws `unavailable` when it does not answer. */
-  ping(): Promise<void>;
-  /** Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`). */
-  exportRecords(): AsyncGenerator<PortableRecord>;
-  /** Inserts the records that are absent, in one transaction; writes no events (`colloquy import`). */
-  importRecords(records: PortableRecord[]): Promise<{ inserted: number; present: number; skipped: number }>;
-  /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
-  diagnose(): Promise<Diagnosis>;
-  /** Connection pool figures, or null for a single connection (SQLite). */
-  poolStats(): PoolStats | null;
-  /** Closes connections; pending calls finish first. */
-  close(): Promise<void>;
+/** What truly differs between engines, read by the code that depends on it. */
+export interface BackendCapabilities {
+  /** Several processes may write the database at once (PostgreSQL), so an in-process cache can go stale. */
+  readonly multiProcess: boolean;
+  /** Wake-ups between processes carried by the database itself (PostgreSQL LISTEN/NOTIFY); undefined where there are none. */
+  readonly eventBus: (() => EventBus) | undefined;
+}
 
-  /** Creates the contact of `handle` or updates its name/metadata when given; returns it. */
-  upsertContact(tenant: string, input: NewContact): Promise<Contact>;
-  getContact(tenant: string, id: string): Promise<Contact | undefined>;
-  /** Oldest first (ids are time-ordered), after the id `after`. */
-  listContacts(tenant: string, options: { after?: string | undefined; limit: number }): Promise<Contact[]>;
-  findContactByHandle(tenant: string, channel: ChannelKind, address: string): Promise<Contact | undefined>;
+export interface ContactRepository {
+  /** Creates the contact of the handle, or updates the name/metadata given on the one it has; returns it. */
+  upsert(tenant: string, input: NewContact): Promise<E.Contact>;
+  get(tenant: string, id: string): Promise<E.Contact | undefined>;
+  /** Oldest first (ids are time-ordered). */
+  list(tenant: string, page: PageRequest<string>): Promise<E.Contact[]>;
+  findByHandle(tenant: string, handle: E.Handle): Promise<E.Contact | undefined>;
   /**
-   * Deletes the contact, its handles, conversations, messages, states and their events; returns what it deleted,
-   * and the other conversations that lost their `previousConversationId` link to one of the deleted.
+   * Deletes the contact, its handles, conversations, messages, states and their events, and writes one
+   * `contact.erased` event; returns what it deleted and the other conversations that lost their
+   * `previousConversationId` link to one of the deleted.
    */
-  eraseContact(tenant: string, id: string, now: number): Promise<{ handles: Handle[]; conversationIds: string[]; unlinked: string[] } | undefined>;
-  exportContact(tenant: string, id: string): Promise<ContactExport | undefined>;
+  erase(tenant: string, id: string, now: number): Promise<{ handles: E.Handle[]; conversationIds: string[]; unlinked: string[] } | undefined>;
+  /** Everything stored about the contact. */
+  export(tenant: string, id: string): Promise<E.ContactExport | undefined>;
+}
 
-  createChannel(tenant: string, input: NewChannel): Promise<Channel>;
-  getChannel(tenant: string, id: string): Promise<Channel | undefined>;
-  /** All channels of the tenant, oldest first (a tenant has few). */
-  listChannels(tenant: string): Promise<Channel[]>;
+export interface ChannelRepository {
+  create(tenant: string, input: NewChannel): Promise<E.Channel>;
+  get(tenant: string, id: string): Promise<E.Channel | undefined>;
+  /** Oldest first. */
+  list(tenant: string, page: PageRequest<string>): Promise<E.Channel[]>;
+  /** Merges `config`, sets or (null) removes individual sealed secrets, in one transaction. */
+  update(tenant: string, id: string, patch: ChannelPatch): Promise<E.Channel | undefined>;
+  /** The channel's sealed secrets as the store wrote them, for the channel's own use; never part of a read. */
+  secrets(tenant: string, id: string): Promise<Record<string, string> | undefined>;
+}
 
+export interface ConversationRepository {
   /** Throws `not_found` for an unknown contact/channel/agent, `conflict` if the pair already has a non-closed one. */
-  createConversation(tenant: string, input: NewConversation): Promise<Conversation>;
-  getConversation(tenant: string, id: string): Promise<Conversation | undefined>;
-  /** Newest activity first; `after` is the last row of the previous page. */
-  listConversations(tenant: string, filter: ConversationFilter): Promise<Conversation[]>;
+  create(tenant: string, input: NewConversation): Promise<E.Conversation>;
+  get(tenant: string, id: string): Promise<E.Conversation | undefined>;
+  /** Newest activity first, filtered. */
+  list(tenant: string, filter: ConversationFilter): Promise<E.Conversation[]>;
   /** Throws `version_mismatch` on a stale `expectedVersion`, `conflict` when reopening would make two open ones. */
-  updateConversation(tenant: string, id: string, patch: ConversationPatch): Promise<Conversation | undefined>;
+  update(tenant: string, id: string, patch: ConversationPatch): Promise<E.Conversation | undefined>;
   /**
    * Deletes one conversation, or all of a contact's, with their messages, state and events; writes a
    * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched) and the ids of
    * the conversations that lost their `previousConversationId` link to one of them.
    */
-  deleteConversations(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<{ deleted: string[]; unlinked: string[] }>;
-
-  /**
-   * Appends one message: dedup by externalId/idempotencyKey first (a duplicate writes nothing), then
-   * seq = lastSeq + 1 in the same transaction. Throws `not_found` or `conversation_closed`.
-   */
-  appendMessage(tenant: string, conversationId: string, message: NewMessage): Promise<AppendResult>;
-  listMessages(tenant: string, conversationId: string, range: MessageRange): Promise<Message[] | undefined>;
-  getMessage(tenant: string, id: string): Promise<Message | undefined>;
-  /** Moves the delivery status forward only; a backward move returns `changed: false` and writes nothing. */
-  updateMessageStatus(tenant: string, id: string, status: MessageStatus, at: number): Promise<StatusUpdateResult | undefined>;
-
-  /** Contact by handle → conversation by the continuity rule → idempotent append, as one transaction. */
-  ingest(tenant: string, input: NewInbound): Promise<IngestResult>;
-
-  getState(tenant: string, conversationId: string): Promise<ConversationState | undefined>;
-  /** Compare-and-set on `expectedVersion`; throws `version_mismatch` and writes nothing when stale. */
-  setState(tenant: string, conversationId: string, input: StateWrite): Promise<ConversationState | undefined>;
-
-  createAgent(tenant: string, input: NewAgent): Promise<Agent>;
-  getAgent(tenant: string, id: string): Promise<Agent | undefined>;
-  listAgents(tenant: string): Promise<Agent[]>;
-  updateAgent(tenant: string, id: string, patch: AgentPatch): Promise<Agent | undefined>;
-  /** Undefined if missing; else the ids of the conversations whose `agentId` it cleared. */
-  deleteAgent(tenant: string, id: string): Promise<{ unlinked: string[] } | undefined>;
-
-  /** API keys are not tenant-scoped: they are what assigns a caller its tenant. */
-  createApiKey(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<ApiKey>;
-  listApiKeys(): Promise<ApiKey[]>;
-  revokeApiKey(id: string, now: number): Promise<boolean>;
-  /** The tenant of the unrevoked key with this hash. */
-  findApiKey(hash: string): Promise<{ id: string; tenantId: string } | undefined>;
-
-  /** Events in delivery order after the cursor `after` (exclusive). */
-  listEvents(tenant: string, options: { after?: string; limit: number; conversationId?: string }): Promise<StoreEvent[]>;
+  delete(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<{ deleted: string[]; unlinked: string[] }>;
 }
 
-export interface BackendCapabilities {
-  /** Several processes may write to the same database at once (PostgreSQL) or not (one SQLite file per process). */
-  readonly multiProcess: boolean;
+export interface MessageRepository {
+  /**
+   * Appends one message: a duplicate (same idempotencyKey, then same externalId) is found first and writes
+   * nothing; else seq = lastSeq + 1 in the same transaction. Throws `not_found` or `conversation_closed`.
+   */
+  append(tenant: string, conversationId: string, message: NewMessage): Promise<E.AppendResult>;
+  /** By seq within `range`; undefined when the conversation does not exist. */
+  list(tenant: string, conversationId: string, range: MessageRange): Promise<E.Message[] | undefined>;
+  get(tenant: string, id: string): Promise<E.Message | undefined>;
+  /** Moves the delivery status forward only; a backward move returns `changed: false` and writes nothing. */
+  updateStatus(tenant: string, id: string, status: E.MessageStatus, at: number): Promise<E.StatusUpdateResult | undefined>;
+}
+
+export interface InboundRepository {
+  /**
+   * Contact by handle → conversation by the continuity rule → idempotent append, as one transaction. A duplicate
+   * external id is recognised before anything is written: it reopens, creates and renames nothing.
+   * Throws `not_found` for an unknown channel.
+   */
+  ingest(tenant: string, input: NewInbound): Promise<E.IngestResult>;
+}
+
+export interface StateRepository {
+  /** Version 0 and empty data when never written; undefined when the conversation does not exist. */
+  get(tenant: string, conversationId: string): Promise<E.ConversationState | undefined>;
+  /** Compare-and-set on `expectedVersion`; throws `version_mismatch` and writes nothing when stale. */
+  set(tenant: string, conversationId: string, input: StateWrite): Promise<E.ConversationState | undefined>;
+}
+
+export interface AgentRepository {
+  /** Throws `conflict` when the tenant already has an agent of that name. */
+  create(tenant: string, input: NewAgent): Promise<E.Agent>;
+  get(tenant: string, id: string): Promise<E.Agent | undefined>;
+  /** By name. */
+  list(tenant: string, page: PageRequest<{ name: string; id: string }>): Promise<E.Agent[]>;
+  update(tenant: string, id: string, patch: AgentPatch): Promise<E.Agent | undefined>;
+  /** Undefined if missing; else the ids of the conversations whose `agentId` it cleared. */
+  delete(tenant: string, id: string): Promise<{ unlinked: string[] } | undefined>;
+}
+
+/** API keys are not tenant-scoped: they are what assigns a caller its tenant. */
+export interface KeyRepository {
+  create(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<E.ApiKey>;
+  /** Oldest first. */
+  list(page: PageRequest<string>): Promise<E.ApiKey[]>;
+  /** False if the key does not exist or was already revoked. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /** The unrevoked key with this hash. */
+  find(hash: string): Promise<{ id: string; tenantId: string } | undefined>;
+  /** How many keys exist, and how many of them are unrevoked. */
+  count(): Promise<{ total: number; active: number }>;
+}
+
+export interface EventRepository {
+  /** Events in delivery order after the cursor `after` (exclusive); `invalid_argument` for a malformed cursor. */
+  list(tenant: string, options: { after?: string | undefined; limit: number; conversationId?: string | undefined }): Promise<E.StoreEvent[]>;
+}
+
+export interface AdminRepository {
+  /** Applies pending migrations; throws `schema_too_new` if the database has migrations this code cannot run on. */
+  migrate(): Promise<MigrationReport>;
+  /**
+   * Throws `schema_outdated` when the database lacks this code's migrations, `schema_too_new` when it has more,
+   * unless the one more was marked as one the previous version can run on (rolling upgrades).
+   */
+  checkSchema(): Promise<void>;
+  /** Cheap round trip; throws `unavailable` when the database does not answer. */
+  ping(): Promise<void>;
+  /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
+  diagnose(): Promise<Diagnosis>;
+  /** Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`). */
+  exportRecords(): AsyncGenerator<PortableRecord>;
+  /** Inserts the records that are absent, in one transaction; writes no events (`colloquy import`). */
+  importRecords(records: PortableRecord[]): Promise<{ inserted: number; present: number; skipped: number }>;
+  /** Reads a setting of the database itself (e.g. the secret key's check value); undefined when unset. */
+  setting(name: string): Promise<string | undefined>;
+  /** Writes a setting unless one of that name exists; returns the value stored. */
+  initSetting(name: string, value: string): Promise<string>;
+  /**
+   * Rewrites channels' sealed secrets that still hold a value in the clear (set before a secret key was),
+   * across tenants, in one transaction; `reseal` answers the new map. Returns how many channels changed.
+   */
+  resealSecrets(reseal: (tenant: string, channelId: string, sealed: Record<string, string>) => Record<string, string>): Promise<number>;
+  /** Connection pool figures, or null for a single connection (SQLite). */
+  poolStats(): PoolStats | null;
+  /** Closes connections; pending calls finish first. */
+  close(): Promise<void>;
 }
 
 export interface Diagnosis {
-  conversationsByStatus: Record<'open' | 'waiting' | 'closed', number>;
+  conversationsByStatus: Record<E.ConversationStatus, number>;
   messages: number;
   /** Should be empty: the unique index forbids them. */
   duplicateExternalIds: Array<{ channelId: string; externalId: string; count: number }>;
@@ -141,111 +201,6 @@ export interface Diagnosis {
 export interface MigrationReport {
   applied: string[];
   current: string | null;
-}
-
-export interface NewContact {
-  id: string;
-  channel: ChannelKind;
-  address: string;
-  name: string | null | undefined;
-  metadata: JsonObject | undefined;
-  now: number;
-}
-
-export interface NewChannel {
-  id: string;
-  kind: ChannelKind;
-  name: string;
-  config: JsonObject & { reopenWindowSeconds: number };
-  now: number;
-}
-
-export interface NewConversation {
-  id: string;
-  contactId: string | null;
-  channelId: string | null;
-  agentId: string | null;
-  title: string | null;
-  metadata: JsonObject;
-  status: ConversationStatus;
-  now: number;
-}
-
-export interface ConversationFilter {
-  status?: ConversationStatus | undefined;
-  contactId?: string | undefined;
-  channelId?: string | undefined;
-  agentId?: string | undefined;
-  after?: { activityAt: number; id: string } | undefined;
-  limit: number;
-}
-
-export interface ConversationPatch {
-  status?: ConversationStatus | undefined;
-  title?: string | null | undefined;
-  metadata?: JsonObject | undefined;
-  agentId?: string | null | undefined;
-  expectedVersion?: number | undefined;
-  now: number;
-}
-
-export interface NewMessage {
-  id: string;
-  role: MessageRole;
-  content: string;
-  parts: Json[] | null;
-  externalId: string | null;
-  idempotencyKey: string | null;
-  status: MessageStatus;
-  intent: string | null;
-  confidence: number | null;
-  entities: Json | null;
-  metadata: JsonObject | null;
-  createdAt: number;
-}
-
-export interface MessageRange {
-  after?: number | undefined;
-  before?: number | undefined;
-  limit: number;
-  order: 'asc' | 'desc';
-}
-
-export interface NewInbound {
-  channelId: string;
-  address: string;
-  name: string | null;
-  /** Ids to use if a contact or conversation has to be created. */
-  contactId: string;
-  conversationId: string;
-  message: NewMessage;
-  now: number;
-}
-
-export interface StateWrite {
-  state?: string | null | undefined;
-  data?: JsonObject | undefined;
-  expectedVersion: number;
-  now: number;
-}
-
-export interface NewAgent {
-  id: string;
-  name: string;
-  instructions: string;
-  model: string;
-  params: JsonObject;
-  metadata: JsonObject;
-  now: number;
-}
-
-export interface AgentPatch {
-  name?: string | undefined;
-  instructions?: string | undefined;
-  model?: string | undefined;
-  params?: JsonObject | undefined;
-  metadata?: JsonObject | undefined;
-  now: number;
 }
 
 /** A connection pool's figures; `queries` counts every statement sent since the pool opened (round trips). */

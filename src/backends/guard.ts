@@ -1,15 +1,13 @@
-import type { Backend } from './backend.js';
-
-/** Wraps every method of a backend so that driver errors leave it as ColloquyError, translated in one place. */
-export function guard(backend: Backend, translate: (error: unknown) => unknown): Backend {
-  const wrapped: Record<string, unknown> = { dialect: backend.dialect, capabilities: backend.capabilities };
-  for (const [name, fn] of Object.entries(backend)) {
-    if (typeof fn !== 'function') continue;
-    if (name === 'poolStats') {
-      wrapped[name] = fn; // synchronous and cannot fail
-      continue;
-    }
-    if (name === 'exportRecords') {
+/**
+ * Wraps every method of a repository so that driver errors leave it as ColloquyError, translated in one place.
+ * Async generators (the export) are wrapped as generators; `sync` names the synchronous members that cannot fail.
+ */
+export function guard<R extends object>(repository: R, translate: (error: unknown) => unknown, sync: readonly string[] = []): R {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(repository)) {
+    if (typeof fn !== 'function' || sync.includes(name)) {
+      wrapped[name] = fn;
+    } else if (fn.constructor.name === 'AsyncGeneratorFunction') {
       wrapped[name] = async function* (...args: unknown[]) {
         try {
           yield* fn(...args);
@@ -17,15 +15,15 @@ export function guard(backend: Backend, translate: (error: unknown) => unknown):
           throw translate(error);
         }
       };
-      continue;
+    } else {
+      wrapped[name] = async (...args: unknown[]) => {
+        try {
+          return await fn(...args);
+        } catch (error) {
+          throw translate(error);
+        }
+      };
     }
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (error) {
-        throw translate(error);
-      }
-    };
   }
-  return Object.freeze(wrapped) as unknown as Backend;
+  return Object.freeze(wrapped) as R;
 }

@@ -11,11 +11,11 @@ export interface Check {
 const redact = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 
 /** Checks a deployment end to end; all checks pass only when everything is well. */
-export async function doctor(url: string): Promise<{ ok: boolean; checks: Check[] }> {
+export async function doctor(url: string, options: { secretKey?: string | undefined } = {}): Promise<{ ok: boolean; checks: Check[] }> {
   const checks: Check[] = [];
   let store: Store | undefined;
   try {
-    store = await openStore({ url, migrate: false });
+    store = await openStore({ url, migrate: false, secretKey: options.secretKey });
     checks.push({ name: 'schema', ok: true, detail: 'at this version of Colloquy' });
   } catch (error) {
     const schema = isColloquyError(error, 'schema_outdated') || isColloquyError(error, 'schema_too_new');

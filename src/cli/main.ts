@@ -7,6 +7,8 @@ import { migrate, openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 const DEFAULT_DB = 'sqlite:./data/colloquy.db';
+/** From the environment only: a flag would show the key to anyone who lists processes. */
+const secretKey = (): string | undefined => process.env.COLLOQUY_SECRET_KEY || undefined;
 const redis = () => new Option('--redis <url>', 'Redis shared by a fleet (hot tier, live events, rate limits): redis://host:6379, or Cluster node URLs separated by commas').env('COLLOQUY_REDIS_URL');
 const redisPrefix = () => new Option('--redis-prefix <prefix>', 'prefix of every Redis key').env('COLLOQUY_REDIS_PREFIX').default('colloquy:');
 const db = () => new Option('--db <url>', 'database: sqlite:<path>, sqlite::memory: or postgres://…').env('COLLOQUY_DB_URL').default(DEFAULT_DB);
@@ -34,6 +36,7 @@ program
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
+      secretKey: secretKey(),
     });
   });
 
@@ -52,7 +55,7 @@ program
   .addOption(db())
   .option('--json', 'print the checks as JSON')
   .action(async (options: { db: string; json?: boolean }) => {
-    const result = await doctor(options.db);
+    const result = await doctor(options.db, { secretKey: secretKey() });
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else for (const c of result.checks) process.stdout.write(`${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}\n`);
     process.exitCode = result.ok ? 0 : 1;
@@ -62,9 +65,10 @@ program
   .command('export')
   .description('Write every record of every tenant as JSON Lines, from one consistent snapshot (events and API keys are not exported).')
   .option('--out <file>', 'file to write (default: standard output)')
+  .option('--include-secrets', 'also write channel secrets, in the clear (needs COLLOQUY_SECRET_KEY if they are encrypted)')
   .addOption(db())
-  .action(async (options: { out?: string; db: string }) => {
-    await exportTo(options.db, options.out);
+  .action(async (options: { out?: string; db: string; includeSecrets?: boolean }) => {
+    await exportTo(options.db, options.out, { includeSecrets: options.includeSecrets ?? false, secretKey: secretKey() });
   });
 
 program
@@ -76,7 +80,7 @@ program
   .addOption(redisPrefix())
   .action(async (file: string, options: { db: string; redis?: string; redisPrefix: string }) => {
     // With the fleet's Redis, the import also empties its hot tier, which the imported records went around.
-    await importFrom(options.db, file, { redis: options.redis, redisPrefix: options.redisPrefix });
+    await importFrom(options.db, file, { redis: options.redis, redisPrefix: options.redisPrefix, secretKey: secretKey() });
   });
 
 const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');
@@ -101,9 +105,12 @@ keys
   .addOption(db())
   .action(async (options: { db: string }) => {
     await withStore(options.db, async (store) => {
-      for (const k of await store.keys.list()) {
-        process.stdout.write(`${k.id}\t${k.tenantId}\t${k.name}\t${k.prefix}…\t${k.createdAt}\t${k.revokedAt ?? 'active'}\n`);
-      }
+      let cursor: string | undefined;
+      do {
+        const page = await store.keys.list({ limit: 200, ...(cursor ? { cursor } : {}) });
+        for (const k of page.data) process.stdout.write(`${k.id}\t${k.tenantId}\t${k.name}\t${k.prefix}…\t${k.createdAt}\t${k.revokedAt ?? 'active'}\n`);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
     });
   });
 
@@ -120,7 +127,7 @@ keys
   });
 
 async function withStore(url: string, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStore({ url });
+  const store = await openStore({ url, secretKey: secretKey() });
   try {
     await fn(store);
   } finally {

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { portableProblem } from '../backends/portable.js';
+import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { createRedisCache } from '../cache/redis/redis-cache.js';
@@ -24,9 +24,12 @@ const progress = (verb: string) => {
   };
 };
 
-/** Streams every record as JSON Lines (a header line first) to `out` or stdout. */
-export async function exportTo(url: string, out: string | undefined): Promise<number> {
-  const store = await openStore({ url, migrate: false });
+/**
+ * Streams every record as JSON Lines (a header line first) to `out` or stdout. Channel secrets are written
+ * only with `includeSecrets`, in the clear (the file is then as sensitive as the tokens in it).
+ */
+export async function exportTo(url: string, out: string | undefined, options: { includeSecrets?: boolean; secretKey?: string | undefined } = {}): Promise<number> {
+  const store = await openStore({ url, migrate: false, secretKey: options.secretKey });
   const sink: Writable = out ? createWriteStream(out) : process.stdout;
   const bar = progress('exported');
   let n = 0;
@@ -35,7 +38,7 @@ export async function exportTo(url: string, out: string | undefined): Promise<nu
       if (!sink.write(`${line}\n`)) await once(sink, 'drain');
     };
     await write(JSON.stringify({ kind: HEADER_KIND, version: 1, colloquy: VERSION, exportedAt: new Date().toISOString() }));
-    for await (const record of store.exportAll()) {
+    for await (const record of store.exportAll({ includeSecrets: options.includeSecrets ?? false })) {
       await write(JSON.stringify(record));
       bar.tick(++n);
     }
@@ -46,14 +49,15 @@ export async function exportTo(url: string, out: string | undefined): Promise<nu
       await once(sink, 'finish');
     }
   }
-  bar.done(`exported ${n} records${out ? ` to ${out}` : ''}`);
+  bar.done(`exported ${n} records${out ? ` to ${out}` : ''}${options.includeSecrets ? ', channel secrets included in the clear: keep the file safe' : ''}`);
   return n;
 }
 
 /** Reads a JSON Lines export: every line is checked before anything is written, then imported in batches. */
 export async function importFrom(
-  url: string, file: string, fleet: { redis?: string | undefined; redisPrefix?: string | undefined } = {},
+  url: string, file: string, options: { redis?: string | undefined; redisPrefix?: string | undefined; secretKey?: string | undefined } = {},
 ): Promise<{ inserted: number; present: number; skipped: number }> {
+  let withoutSecrets = 0;
   const records = async function* () {
     let number = 0;
     for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
@@ -68,12 +72,15 @@ export async function importFrom(
       if ((record as { kind?: unknown })?.kind === HEADER_KIND) continue;
       const why = portableProblem(record);
       if (why) throw new ColloquyError('invalid_argument', `${file}:${number} ${why}: expected a file written by \`colloquy export\`.`);
-      yield record;
+      yield record as PortableRecord;
     }
   };
-  for await (const _ of records()); // pass 1: bad input writes nothing
+  // Pass 1: bad input writes nothing. Channels whose secrets were left out of the export are reported.
+  for await (const record of records()) {
+    if (record.kind === 'channel' && !record.secrets && Object.keys(record.data.secrets ?? {}).length) withoutSecrets++;
+  }
 
-  const store = await openStore({ url });
+  const store = await openStore({ url, secretKey: options.secretKey });
   const bar = progress('imported');
   const totals = { inserted: 0, present: 0, skipped: 0 };
   try {
@@ -89,8 +96,11 @@ export async function importFrom(
     await store.close();
   }
   // The records went around the fleet's hot tier: empty it once at the end (not after every batch).
-  if (fleet.redis && (totals.inserted || totals.present)) await clearRedisCache(fleet.redis, fleet.redisPrefix);
+  if (options.redis && (totals.inserted || totals.present)) await clearRedisCache(options.redis, options.redisPrefix);
   bar.done(`imported ${totals.inserted} new records, ${totals.present} already present, ${totals.skipped} skipped`);
+  if (withoutSecrets) {
+    process.stderr.write(`${withoutSecrets} channel(s) were exported without their secrets: set them again (PATCH /v1/channels/:id), or export with --include-secrets\n`);
+  }
   return totals;
 }
 

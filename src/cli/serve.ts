@@ -15,6 +15,8 @@ export interface ServeOptions {
   redisPrefix?: string | undefined;
   cache?: 'memory' | 'none' | undefined;
   cacheTtlSeconds?: number | undefined;
+  /** Encrypts channel secrets at rest (from COLLOQUY_SECRET_KEY). */
+  secretKey?: string | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -31,10 +33,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   let degraded: ((message: string, error?: unknown) => void) | undefined;
   const store = await openStore({
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
+    secretKey: options.secretKey,
     log: (message, error) => degraded?.(message, error),
   });
   const adminKey = process.env.COLLOQUY_ADMIN_KEY || undefined;
-  if (!isLoopback(options.host) && !adminKey && !(await store.keys.list()).some((k) => k.revokedAt === null)) {
+  if (!isLoopback(options.host) && !adminKey && (await store.keys.count()).active === 0) {
     await store.close();
     throw new ColloquyError(
       'invalid_argument',

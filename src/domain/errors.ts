@@ -1,18 +1,24 @@
 /**
- * Stable error codes. Clients branch on `code`, never on `message`.
- * The HTTP layer maps each code to one status in one place.
+ * Stable error codes. Clients branch on `code`, never on `message`. The HTTP layer maps each code to one
+ * status in one place (`server/errors.ts`); the README lists them all in one table.
  */
-export type ErrorCode =
-  | 'invalid_argument'
-  | 'unauthenticated'
-  | 'not_found'
-  | 'conflict'
-  | 'version_mismatch'
-  | 'conversation_closed'
-  | 'schema_too_new'
-  | 'schema_outdated'
-  | 'unavailable'
-  | 'internal';
+export const ERROR_CODES = [
+  'invalid_argument',
+  'unauthenticated',
+  'not_found',
+  'conflict',
+  'version_mismatch',
+  'conversation_closed',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'not_implemented',
+  'schema_too_new',
+  'schema_outdated',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The one error class of Colloquy. `details` is JSON-safe and says which field or record is at fault. */
 export class ColloquyError extends Error {

@@ -1,46 +1,38 @@
+import { isDeepStrictEqual } from 'node:util';
 import { ColloquyError } from './errors.js';
-import type { ConversationStatus, JsonObject } from './types.js';
+import type { ConversationStatus, JsonObject } from './entities.js';
 
 /**
- * Continuity: which conversation an inbound message joins, given the contact's conversations on the channel.
- * - an open/waiting one exists → join it;
- * - the newest closed one was active within the reopen window → reopen it;
- * - otherwise → start a new one linked to the newest closed one (if any).
+ * The conversation rules, decided here and nowhere else in TypeScript. PostgreSQL's `colloquy_ingest` applies
+ * the continuity rule inside its one round trip (migration 0001): the conformance suite holds both to the
+ * same answers and the same errors.
  */
-export function continuity(
-  open: boolean,
-  lastActivityAt: number | undefined,
-  messageAt: number,
-  reopenWindowMs: number,
-): 'join' | 'reopen' | 'new' {
-  if (open) return 'join';
-  if (lastActivityAt !== undefined && messageAt - lastActivityAt <= reopenWindowMs) return 'reopen';
-  return 'new';
-}
 
-export interface StateRowLike {
+/**
+ * Continuity: an inbound message that finds no open or waiting conversation for its contact on the channel
+ * reopens the newest closed one if that was active within the reopen window (inclusive), else starts a new one
+ * linked to it.
+ */
+export const reopens = (lastActivityAt: number, messageAt: number, reopenWindowMs: number): boolean =>
+  messageAt - lastActivityAt <= reopenWindowMs;
+
+export interface StateRecord {
   state: string | null;
-  previous_state: string | null;
+  previousState: string | null;
   data: JsonObject;
   version: number;
 }
 
 /** Compare-and-set on the state version; `previousState` remembers the state before the last transition. */
 export function nextState(
-  current: StateRowLike,
+  current: StateRecord,
   input: { state?: string | null | undefined; data?: JsonObject | undefined; expectedVersion: number },
-): StateRowLike {
-  if (input.expectedVersion !== current.version) {
-    throw new ColloquyError(
-      'version_mismatch',
-      `State version is ${current.version}, not ${input.expectedVersion}: read the state again and retry your change.`,
-      { expectedVersion: input.expectedVersion, currentVersion: current.version },
-    );
-  }
+): StateRecord {
+  assertVersion(input.expectedVersion, current.version, 'State');
   const transition = input.state !== undefined && input.state !== current.state;
   return {
     state: transition ? (input.state ?? null) : current.state,
-    previous_state: transition ? current.state : current.previous_state,
+    previousState: transition ? current.state : current.previousState,
     data: input.data ?? current.data,
     version: current.version + 1,
   };
@@ -56,10 +48,34 @@ export function assertVersion(expected: number | undefined, current: number, wha
   }
 }
 
-/** When a conversation's status changes, closedAt follows it. */
-export function closedAtFor(status: ConversationStatus, previous: ConversationStatus, previousClosedAt: number | null, now: number): number | null {
-  if (status === 'closed') return previous === 'closed' ? previousClosedAt : now;
-  return null;
+export interface ConversationFields {
+  status: ConversationStatus;
+  title: string | null;
+  agentId: string | null;
+  metadata: JsonObject;
+  closedAt: number | null;
+}
+
+/**
+ * A conversation patch applied to its present fields: what the row becomes and which fields changed
+ * (none: nothing is written, no version, no event). closedAt follows the status; metadata equal up to key
+ * order is no change.
+ */
+export function patchConversation(
+  current: ConversationFields,
+  patch: { status?: ConversationStatus | undefined; title?: string | null | undefined; agentId?: string | null | undefined; metadata?: JsonObject | undefined },
+  now: number,
+): { next: ConversationFields; changed: string[]; reopening: boolean } {
+  const status = patch.status ?? current.status;
+  const next: ConversationFields = {
+    status,
+    title: patch.title !== undefined ? patch.title : current.title,
+    agentId: patch.agentId !== undefined ? patch.agentId : current.agentId,
+    metadata: patch.metadata !== undefined && !isDeepStrictEqual(patch.metadata, current.metadata) ? patch.metadata : current.metadata,
+    closedAt: status !== 'closed' ? null : current.status === 'closed' ? current.closedAt : now,
+  };
+  const changed = (['status', 'title', 'agentId', 'metadata'] as const).filter((field) => next[field] !== current[field]);
+  return { next, changed, reopening: current.status === 'closed' && status !== 'closed' };
 }
 
 export const conversationClosed = (id: string): ColloquyError =>
@@ -69,9 +85,17 @@ export const conversationClosed = (id: string): ColloquyError =>
     { id },
   );
 
+/** The one-open-conversation rule broken, by whichever path found it: the same code and details everywhere. */
 export const onePerPair = (): ColloquyError =>
   new ColloquyError(
     'conflict',
     'This contact already has an open or waiting conversation on this channel; close it first or append to it.',
     { reason: 'open_conversation_exists' },
+  );
+
+export const agentNameTaken = (name: string): ColloquyError =>
+  new ColloquyError(
+    'conflict',
+    `An agent named "${name}" already exists in this tenant; pick another name or update that agent.`,
+    { reason: 'agent_name_taken', name },
   );

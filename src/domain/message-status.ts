@@ -1,4 +1,4 @@
-import type { MessageStatus } from './types.js';
+import type { MessageStatus } from './entities.js';
 
 const rank: Record<MessageStatus, number> = { pending: 0, sent: 1, delivered: 2, read: 3, failed: 1.5 };
 

@@ -39,8 +39,8 @@ export function createAuthenticator(config: AuthConfig) {
   const open = async (): Promise<boolean> => {
     if (admin || config.openWithoutKeys === false) return false;
     const now = Date.now();
-    if (!keysExist || keysExist.until < now) {
-      keysExist = { value: (await config.store.keys.list()).some((k) => k.revokedAt === null), until: now + cacheMs };
+    if (!keysExist || keysExist.until <= now) {
+      keysExist = { value: (await config.store.keys.count()).active > 0, until: now + cacheMs };
     }
     return !keysExist.value;
   };
@@ -48,7 +48,7 @@ export function createAuthenticator(config: AuthConfig) {
   const tenantOf = async (secret: string): Promise<string | null> => {
     const now = Date.now();
     const cached = lookups.get(secret);
-    if (cached && cached.until >= now) return cached.tenant;
+    if (cached && cached.until > now) return cached.tenant;
     const tenant = await config.store.keys.authenticate(secret);
     if (lookups.size >= MAX_CACHED) lookups.clear();
     lookups.set(secret, { tenant, until: now + cacheMs });

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ColloquyError, type ErrorCode } from '../domain/errors.js';
 
-/** HTTP status of each store error code: the one place where codes become statuses. */
+/** HTTP status of each error code: the one place where codes become statuses. */
 const STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   unauthenticated: 401,
@@ -9,60 +9,61 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   version_mismatch: 409,
   conversation_closed: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  not_implemented: 501,
   schema_too_new: 503,
   schema_outdated: 503,
   unavailable: 503,
   internal: 500,
 };
 
+export const statusOf = (code: ErrorCode): number => STATUS[code];
+
 export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
-export const errorBody = (code: string, message: string, details?: Record<string, unknown>): ErrorBody => ({
+export const errorBody = (code: ErrorCode, message: string, details?: Record<string, unknown>): ErrorBody => ({
   error: { code, message, ...(details ? { details } : {}) },
 });
 
 /** Fastify's own request errors (parsing, limits) → the same error shape as the store's. */
-function fromFastify(error: FastifyError): [number, ErrorBody] | undefined {
+function fromFastify(error: FastifyError): ErrorBody | undefined {
   if (error.validation) {
     const errors = error.validation.slice(0, 5).map((v) => ({
       path: `${error.validationContext === 'body' ? '' : `/${error.validationContext}`}${v.instancePath || ''}` || '/',
       message: v.message ?? 'is invalid',
     }));
     const first = errors[0]!;
-    return [400, errorBody('invalid_argument', `Invalid ${error.validationContext ?? 'request'}: ${first.path} ${first.message}.`, { errors })];
+    return errorBody('invalid_argument', `Invalid ${error.validationContext ?? 'request'}: ${first.path} ${first.message}.`, { errors });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return [413, errorBody('payload_too_large', 'The request body is larger than the server accepts; send less per request.')];
+      return errorBody('payload_too_large', 'The request body is larger than the server accepts; send less per request.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return [415, errorBody('unsupported_media_type', 'Send the body as application/json.')];
+      return errorBody('unsupported_media_type', 'Send the body as application/json.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return [400, errorBody('invalid_argument', 'The body is empty; send a JSON object.')];
+      return errorBody('invalid_argument', 'The body is empty; send a JSON object.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return [400, errorBody('invalid_argument', 'The body is not valid JSON.')];
+      return errorBody('invalid_argument', 'The body is not valid JSON.');
   }
-  if (error.statusCode === 429) return [429, errorBody('rate_limited', error.message)];
-  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return [error.statusCode, errorBody(error.statusCode === 400 ? 'invalid_argument' : 'bad_request', error.message)];
-  }
+  if (error.statusCode === 429) return errorBody('rate_limited', error.message);
+  // Any other request error Fastify raises (a bad header, a malformed URL): the caller's to fix.
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return errorBody('invalid_argument', error.message);
   return undefined;
 }
 
 /** Every error leaves as `{ error: { code, message, details? } }`. Only a bug answers 500, and it is logged. */
 export function handleError(error: FastifyError | ColloquyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof ColloquyError) {
-    const status = STATUS[error.code];
-    if (status >= 500) request.log.error({ err: error }, 'store error');
-    void reply.code(status).send(errorBody(error.code, error.message, error.details));
+  const body = error instanceof ColloquyError ? errorBody(error.code, error.message, error.details) : fromFastify(error);
+  if (!body) {
+    request.log.error({ err: error }, 'unexpected error');
+    void reply.code(500).send(errorBody('internal', 'Unexpected server error; it was logged. Nothing was acknowledged.'));
     return;
   }
-  const mapped = fromFastify(error);
-  if (mapped) {
-    void reply.code(mapped[0]).send(mapped[1]);
-    return;
-  }
-  request.log.error({ err: error }, 'unexpected error');
-  void reply.code(500).send(errorBody('internal', 'Unexpected server error; it was logged. Nothing was acknowledged.'));
+  const status = STATUS[body.error.code];
+  if (status >= 500) request.log.error({ err: error }, 'store error');
+  void reply.code(status).send(body);
 }

@@ -1,17 +1,20 @@
-import type { Backend } from '../backends/backend.js';
+import type { Backend, MigrationReport } from '../backends/backend.js';
+import { openBackend } from '../backends/registry.js';
 import { createHotTier, type HotTier } from '../cache/hot-tier.js';
 import { createMemoryCache } from '../cache/memory-cache.js';
 import { ColloquyError } from '../domain/errors.js';
 import type { EventBus } from '../events/bus.js';
 import { ChangeSignal } from '../events/change-signal.js';
-import { assertTenant, createStore, type Store } from './store.js';
+import { assertTenant } from './scope.js';
+import { isPlain, openSecretBox, secretContext } from './secret-box.js';
+import { createStore, type Store } from './store.js';
 
 export interface StoreConfig {
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:port/db`. */
   readonly url: string;
   /** Tenant of the returned store; `store.tenant(id)` gives others. Default `default`. */
   readonly tenant?: string;
-  /** Apply pending migrations on open. Default true; with false, a database not exactly at this code's schema is an error. */
+  /** Apply pending migrations on open. Default true; with false, a database this code cannot run on is an error. */
   readonly migrate?: boolean;
   /** SQLite: 'normal' (default, survives a process crash) or 'full' (also survives power loss). */
   readonly durability?: 'normal' | 'full';
@@ -21,6 +24,11 @@ export interface StoreConfig {
   readonly poolSize?: number;
   /** Time source in epoch ms, for tests. Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * Encrypts channel secrets at rest (AES-256-GCM) when set: at least 32 characters. A database whose secrets
+   * were sealed with another key is refused. `colloquy serve` reads it from COLLOQUY_SECRET_KEY.
+   */
+  readonly secretKey?: string | undefined;
   /**
    * Redis for the hot tier and for live events between instances: `redis://host:6379`, `rediss://…`, or a Redis
    * Cluster as comma-separated node URLs. A fleet of servers on one database shares one Redis.
@@ -35,65 +43,53 @@ export interface StoreConfig {
   readonly cache?: 'memory' | 'none' | undefined;
   /** Cached records expire this long after their last change or fill. Default 86400 (24 h). */
   readonly cacheTtlSeconds?: number | undefined;
-  /** Told when the hot tier degrades or recovers. */
+  /** Told when the hot tier degrades or recovers, and of risky settings. */
   readonly log?: ((message: string, error?: unknown) => void) | undefined;
 }
 
-/** Opens the backend named by `config.url`. Drivers load lazily: PostgreSQL users never load better-sqlite3. */
-export async function openBackend(config: StoreConfig): Promise<Backend> {
-  const url = config.url;
-  if (url.startsWith('sqlite:')) {
-    let path = url.slice('sqlite:'.length);
-    if (path.startsWith('//')) path = path.slice(2);
-    if (!path) throw new ColloquyError('invalid_argument', 'The SQLite URL has no path: use sqlite:./data/colloquy.db or sqlite::memory:.');
-    const { createSqliteBackend } = await import('../backends/sqlite/sqlite-backend.js');
-    return createSqliteBackend({ path, ...(config.durability ? { durability: config.durability } : {}) });
-  }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    // `?schema=name` in the URL is the same as the `schema` option (handy for the CLI and COLLOQUY_DB_URL).
-    const parsed = new URL(url);
-    const schema = config.schema ?? parsed.searchParams.get('schema') ?? undefined;
-    parsed.searchParams.delete('schema');
-    const { createPostgresBackend } = await import('../backends/postgres/postgres-backend.js');
-    return createPostgresBackend({
-      url: parsed.toString(), ...(schema ? { schema } : {}), ...(config.poolSize ? { poolSize: config.poolSize } : {}),
-    });
-  }
-  throw new ColloquyError('invalid_argument', `Unsupported database URL "${url.split(':')[0]}:…": use sqlite:<path>, sqlite::memory: or postgres://…`);
-}
+const backendOf = (config: StoreConfig): Promise<Backend> =>
+  openBackend(config.url, { durability: config.durability, schema: config.schema, poolSize: config.poolSize });
 
 /** Opens a store: connects, migrates (unless `migrate: false`) and returns the API for `config.tenant`. */
 export async function openStore(config: StoreConfig): Promise<Store> {
   assertTenant(config.tenant ?? 'default');
-  const backend = await openBackend(config);
-  try {
-    if (config.migrate !== false) await backend.migrate();
-    else await backend.checkSchema();
-  } catch (error) {
-    await backend.close().catch(() => {});
-    throw error;
-  }
-  let fleet: { hot?: HotTier; bus?: EventBus; close(): Promise<void> };
-  try {
-    fleet = await openFleet(config);
-  } catch (error) {
-    await backend.close().catch(() => {});
-    throw error;
-  }
-  return createStore(backend, config.tenant ?? 'default', {
-    clock: config.clock ?? Date.now, signal: new ChangeSignal(fleet.bus), hot: fleet.hot, onClose: fleet.close,
-  });
-}
-
-/**
- * The hot tier and the event bus: both on Redis when configured; otherwise an optional LRU, and PostgreSQL
- * LISTEN/NOTIFY so that the live events of several instances on one database still reach each other.
- */
-async function openFleet(config: StoreConfig): Promise<{ hot?: HotTier; bus?: EventBus; close(): Promise<void> }> {
   const ttlMs = (config.cacheTtlSeconds ?? 86_400) * 1000;
   if (!Number.isFinite(ttlMs) || ttlMs < 1000) {
     throw new ColloquyError('invalid_argument', `Invalid cache TTL "${config.cacheTtlSeconds}": a number of seconds, at least 1.`);
   }
+  const backend = await backendOf(config);
+  const closing: Array<() => Promise<void>> = [() => backend.admin.close()];
+  const closeAll = async () => {
+    for (const close of closing.reverse()) await close().catch(() => {});
+  };
+  try {
+    if (config.migrate !== false) await backend.admin.migrate();
+    else await backend.admin.checkSchema();
+    const box = await openSecretBox(config.secretKey, backend.admin);
+    // Secrets set before the key was: sealed now, so that nothing stays in the clear once a key is set.
+    if (box.encrypting) {
+      await backend.admin.resealSecrets((tenant, channelId, sealed) => Object.fromEntries(Object.entries(sealed).map(([name, value]) => {
+        const context = secretContext(tenant, channelId, name);
+        return [name, isPlain(value) ? box.seal(box.open(value, context), context) : value];
+      })));
+    }
+    const fleet = await openFleet(config, backend, ttlMs);
+    closing.push(fleet.close);
+    return createStore({
+      backend, clock: config.clock ?? Date.now, signal: new ChangeSignal(fleet.bus), hot: fleet.hot, box,
+      channelKinds: new Map(), onClose: fleet.close,
+    }, config.tenant ?? 'default');
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/**
+ * The hot tier and the event bus: both on Redis when configured; otherwise an optional LRU, and the backend's
+ * own cross-process wake-ups where several processes may write (PostgreSQL LISTEN/NOTIFY).
+ */
+async function openFleet(config: StoreConfig, backend: Backend, ttlMs: number): Promise<{ hot?: HotTier; bus?: EventBus; close(): Promise<void> }> {
   const log = config.log ?? (() => {});
   if (config.redis) {
     const { connectRedis } = await import('../cache/redis/redis-client.js');
@@ -112,21 +108,21 @@ async function openFleet(config: StoreConfig): Promise<{ hot?: HotTier; bus?: Ev
       },
     };
   }
+  const { multiProcess, eventBus } = backend.capabilities;
+  if (config.cache === 'memory' && multiProcess) {
+    log('an in-process cache is correct only while this process is the database\'s only writer: with several instances, use Redis');
+  }
   const hot = config.cache === 'memory' ? createHotTier(createMemoryCache({ ttlMs }), log) : undefined;
-  if (config.url.startsWith('sqlite:')) return { ...(hot ? { hot } : {}), close: async () => {} };
-  const { createPostgresBus } = await import('../events/postgres-bus.js');
-  const url = new URL(config.url);
-  url.searchParams.delete('schema');
-  const bus = createPostgresBus(url.toString());
-  return { ...(hot ? { hot } : {}), bus, close: () => bus.close() };
+  const bus = multiProcess ? eventBus?.() : undefined;
+  return { ...(hot ? { hot } : {}), ...(bus ? { bus } : {}), close: async () => bus?.close() };
 }
 
 /** Applies pending migrations and closes; returns the names applied. The CLI's `colloquy migrate`. */
-export async function migrate(config: StoreConfig): Promise<{ applied: string[]; current: string | null }> {
-  const backend = await openBackend(config);
+export async function migrate(config: StoreConfig): Promise<MigrationReport> {
+  const backend = await backendOf(config);
   try {
-    return await backend.migrate();
+    return await backend.admin.migrate();
   } finally {
-    await backend.close();
+    await backend.admin.close();
   }
 }

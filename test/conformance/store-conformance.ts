@@ -77,7 +77,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await expectError(store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'x' }, extra: 1 } as never), 'invalid_argument');
           await expectError(store.contacts.get('not-a-uuid'), 'invalid_argument');
           expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: 'x' })).toBeNull();
-          expect(await store.events.list()).toEqual([]);
+          expect((await store.events.list()).data).toEqual([]);
         });
 
         it('exports everything of a contact as plain JSON', async () => {
@@ -111,12 +111,12 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(await store.conversations.get(conversation.id)).toBeNull();
           await expectError(store.messages.list(conversation.id), 'not_found');
           await expectError(store.state.get(conversation.id), 'not_found');
-          expect(await store.events.list({ conversationId: conversation.id })).toEqual([]);
-          const events = await store.events.list({ limit: 1000 });
+          expect((await store.events.list({ conversationId: conversation.id })).data).toEqual([]);
+          const events = (await store.events.list({ limit: 1000 })).data;
           expect(events.some((e) => e.conversationId === conversation.id)).toBe(false);
           expect(events.at(-1)).toMatchObject({ type: 'contact.erased', data: { contactId: contact.id, conversationIds: [conversation.id] } });
           // Someone else's data is untouched.
-          expect(await store.messages.list(kept.id)).toHaveLength(1);
+          expect((await store.messages.list(kept.id)).data).toHaveLength(1);
           expect(await store.contacts.erase(contact.id)).toBe(false);
           // The handle is free again: the same number starts from nothing.
           const again = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999999999' } });
@@ -170,7 +170,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(await store.conversations.get(second.id)).toBeNull();
           expect(await store.conversations.get(unrelated.id)).not.toBeNull();
           expect(await store.contacts.get(contact.id)).not.toBeNull();
-          expect((await store.events.list({ conversationId: conversation.id })).map((e) => e.type)).toEqual(['conversation.deleted']);
+          expect((await store.events.list({ conversationId: conversation.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
           expect(await store.conversations.deleteByContact(contact.id)).toEqual([]);
           await expectError(store.conversations.deleteByContact('018f0000-0000-7000-8000-000000000000'), 'not_found');
         });
@@ -184,7 +184,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const b = await store.channels.create({ kind: 'telegram', name: 'bot', config: { reopenWindowSeconds: 60, token: 'x' } as never });
           expect(b.config).toEqual({ reopenWindowSeconds: 60, token: 'x' });
           expect(await store.channels.get(a.id)).toEqual(a);
-          expect((await store.channels.list()).map((c) => c.id)).toEqual([a.id, b.id]);
+          expect((await store.channels.list()).data.map((c) => c.id)).toEqual([a.id, b.id]);
           await expectError(store.channels.create({ kind: 'fax' as never, name: 'x' }), 'invalid_argument');
           await expectError(store.channels.create({ kind: 'web', name: 'x', config: { reopenWindowSeconds: -1 } }), 'invalid_argument');
         });
@@ -257,7 +257,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect((await store.conversations.update(conversation.id, { metadata: { a: { x: 1, y: 2 }, bb: 1 } })).version).toBe(5);
           await expectError(store.conversations.update('018f0000-0000-7000-8000-000000000000', { title: 'x' }), 'not_found');
           await expectError(store.conversations.update(conversation.id, { status: 'archived' as never }), 'invalid_argument');
-          const types = (await store.events.list({ conversationId: conversation.id })).map((e) => e.type);
+          const types = (await store.events.list({ conversationId: conversation.id })).data.map((e) => e.type);
           expect(types).toEqual(['conversation.created', 'conversation.updated', 'conversation.updated', 'conversation.updated', 'conversation.updated']);
         });
 
@@ -274,7 +274,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await expectError(store.messages.list(conversation.id), 'not_found');
           expect((await store.conversations.get(next.conversation.id))!.previousConversationId).toBeNull();
           expect(await store.contacts.get(contact.id)).not.toBeNull();
-          expect((await store.events.list({ conversationId: conversation.id })).map((e) => e.type)).toEqual(['conversation.deleted']);
+          expect((await store.events.list({ conversationId: conversation.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
           expect(await store.conversations.delete(conversation.id)).toBe(false);
         });
       });
@@ -294,7 +294,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           });
           expect(await store.messages.get(full.message.id)).toEqual(full.message);
           expect(full.message).toMatchObject({ seq: 8, status: 'pending', parts: [{ type: 'interactive', buttons: ['ok'] }], confidence: 0.9, entities: { doctor: 'Silva' } });
-          const seqs = async (o: object) => (await store.messages.list(conversation.id, o)).map((m) => m.seq);
+          const seqs = async (o: object) => (await store.messages.list(conversation.id, o)).data.map((m) => m.seq);
           expect(await seqs({})).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
           expect(await seqs({ order: 'desc', limit: 3 })).toEqual([8, 7, 6]);
           expect(await seqs({ after: 5 })).toEqual([6, 7, 8]);
@@ -313,14 +313,14 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const store = fresh();
           const { conversation } = await setup(store);
           const first = await store.messages.append(conversation.id, { role: 'user', content: 'hi', idempotencyKey: 'k1' });
-          const eventsBefore = await store.events.list();
+          const eventsBefore = (await store.events.list()).data;
           const again = await store.messages.append(conversation.id, { role: 'user', content: 'different body', idempotencyKey: 'k1' });
           expect(again).toEqual({ message: first.message, duplicate: true });
           const ext = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
           const extAgain = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
           expect(extAgain).toEqual({ message: ext.message, duplicate: true });
-          expect((await store.messages.list(conversation.id)).map((m) => m.seq)).toEqual([1, 2]);
-          expect(await store.events.list()).toHaveLength(eventsBefore.length + 1);
+          expect((await store.messages.list(conversation.id)).data.map((m) => m.seq)).toEqual([1, 2]);
+          expect((await store.events.list()).data).toHaveLength(eventsBefore.length + 1);
           // Without a channel, an externalId is unique within its conversation only.
           const a = await store.conversations.create();
           const b = await store.conversations.create();
@@ -348,8 +348,8 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await expectError(store.messages.append('nope', { role: 'user', content: 'x' }), 'invalid_argument');
           await store.conversations.update(conversation.id, { status: 'closed' });
           await expectError(store.messages.append(conversation.id, { role: 'assistant', content: 'late' }), 'conversation_closed');
-          expect(await store.messages.list(conversation.id)).toEqual([]);
-          expect((await store.events.list()).filter((e) => e.type === 'message.created')).toEqual([]);
+          expect((await store.messages.list(conversation.id)).data).toEqual([]);
+          expect((await store.events.list()).data.filter((e) => e.type === 'message.created')).toEqual([]);
         });
 
         it('moves delivery statuses forward only', async () => {
@@ -368,7 +368,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const other = (await store.messages.append(conversation.id, { role: 'assistant', content: 'y' })).message;
           expect((await store.messages.updateStatus(other.id, 'failed')).changed).toBe(true);
           expect((await store.messages.updateStatus(other.id, 'delivered')).changed).toBe(false);
-          const statusEvents = (await store.events.list()).filter((e) => e.type === 'message.status');
+          const statusEvents = (await store.events.list()).data.filter((e) => e.type === 'message.status');
           expect(statusEvents.map((e) => e.data.status)).toEqual(['sent', 'read', 'failed']);
           await expectError(store.messages.updateStatus(message.id, 'seen' as never), 'invalid_argument');
           for (const at of [9e15, -1, 1.5, 'not a date', '1960-01-01T00:00:00Z', {}]) {
@@ -390,8 +390,8 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const results = await Promise.allSettled(calls);
           const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as ColloquyError).code));
           expect(codes).toEqual(Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 'ok' : i % 3 === 1 ? 'conversation_closed' : 'not_found')));
-          expect((await store.messages.list(open.id)).map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-          expect(await store.messages.list(closed.id)).toEqual([]);
+          expect((await store.messages.list(open.id)).data.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+          expect((await store.messages.list(closed.id)).data).toEqual([]);
         });
 
         it('gives 50 concurrent appends to one conversation seq 1..50 with no gap', async () => {
@@ -401,7 +401,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
             (peer && i % 2 ? peer : store).messages.append(conversation.id, { role: 'user', content: `c${i}` })));
           expect(results.map((r) => r.message.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-          const stored = await store.messages.list(conversation.id, { limit: 100 });
+          const stored = (await store.messages.list(conversation.id, { limit: 100 })).data;
           expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
           expect(new Set(stored.map((m) => m.content)).size).toBe(50);
           expect((await store.conversations.get(conversation.id))!.lastSeq).toBe(50);
@@ -422,17 +422,17 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(second_.conversation.id).toBe(first.conversation.id);
           expect((await store.contacts.get(contact!.id))!.name).toBe('Bia S.');
 
-          const eventsBefore = await store.events.list({ limit: 1000 });
+          const eventsBefore = (await store.events.list({ limit: 1000 })).data;
           await store.conversations.update(first.conversation.id, { status: 'closed' });
           const closedVersion = (await store.conversations.get(first.conversation.id))!;
-          const eventsAfterClose = await store.events.list({ limit: 1000 });
+          const eventsAfterClose = (await store.events.list({ limit: 1000 })).data;
           const dup = await store.ingest({ channelId: channel.id, from: { address: '5511', name: 'Someone Else' }, externalId: 'wamid.A', content: 'oi' });
           expect(dup).toMatchObject({ duplicate: true, created: false, reopened: false });
           expect(dup.message).toEqual(first.message);
           // No side effects: not reopened, no name change, no event.
           expect(await store.conversations.get(first.conversation.id)).toEqual(closedVersion);
           expect((await store.contacts.get(contact!.id))!.name).toBe('Bia S.');
-          expect(await store.events.list({ limit: 1000 })).toEqual(eventsAfterClose);
+          expect((await store.events.list({ limit: 1000 })).data).toEqual(eventsAfterClose);
           expect(eventsAfterClose.length).toBe(eventsBefore.length + 1);
           await expectError(store.ingest({ channelId: '018f0000-0000-7000-8000-000000000000', from: { address: '1' }, externalId: 'x', content: 'x' }), 'not_found');
           await expectError(store.ingest({ channelId: channel.id, from: { address: '1' }, content: 'x' } as never), 'invalid_argument');
@@ -454,7 +454,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(outside.conversation.previousConversationId).toBe(a.conversation.id);
           expect(outside.conversation.contactId).toBe(a.conversation.contactId);
           // The old thread keeps its history.
-          expect((await store.messages.list(a.conversation.id)).map((m) => m.content)).toEqual(['a', 'b']);
+          expect((await store.messages.list(a.conversation.id)).data.map((m) => m.content)).toEqual(['a', 'b']);
 
           const strict = await store.channels.create({ kind: 'whatsapp', name: 'strict', config: { reopenWindowSeconds: 0 } });
           const s1 = await store.ingest({ channelId: strict.id, from: { address: '77' }, externalId: 's1', content: 'x', timestamp: t0 });
@@ -483,8 +483,8 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(new Set(results.map((r) => r.message.id)).size).toBe(1);
           const conversations = await store.conversations.list();
           expect(conversations.data).toHaveLength(1);
-          expect(await store.messages.list(conversations.data[0]!.id)).toHaveLength(1);
-          expect((await store.events.list()).filter((e) => e.type === 'message.created')).toHaveLength(1);
+          expect((await store.messages.list(conversations.data[0]!.id)).data).toHaveLength(1);
+          expect((await store.events.list()).data.filter((e) => e.type === 'message.created')).toHaveLength(1);
         });
 
         it('puts 20 concurrent first messages of a new contact into one conversation, gapless', async () => {
@@ -497,7 +497,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(results.filter((r) => r.created)).toHaveLength(1);
           expect(results.every((r) => !r.duplicate)).toBe(true);
           const conversationId = results[0]!.conversation.id;
-          expect((await store.messages.list(conversationId, { limit: 100 })).map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+          expect((await store.messages.list(conversationId, { limit: 100 })).data.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
           const contacts = await Promise.all(results.map((r) => r.conversation.contactId));
           expect(new Set(contacts).size).toBe(1);
           expect((await store.conversations.list()).data).toHaveLength(1);
@@ -523,7 +523,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await expectError(store.state.set(conversation.id, { state: 'x' } as never), 'invalid_argument');
           await expectError(store.state.get('018f0000-0000-7000-8000-000000000000'), 'not_found');
           await expectError(store.state.set('018f0000-0000-7000-8000-000000000000', { expectedVersion: 0 }), 'not_found');
-          const events = (await store.events.list({ conversationId: conversation.id })).filter((e) => e.type === 'state.updated');
+          const events = (await store.events.list({ conversationId: conversation.id })).data.filter((e) => e.type === 'state.updated');
           expect(events.map((e) => e.data.version)).toEqual([1, 2, 3]);
         });
 
@@ -548,7 +548,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(await store.agents.get(agent.id)).toEqual(agent);
           await expectError(store.agents.create({ name: 'receptionist', model: 'x' }), 'conflict');
           const other = await store.agents.create({ name: 'triage', model: 'x' });
-          expect((await store.agents.list()).map((a) => a.name)).toEqual(['receptionist', 'triage']);
+          expect((await store.agents.list()).data.map((a) => a.name)).toEqual(['receptionist', 'triage']);
           const updated = await store.agents.update(agent.id, { instructions: 'Book and cancel.' });
           expect(updated).toMatchObject({ name: 'receptionist', instructions: 'Book and cancel.', params: { temperature: 0.2 } });
           await expectError(store.agents.update(other.id, { name: 'receptionist' }), 'conflict');
@@ -582,14 +582,14 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           await store.messages.updateStatus(message.id, 'read');
           await store.state.set(conversation.id, { state: 'a', expectedVersion: 0 });
           await store.conversations.update(conversation.id, { status: 'closed' });
-          const events = await store.events.list();
+          const events = (await store.events.list()).data;
           expect(events.map((e) => e.type)).toEqual(['conversation.created', 'message.created', 'message.status', 'state.updated', 'conversation.updated']);
           expect(events[1]!.data).toEqual({ messageId: message.id, seq: 1, role: 'user' });
           expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
           for (let i = 0; i < events.length; i++) {
-            expect(await store.events.list({ after: events[i]!.id })).toEqual(events.slice(i + 1));
+            expect((await store.events.list({ after: events[i]!.id })).data).toEqual(events.slice(i + 1));
           }
-          expect(await store.events.list({ limit: 2 })).toEqual(events.slice(0, 2));
+          expect((await store.events.list({ limit: 2 })).data).toEqual(events.slice(0, 2));
           await expectError(store.events.list({ after: 'not a cursor' }), 'invalid_argument');
         });
 
@@ -597,19 +597,19 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           const store = fresh();
           const { contact, conversation } = await setup(store);
           await store.messages.append(conversation.id, { role: 'user', content: 'x' });
-          const before = await store.events.list();
+          const before = (await store.events.list()).data;
           const newest = before.at(-1)!;
           expect(newest.conversationId).toBe(conversation.id);
           expect(await store.contacts.erase(contact.id)).toBe(true);
           // A reader that had seen the (now erased) newest event still receives what came after it.
-          const after = await store.events.list({ after: newest.id });
+          const after = (await store.events.list({ after: newest.id })).data;
           expect(after.map((e) => e.type)).toEqual(['contact.erased']);
           const other = await store.conversations.create();
-          expect((await store.events.list({ after: newest.id })).map((e) => e.conversationId)).toEqual([null, other.id]);
+          expect((await store.events.list({ after: newest.id })).data.map((e) => e.conversationId)).toEqual([null, other.id]);
           const lone = await store.conversations.create();
-          const last = (await store.events.list()).at(-1)!;
+          const last = (await store.events.list()).data.at(-1)!;
           expect(await store.conversations.delete(lone.id)).toBe(true);
-          expect((await store.events.list({ after: last.id })).map((e) => e.type)).toEqual(['conversation.deleted']);
+          expect((await store.events.list({ after: last.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
         });
 
         it('loses no event when many writers race and a reader follows with its cursor', async () => {
@@ -621,7 +621,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           let writing = true;
           const reader = (async () => {
             while (writing) {
-              const batch = await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 });
+              const batch = (await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 })).data;
               seen.push(...batch.map((e) => e.id));
               cursor = batch.at(-1)?.id ?? cursor;
               await new Promise((r) => setTimeout(r, 1));
@@ -631,9 +631,9 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
             (peer && i % 2 ? peer : store).messages.append(conversations[i % 8]!.id, { role: 'user', content: `${i}` })));
           writing = false;
           await reader;
-          const rest = await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 });
+          const rest = (await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 })).data;
           seen.push(...rest.map((e) => e.id));
-          const all = await store.events.list({ limit: 1000 });
+          const all = (await store.events.list({ limit: 1000 })).data;
           expect(all).toHaveLength(208);
           expect(seen).toEqual(all.map((e) => e.id));
         });
@@ -651,7 +651,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(await intruder.contacts.export(contact.id)).toBeNull();
           expect(await intruder.contacts.erase(contact.id)).toBe(false);
           expect(await intruder.channels.get(channel.id)).toBeNull();
-          expect(await intruder.channels.list()).toEqual([]);
+          expect((await intruder.channels.list()).data).toEqual([]);
           expect(await intruder.conversations.get(conversation.id)).toBeNull();
           expect((await intruder.conversations.list()).data).toEqual([]);
           await expectError(intruder.conversations.update(conversation.id, { status: 'closed' }), 'not_found');
@@ -666,7 +666,7 @@ export function storeConformance(name: string, makeTarget: () => Promise<Conform
           expect(await intruder.agents.get(agent.id)).toBeNull();
           expect(await intruder.agents.delete(agent.id)).toBe(false);
           await expectError(intruder.conversations.create({ contactId: contact.id }), 'not_found');
-          expect(await intruder.events.list()).toEqual([]);
+          expect((await intruder.events.list()).data).toEqual([]);
           expect(await store.conversations.get(conversation.id)).toMatchObject({ status: 'open' });
           await expectError(Promise.resolve().then(() => base.tenant('bad tenant!')), 'invalid_argument');
         });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iso } from '../../src/backends/rows.js';
+import { iso } from '../../src/domain/time.js';
 import { random } from '../../bench/measure.js';
 
 describe('iso(ms)', () => {

@@ -32,7 +32,7 @@ async function crashCase(url: string, schema: string) {
 
   const reopened = await openStore({ url, ...(schema !== '-' ? { schema } : {}) });
   try {
-    const stored = await reopened.messages.list(conversation.id, { limit: 1000 });
+    const stored = (await reopened.messages.list(conversation.id, { limit: 1000 })).data;
     const byId = new Map(stored.map((m) => [m.id, m.seq]));
     for (const ack of acknowledged) expect(byId.get(ack.id)).toBe(ack.seq);
     expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => i + 1));

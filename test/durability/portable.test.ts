@@ -61,7 +61,7 @@ describe('colloquy export and import', () => {
     const store = (await openStore({ url: target })).tenant('clinic');
     const open = (await store.conversations.list({ status: 'open' })).data[0]!;
     expect((await store.messages.append(open.id, { role: 'assistant', content: 'next' })).message.seq).toBe(open.lastSeq + 1);
-    const channel = (await store.channels.list())[0]!;
+    const channel = (await store.channels.list()).data[0]!;
     expect((await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: 'clinic-1', content: 'oi' })).duplicate).toBe(true);
     await store.close();
   });
@@ -143,7 +143,7 @@ describe('colloquy export and import', () => {
     writeFileSync(file, [...lines.slice(0, 3), 'not json', ...lines.slice(3)].join('\n'));
     expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toContain('bad.jsonl:4 is not JSON');
     const store = await openStore({ url: target });
-    expect(await store.channels.list()).toEqual([]);
+    expect((await store.channels.list()).data).toEqual([]);
     await store.close();
   });
 });

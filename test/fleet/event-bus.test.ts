@@ -23,7 +23,7 @@ async function wakesAcrossInstances(open: () => Promise<Store>): Promise<void> {
     expect(woken.length).toBeGreaterThan(0);
     expect(woken).not.toContain(-1); // another tenant's readers are not woken
     // What the wake-up announces is in B's durable log.
-    expect((await b.tenant(tenant).events.list()).map((e) => e.conversationId)).toContain(conversationId);
+    expect((await b.tenant(tenant).events.list()).data.map((e) => e.conversationId)).toContain(conversationId);
     unsubscribe();
     other();
   } finally {

@@ -94,7 +94,7 @@ export async function runFleetLoad(
 /** After the load: every instance's cached reads equal the database's uncached ones. */
 export async function expectConverged(instances: string[], conversations: { shared: string[]; own: string[] }): Promise<void> {
   for (const id of [...conversations.shared, ...conversations.own]) {
-    const truth = (await call(instances[0]!, 'GET', `/conversations/${id}/messages?order=desc&limit=20&cursor=999999999`)).body.data;
+    const truth = (await call(instances[0]!, 'GET', `/conversations/${id}/messages?order=desc&limit=20&before=999999999`)).body.data;
     for (const base of instances) {
       const cached = (await call(base, 'GET', `/conversations/${id}/messages?order=desc&limit=20`)).body.data;
       expect(cached).toEqual(truth);

@@ -32,14 +32,14 @@ describe.skipIf(!up)('an import into a live fleet', () => {
       const file = join(dir, 'delta.jsonl');
       writeFileSync(file, records.map((record) => JSON.stringify(record)).join('\n'));
 
-      expect((await live.messages.list(conversation.id, { order: 'desc', limit: 20 })).map((m) => m.content)).toEqual(['one']); // cached now
+      expect((await live.messages.list(conversation.id, { order: 'desc', limit: 20 })).data.map((m) => m.content)).toEqual(['one']); // cached now
       expect((await live.conversations.get(conversation.id))!.lastSeq).toBe(1);
       expect((await redis.keys(`${redisPrefix}*`)).length).toBeGreaterThan(0);
 
       const totals = await importFrom(`${POSTGRES_URL}?schema=${schema}`, file, { redis: REDIS_URL, redisPrefix });
       expect(totals.inserted).toBe(1);
       expect(await redis.keys(`${redisPrefix}*`)).toEqual([]);
-      expect((await live.messages.list(conversation.id, { order: 'desc', limit: 20 })).map((m) => m.content)).toEqual(['two', 'one']);
+      expect((await live.messages.list(conversation.id, { order: 'desc', limit: 20 })).data.map((m) => m.content)).toEqual(['two', 'one']);
       expect((await live.conversations.get(conversation.id))!.lastSeq).toBe(2);
     } finally {
       redis.disconnect();

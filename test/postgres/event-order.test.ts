@@ -28,7 +28,7 @@ describe('postgres event log: a late commit of an older transaction is never ski
 
   it.skipIf(!available)('holds back newer events until the older transaction ends, then delivers both in order', async () => {
     const conversation = await store.conversations.create();
-    const seen = await store.events.list();
+    const seen = (await store.events.list()).data;
     expect(seen.map((e) => e.type)).toEqual(['conversation.created']);
 
     // An older transaction writes an event and stays open.
@@ -39,12 +39,12 @@ describe('postgres event log: a late commit of an older transaction is never ski
     const { message } = await store.messages.append(conversation.id, { role: 'user', content: 'newer' });
 
     const started = Date.now();
-    const whileOpen = await store.events.list({ after: seen.at(-1)!.id });
+    const whileOpen = (await store.events.list({ after: seen.at(-1)!.id })).data;
     expect(whileOpen).toEqual([]); // the committed newer event is held back, not delivered ahead of the older one
     expect(Date.now() - started).toBeGreaterThanOrEqual(200); // it waited for the horizon before giving up
 
     await client.query('COMMIT');
-    const after = await store.events.list({ after: seen.at(-1)!.id });
+    const after = (await store.events.list({ after: seen.at(-1)!.id })).data;
     expect(after.map((e) => e.type)).toEqual(['conversation.updated', 'message.created']);
     expect(after[0]!.data).toEqual({ late: true });
     expect(after[1]!.data).toMatchObject({ messageId: message.id });
@@ -52,13 +52,13 @@ describe('postgres event log: a late commit of an older transaction is never ski
 
   it.skipIf(!available)('releases a held-back event as soon as the older transaction ends', async () => {
     const conversation = await store.conversations.create();
-    const cursor = (await store.events.list({ limit: 1000 })).at(-1)!.id;
+    const cursor = (await store.events.list({ limit: 1000 })).data.at(-1)!.id;
     await client.query('BEGIN');
     await client.query('SELECT pg_current_xact_id()'); // holds an xid, writes no event
     await store.messages.append(conversation.id, { role: 'user', content: 'x' });
     const pending = store.events.list({ after: cursor });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await client.query('ROLLBACK');
-    expect((await pending).map((e) => e.type)).toEqual(['message.created']);
+    expect((await pending).data.map((e) => e.type)).toEqual(['message.created']);
   });
 });

@@ -46,7 +46,7 @@ describe('postgres races with an in-flight transaction of another session', asyn
     const result = await pending;
     expect(result).toMatchObject({ duplicate: false, reopened: true, message: { seq: 2, content: 'b' } });
     expect(result.conversation).toMatchObject({ id: first.conversation.id, status: 'open' });
-    expect((await store.messages.list(first.conversation.id)).map((m) => m.content)).toEqual(['a', 'b']);
+    expect((await store.messages.list(first.conversation.id)).data.map((m) => m.content)).toEqual(['a', 'b']);
   });
 
   it.skipIf(!available)('a duplicate delivery racing the same external id in another conversation changes nothing', async () => {
@@ -79,7 +79,7 @@ describe('postgres races with an in-flight transaction of another session', asyn
     const result = await pending;
     expect(result).toMatchObject({ duplicate: false, created: true, message: { seq: 1, content: 'b' } });
     expect(result.conversation.id).not.toBe(first.conversation.id);
-    expect(await store.messages.list(result.conversation.id)).toHaveLength(1);
+    expect((await store.messages.list(result.conversation.id)).data).toHaveLength(1);
   });
 
   it.skipIf(!available)('erasing a contact while an append is in flight leaves no event of theirs behind', async () => {
@@ -92,7 +92,7 @@ describe('postgres races with an in-flight transaction of another session', asyn
     await waitUntilBlocked();
     await other.query('COMMIT');
     expect(await erasing).toBe(true);
-    expect(await store.events.list({ conversationId: first.conversation.id })).toEqual([]);
+    expect((await store.events.list({ conversationId: first.conversation.id })).data).toEqual([]);
     const { rows } = await other.query('SELECT count(*)::int AS n FROM events WHERE conversation_id = $1', [first.conversation.id]);
     expect(rows[0].n).toBe(0);
   });

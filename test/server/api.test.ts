@@ -75,7 +75,7 @@ for (const target of storeTargets) {
         expect(m2).toEqual(await opened!.store.messages.get(m2.id));
         expect(m2).toMatchObject({ intent: 'greet', confidence: 0.75, entities: ['list', { of: 'things' }], parts: [{ nested: { deep: [1, null, true] } }] });
         const page = (await json('GET', `/v1/conversations/${conversation.id}/messages`)).json();
-        expect(page.data).toEqual(await opened!.store.messages.list(conversation.id));
+        expect(page.data).toEqual((await opened!.store.messages.list(conversation.id)).data);
       });
 
       it('keeps state with compare-and-set', async () => {

@@ -60,7 +60,7 @@ for (const target of storeTargets) {
       });
 
       it('streams new events live, then resumes after Last-Event-ID without loss or repetition', async () => {
-        const start = (await store.events.list({ limit: 1000 })).at(-1)?.id;
+        const start = (await store.events.list({ limit: 1000 })).data.at(-1)?.id;
         const live = readEvents(`${base}/v1/events${start ? `?after=${start}` : ''}`, 4);
         await new Promise((r) => setTimeout(r, 100)); // the stream is open before the writes
         const conversation = await store.conversations.create();
@@ -68,7 +68,7 @@ for (const target of storeTargets) {
         const first = await live;
         expect(first.map((e) => e.type)).toEqual(['conversation.created', 'message.created', 'message.created', 'message.created']);
         expect(first.map((e) => e.id)).toEqual(first.map((e) => e.event.id));
-        expect(first.map((e) => e.event)).toEqual(await store.events.list({ after: start, limit: 4 } as never));
+        expect(first.map((e) => e.event)).toEqual((await store.events.list({ after: start, limit: 4 } as never)).data);
 
         // Disconnect after the second event; write more while nobody listens; resume.
         await store.state.set(conversation.id, { state: 'a', expectedVersion: 0 });

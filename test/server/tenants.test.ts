@@ -83,7 +83,7 @@ for (const target of storeTargets) {
         expect(asAdmin.statusCode).toBe(200);
         expect((await call('admin-secret-for-tests', 'GET', `/v1/conversations/${created.json().id}`)).statusCode).toBe(404);
         expect((await call('admin-secret-for-tests', 'GET', '/v1/conversations', undefined, { 'x-colloquy-tenant': 'bad tenant!' })).statusCode).toBe(400);
-        const listed = await store.keys.list();
+        const listed = (await store.keys.list()).data;
         expect(listed.find((k) => k.id === key.id)).toMatchObject({ tenantId: 'shop', revokedAt: expect.any(String), prefix: secret.slice(0, 10) });
         expect(JSON.stringify(listed)).not.toContain(secret);
       });

@@ -1,19 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { notFound } from '../../domain/errors.js';
-import { ChannelCreateSchema } from '../../domain/schemas.js';
-import { IdParams } from './params.js';
+import { ChannelSchema, PageSchema } from '../../domain/entities.js';
+import { ChannelCreateSchema, ChannelUpdateSchema, PageOptionsSchema } from '../../domain/inputs.js';
+import { found, IdParams } from './params.js';
 
+/** Channels: `secrets` are write-only; every answer shows only which are set. */
 export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/channels', { schema: { body: ChannelCreateSchema } }, async (request, reply) => {
+  app.post('/channels', { schema: { body: ChannelCreateSchema, response: { 201: ChannelSchema } } }, async (request, reply) => {
     reply.code(201);
     return request.store.channels.create(request.body);
   });
 
-  app.get('/channels', async (request) => ({ data: await request.store.channels.list(), nextCursor: null }));
+  app.get('/channels', { schema: { querystring: PageOptionsSchema, response: { 200: PageSchema(ChannelSchema) } } }, async (request) =>
+    request.store.channels.list(request.query));
 
-  app.get('/channels/:id', { schema: { params: IdParams } }, async (request) => {
-    const channel = await request.store.channels.get(request.params.id);
-    if (!channel) throw notFound('channel', request.params.id);
-    return channel;
-  });
+  app.get('/channels/:id', { schema: { params: IdParams, response: { 200: ChannelSchema } } }, async (request) =>
+    found(await request.store.channels.get(request.params.id), 'channel', request.params.id));
+
+  app.patch('/channels/:id', { schema: { params: IdParams, body: ChannelUpdateSchema, response: { 200: ChannelSchema } } }, async (request) =>
+    request.store.channels.update(request.params.id, request.body));
 };

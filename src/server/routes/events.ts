@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
-import { IdSchema } from '../../domain/schemas.js';
+import { IdSchema } from '../../domain/entities.js';
 
 const EventsQuery = Type.Object(
   { conversationId: Type.Optional(IdSchema), after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
@@ -45,7 +45,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const lastEventId = request.headers['last-event-id'];
     let cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
     const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
-    let batch = await read(); // an invalid cursor answers 400 here, before the stream starts
+    let batch = (await read()).data; // an invalid cursor answers 400 here, before the stream starts
 
     reply.hijack();
     const res = reply.raw;
@@ -87,7 +87,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           });
           wake = undefined;
         }
-        if (open) batch = await read();
+        if (open) batch = (await read()).data;
       }
     } catch (error) {
       request.log.warn({ err: error }, 'event stream ended by an error');

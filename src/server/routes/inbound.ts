@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { IngestResultSchema } from '../../domain/entities.js';
 import { isColloquyError } from '../../domain/errors.js';
-import { IngestSchema } from '../../domain/schemas.js';
-import { IngestResponse } from './responses.js';
+import { IngestSchema } from '../../domain/inputs.js';
 
 export const inboundRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Channel-agnostic inbound message: 201 when stored, 200 for a repeat of the same externalId.
-  app.post('/inbound', { schema: { body: IngestSchema, response: { 200: IngestResponse, 201: IngestResponse } } }, async (request, reply) => {
+  app.post('/inbound', { schema: { body: IngestSchema, response: { 200: IngestResultSchema, 201: IngestResultSchema } } }, async (request, reply) => {
     const channel = request.body.channelId.toLowerCase();
     try {
       const result = await request.store.ingest(request.body);

@@ -1,5 +1,12 @@
 import Type from 'typebox';
-import { IdSchema } from '../../domain/schemas.js';
+import { IdSchema } from '../../domain/entities.js';
+import { notFound } from '../../domain/errors.js';
 
 /** `:id` in a path: a UUID, else 400 before any lookup. */
 export const IdParams = Type.Object({ id: IdSchema }, { additionalProperties: false });
+
+/** The record a lookup found, or 404 `not_found`. */
+export function found<T>(value: T | null, what: string, id: string): T {
+  if (value === null) throw notFound(what, id);
+  return value;
+}

@@ -1,4 +1,5 @@
 -- 0004: deliveries of one external id take turns.
+-- backward-compatible: yes (the functions keep their names and signatures)
 -- colloquy_ingest checked for a duplicate before resolving the conversation, but a message with the same
 -- external id could commit (through colloquy_append, into another contact's conversation of the channel)
 -- between that check and the append: the append then found the duplicate, and a conversation reopened or

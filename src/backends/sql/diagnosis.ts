@@ -1,5 +1,5 @@
-import type { Diagnosis } from './backend.js';
-import type { Row } from './rows.js';
+import type { Diagnosis } from '../backend.js';
+import type { Row, SqlRunner } from './sql.js';
 
 /** The integrity queries of `colloquy doctor`: plain SQL that both dialects run as is. */
 export const DIAGNOSIS_SQL = {
@@ -12,7 +12,13 @@ export const DIAGNOSIS_SQL = {
   doubleOpen: `SELECT count(*) AS n FROM (SELECT 1 FROM conversations WHERE status <> 'closed' AND contact_id IS NOT NULL AND channel_id IS NOT NULL GROUP BY tenant_id, contact_id, channel_id HAVING count(*) > 1) d`,
 } as const;
 
-export function diagnosisOf(rows: Record<keyof typeof DIAGNOSIS_SQL, Row[]>, warnings: string[]): Diagnosis {
+/** Runs every check; `warnings` are the engine's own (PostgreSQL: transactions that hold back events). */
+export async function diagnose(sql: SqlRunner, warnings: string[]): Promise<Diagnosis> {
+  const rows = Object.fromEntries(await Promise.all(Object.entries(DIAGNOSIS_SQL).map(async ([name, text]) => [name, await sql.all(text)])));
+  return diagnosisOf(rows as Record<keyof typeof DIAGNOSIS_SQL, Row[]>, warnings);
+}
+
+function diagnosisOf(rows: Record<keyof typeof DIAGNOSIS_SQL, Row[]>, warnings: string[]): Diagnosis {
   const byStatus = { open: 0, waiting: 0, closed: 0 };
   for (const r of rows.byStatus) byStatus[r.status as keyof typeof byStatus] = Number(r.n);
   return {

@@ -1,0 +1,121 @@
+import type * as E from '../domain/entities.js';
+
+// What the store passes to a backend: validated, with ids and times (epoch ms) already chosen.
+
+export interface PageRequest<K> {
+  /** The key of the last row of the previous page. */
+  after?: K | undefined;
+  limit: number;
+}
+
+export interface NewContact {
+  id: string;
+  channel: E.ChannelKind;
+  address: string;
+  name: string | null | undefined;
+  metadata: E.JsonObject | undefined;
+  now: number;
+}
+
+export interface NewChannel {
+  id: string;
+  kind: E.ChannelKind;
+  name: string;
+  config: E.ChannelConfig;
+  /** Sealed by the store (`store/secret-box.ts`): the backend stores them as given. */
+  secrets: Record<string, string>;
+  now: number;
+}
+
+export interface ChannelPatch {
+  name?: string | undefined;
+  config?: E.JsonObject | undefined;
+  secrets?: Record<string, string | null> | undefined;
+  now: number;
+}
+
+export interface NewConversation {
+  id: string;
+  contactId: string | null;
+  channelId: string | null;
+  agentId: string | null;
+  title: string | null;
+  metadata: E.JsonObject;
+  status: E.ConversationStatus;
+  now: number;
+}
+
+export interface ConversationFilter extends PageRequest<{ activityAt: number; id: string }> {
+  status?: E.ConversationStatus | undefined;
+  contactId?: string | undefined;
+  channelId?: string | undefined;
+  agentId?: string | undefined;
+}
+
+export interface ConversationPatch {
+  status?: E.ConversationStatus | undefined;
+  title?: string | null | undefined;
+  metadata?: E.JsonObject | undefined;
+  agentId?: string | null | undefined;
+  expectedVersion?: number | undefined;
+  now: number;
+}
+
+export interface NewMessage {
+  id: string;
+  role: E.MessageRole;
+  content: string;
+  parts: E.Json[] | null;
+  externalId: string | null;
+  idempotencyKey: string | null;
+  status: E.MessageStatus;
+  intent: string | null;
+  confidence: number | null;
+  entities: E.Json | null;
+  metadata: E.JsonObject | null;
+  createdAt: number;
+}
+
+export interface MessageRange {
+  after?: number | undefined;
+  before?: number | undefined;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+export interface NewInbound {
+  channelId: string;
+  address: string;
+  name: string | null;
+  /** Ids to use if a contact or conversation has to be created. */
+  contactId: string;
+  conversationId: string;
+  message: NewMessage;
+  now: number;
+}
+
+export interface StateWrite {
+  state?: string | null | undefined;
+  data?: E.JsonObject | undefined;
+  expectedVersion: number;
+  now: number;
+}
+
+export interface NewAgent {
+  id: string;
+  name: string;
+  instructions: string;
+  model: string;
+  params: E.JsonObject;
+  metadata: E.JsonObject;
+  now: number;
+}
+
+export interface AgentPatch {
+  name?: string | undefined;
+  instructions?: string | undefined;
+  model?: string | undefined;
+  params?: E.JsonObject | undefined;
+  metadata?: E.JsonObject | undefined;
+  now: number;
+}

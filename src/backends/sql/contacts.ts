@@ -1,0 +1,89 @@
+import { ColloquyError } from '../../domain/errors.js';
+import type { ContactExport, Handle } from '../../domain/entities.js';
+import type { ContactRepository } from '../backend.js';
+import type { EraseEvents } from './events.js';
+import { toJson, type SqlEngine, type SqlRunner } from './sql.js';
+import { emptyState, type Tables } from './tables.js';
+
+export const CONTACT_INSERT = 'INSERT INTO contacts (id, tenant_id, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)';
+export const HANDLE_INSERT = 'INSERT INTO contact_handles (tenant_id, channel, address, contact_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
+export const CONTACT_OF_HANDLE = 'SELECT contact_id FROM contact_handles WHERE tenant_id = ? AND channel = ? AND address = ?';
+const HANDLE_ORDER = 'ORDER BY created_at, channel COLLATE "C", address COLLATE "C"';
+
+/** The handles of each contact, in the order they were added. */
+export async function handlesByContact(sql: SqlRunner, contactIds: string[]): Promise<Map<string, Handle[]>> {
+  const handles = new Map<string, Handle[]>();
+  if (!contactIds.length) return handles;
+  const rows = await sql.all(`SELECT contact_id, channel, address FROM contact_handles WHERE contact_id = ANY(?::uuid[]) ${HANDLE_ORDER}`, [contactIds]);
+  for (const h of rows) {
+    let list = handles.get(h.contact_id);
+    if (!list) handles.set(h.contact_id, (list = []));
+    list.push({ channel: h.channel, address: h.address });
+  }
+  return handles;
+}
+
+export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents: EraseEvents): ContactRepository {
+  const byId = async (sql: SqlRunner, tenant: string, id: string) => {
+    const row = await sql.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, tenant]);
+    return row && tables.contacts.fromRow(row, (await handlesByContact(sql, [id])).get(id) ?? []);
+  };
+
+  return {
+    upsert: (tenant, input) => engine.tx(async (sql) => {
+      const handle = [tenant, input.channel, input.address];
+      let found = await sql.one(CONTACT_OF_HANDLE, handle);
+      if (!found) {
+        await sql.run(CONTACT_INSERT, [input.id, tenant, input.name ?? null, JSON.stringify(input.metadata ?? {}), input.now, input.now]);
+        if (await sql.run(HANDLE_INSERT, [...handle, input.id, input.now])) return (await byId(sql, tenant, input.id))!;
+        // Another process created the handle's contact meanwhile: update that one.
+        await sql.run('DELETE FROM contacts WHERE id = ?', [input.id]);
+        found = await sql.one(CONTACT_OF_HANDLE, handle);
+        if (!found) throw new ColloquyError('conflict', 'The contact of this handle was erased at the same moment; retry the call.', { reason: 'contact_erased_concurrently' });
+      }
+      if (input.name !== undefined || input.metadata !== undefined) {
+        await sql.run('UPDATE contacts SET name = CASE WHEN ? THEN ? ELSE name END, metadata = coalesce(?::jsonb, metadata), updated_at = ? WHERE id = ?',
+          [input.name !== undefined, input.name ?? null, toJson(input.metadata), input.now, found.contact_id]);
+      }
+      return (await byId(sql, tenant, found.contact_id))!;
+    }),
+
+    get: (tenant, id) => byId(engine, tenant, id),
+
+    async list(tenant, page) {
+      const rows = await engine.all('SELECT * FROM contacts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?',
+        [tenant, page.after ?? '00000000-0000-0000-0000-000000000000', page.limit]);
+      const handles = await handlesByContact(engine, rows.map((r) => r.id));
+      return rows.map((row) => tables.contacts.fromRow(row, handles.get(row.id) ?? []));
+    },
+
+    async findByHandle(tenant, handle) {
+      const found = await engine.one(CONTACT_OF_HANDLE, [tenant, handle.channel, handle.address]);
+      return found && byId(engine, tenant, found.contact_id);
+    },
+
+    erase: (tenant, id, now) => engine.tx(async (sql) => {
+      if (!(await sql.one('SELECT 1 AS x FROM contacts WHERE id = ? AND tenant_id = ? FOR UPDATE', [id, tenant]))) return undefined;
+      const handles = (await handlesByContact(sql, [id])).get(id) ?? [];
+      const conversationIds = (await sql.all('SELECT id FROM conversations WHERE contact_id = ? ORDER BY id', [id])).map((r) => r.id as string);
+      // Other contacts' links to these (only imported data has them), explicitly: the hot tier must learn of them.
+      const unlinked = (await sql.all(`UPDATE conversations SET previous_conversation_id = NULL
+        WHERE previous_conversation_id = ANY(?::uuid[]) AND contact_id IS DISTINCT FROM ? RETURNING id`, [conversationIds, id])).map((r) => r.id as string);
+      await sql.run('DELETE FROM contacts WHERE id = ?', [id]); // cascades to handles, conversations, messages, states
+      await eraseEvents(sql, tenant, conversationIds, { type: 'contact.erased', conversationId: null, data: { contactId: id, conversationIds }, now });
+      return { handles, conversationIds, unlinked };
+    }),
+
+    async export(tenant, id) {
+      const contact = await byId(engine, tenant, id);
+      if (!contact) return undefined;
+      const rows = await engine.all('SELECT * FROM conversations WHERE contact_id = ? ORDER BY created_at, id', [id]);
+      const conversations = await Promise.all(rows.map(async (row) => {
+        const state = await engine.one('SELECT * FROM conversation_states WHERE conversation_id = ?', [row.id]);
+        const messages = (await engine.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq', [row.id])).map((m) => tables.messages.fromRow(m));
+        return { ...tables.conversations.fromRow(row), state: state ? tables.states.fromRow(state) : emptyState(row.id), messages };
+      }));
+      return { contact, conversations } satisfies ContactExport;
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type {
+  AdminRepository,
+  Backend,
+  BackendCapabilities,
+  EventRepository,
+  InboundRepository,
+  MessageRepository,
+  PoolStats,
+} from '../backend.js';
+import { guard } from '../guard.js';
+import { agentRepository } from './agents.js';
+import { channelRepository } from './channels.js';
+import { contactRepository } from './contacts.js';
+import { conversationRepository } from './conversations.js';
+import { diagnose } from './diagnosis.js';
+import type { EraseEvents } from './events.js';
+import { keyRepository } from './keys.js';
+import { messageRepository } from './messages.js';
+import { checkSchema, migrateSchema, type Bookkeeping, type Migration } from './migrations.js';
+import { exportRecords, importRecords, type PortableRecord } from './portable.js';
+import type { SqlEngine, SqlRunner } from './sql.js';
+import { stateRepository } from './states.js';
+import type { Tables } from './tables.js';
+
+/** What an engine supplies: its connection, and only what truly differs between engines. */
+export interface Engine {
+  readonly sql: SqlEngine;
+  readonly tables: Tables;
+  readonly capabilities: BackendCapabilities;
+  readonly migrations: Migration[];
+  readonly books: Bookkeeping;
+  /** The write hot paths, each in the engine's fastest form (SQLite group commit, PostgreSQL one round trip). */
+  readonly append: MessageRepository['append'];
+  readonly ingest: InboundRepository['ingest'];
+  /** Event ids and delivery order are the engine's own. */
+  readonly listEvents: EventRepository['list'];
+  readonly eraseEvents: EraseEvents;
+  /** Runs `read` over one consistent, read-only snapshot that does not block writers. */
+  snapshot<T>(read: (sql: SqlRunner) => AsyncGenerator<T>): AsyncGenerator<T>;
+  /** Problems of the engine itself, for `colloquy doctor`. */
+  warnings(): Promise<string[]>;
+  poolStats(): PoolStats | null;
+  close(): Promise<void>;
+  /** Driver errors → ColloquyError. */
+  translate(error: unknown): unknown;
+}
+
+/** A Backend from the shared repositories and the engine's own parts, every member guarded by its translator. */
+export function createSqlBackend(engine: Engine): Backend {
+  const { sql, tables, translate } = engine;
+  const admin: AdminRepository = {
+    migrate: () => migrateSchema(sql, engine.migrations, engine.books),
+    checkSchema: () => checkSchema(sql, engine.migrations, engine.books),
+    async ping() {
+      await sql.one('SELECT 1 AS x');
+    },
+    async diagnose() {
+      return diagnose(sql, await engine.warnings());
+    },
+    async *exportRecords() {
+      yield* engine.snapshot((snapshot) => exportRecords(snapshot, tables));
+    },
+    importRecords: (records: PortableRecord[]) => sql.tx((tx) => importRecords(tx, tables, records)),
+    async setting(name) {
+      return (await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]))?.value;
+    },
+    async initSetting(name, value) {
+      await sql.run('INSERT INTO colloquy_settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING', [name, value]);
+      return (await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]))!.value;
+    },
+    resealSecrets: (reseal) => sql.tx(async (tx) => {
+      let changed = 0;
+      for (const row of await tx.all(`SELECT id, tenant_id, secrets FROM channels WHERE CAST(secrets AS text) LIKE '%"plain:%' ORDER BY id`)) {
+        await tx.run('UPDATE channels SET secrets = ? WHERE id = ?', [JSON.stringify(reseal(row.tenant_id, row.id, tables.channelSecrets(row))), row.id]);
+        changed++;
+      }
+      return changed;
+    }),
+    poolStats: () => engine.poolStats(),
+    close: () => engine.close(),
+  };
+  return Object.freeze({
+    dialect: sql.dialect,
+    capabilities: engine.capabilities,
+    contacts: guard(contactRepository(sql, tables, engine.eraseEvents), translate),
+    channels: guard(channelRepository(sql, tables), translate),
+    conversations: guard(conversationRepository(sql, tables, engine.eraseEvents), translate),
+    messages: guard({ ...messageRepository(sql, tables), append: engine.append }, translate),
+    inbound: guard({ ingest: engine.ingest }, translate),
+    states: guard(stateRepository(sql, tables), translate),
+    agents: guard(agentRepository(sql, tables), translate),
+    keys: guard(keyRepository(sql, tables), translate),
+    events: guard({ list: engine.listEvents }, translate),
+    admin: guard(admin, translate, ['poolStats']),
+  });
+}

@@ -1,0 +1,34 @@
+import type { ChannelConfig, JsonObject } from './entities.js';
+
+/** A closed conversation active within this many seconds is reopened by a new inbound message. */
+export const DEFAULT_REOPEN_WINDOW_SECONDS = 86_400;
+
+/** A channel's config at creation: what was given, with the defaults filled in. */
+export const configOf = (given: JsonObject | undefined): ChannelConfig => ({
+  ...given,
+  reopenWindowSeconds: (given?.reopenWindowSeconds as number | undefined) ?? DEFAULT_REOPEN_WINDOW_SECONDS,
+});
+
+/** PATCH semantics for config: the keys given replace the present ones, a key set to null is removed. */
+export function mergeConfig(current: ChannelConfig, patch: JsonObject): ChannelConfig {
+  const next: JsonObject = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return configOf(next);
+}
+
+/** The same for secrets (values already sealed): given ones are set, null removes one, others stay. */
+export function mergeSecrets(current: Record<string, string>, patch: Record<string, string | null>): Record<string, string> {
+  const next = { ...current };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete next[name];
+    else next[name] = value;
+  }
+  return next;
+}
+
+/** What reads show of secrets: which are set, never their values. */
+export const secretFlags = (sealed: Record<string, string>): Record<string, boolean> =>
+  Object.fromEntries(Object.keys(sealed).sort().map((name) => [name, true]));

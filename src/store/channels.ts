@@ -1,0 +1,47 @@
+import { configOf } from '../domain/channel-settings.js';
+import type { Channel, Page } from '../domain/entities.js';
+import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
+import { newId } from '../domain/ids.js';
+import { validate } from '../domain/validate.js';
+import { byId, paged } from './cursor.js';
+import type { Scope } from './scope.js';
+import { secretContext } from './secret-box.js';
+
+export interface ChannelsApi {
+  /**
+   * `config` holds public settings (`reopenWindowSeconds` defaults to 86400, 24 h); `secrets` holds tokens and
+   * app secrets, which are write-only: reads show only which are set (`secrets: { appSecret: true }`).
+   */
+  create(input: ChannelCreate): Promise<Channel>;
+  get(id: string): Promise<Channel | null>;
+  /** Oldest first; `limit` 1–200, default 50. */
+  list(options?: PageOptions): Promise<Page<Channel>>;
+  /** Renames; merges `config` (a key set to null is removed); sets secrets, or removes one given as null. Throws `not_found`. */
+  update(id: string, patch: ChannelUpdate): Promise<Channel>;
+}
+
+export function channelsOf(s: Scope): ChannelsApi {
+  const { backend, tenant: t } = s;
+  const seal = (channelId: string, secrets: Record<string, string | null>) =>
+    Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value === null ? null : s.box.seal(value, secretContext(t, channelId, name))]));
+  return {
+    async create(input) {
+      const v = validate(ChannelCreateSchema, input, 'channel');
+      const id = newId();
+      return backend.channels.create(t, {
+        id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: seal(id, v.secrets ?? {}) as Record<string, string>, now: s.clock(),
+      });
+    },
+    async get(id) {
+      return (await backend.channels.get(t, s.id(id, 'channel'))) ?? null;
+    },
+    list: (options = {}) => paged('channels', options, byId, (page) => backend.channels.list(t, page)),
+    async update(id, patch) {
+      const key = s.id(id, 'channel');
+      const v = validate(ChannelUpdateSchema, patch, 'channel update');
+      return s.found(await backend.channels.update(t, key, {
+        name: v.name, config: v.config, secrets: v.secrets && seal(key, v.secrets), now: s.clock(),
+      }), 'channel', key);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Contact, ContactExport, Handle, Page } from '../domain/entities.js';
+import { ContactUpsertSchema, type ContactUpsert, type PageOptions } from '../domain/inputs.js';
+import { newId } from '../domain/ids.js';
+import { HandleSchema } from '../domain/entities.js';
+import { validate } from '../domain/validate.js';
+import { cacheKey, erased, touched } from './cache-keys.js';
+import { byId, paged } from './cursor.js';
+import type { Scope } from './scope.js';
+
+export interface ContactsApi {
+  /** Creates the contact of `handle`, or updates the name/metadata given; returns it. */
+  upsert(input: ContactUpsert): Promise<Contact>;
+  get(id: string): Promise<Contact | null>;
+  /** Oldest first; `limit` 1–200, default 50. */
+  list(options?: PageOptions): Promise<Page<Contact>>;
+  findByHandle(handle: Handle): Promise<Contact | null>;
+  /** Deletes the contact and everything of theirs (conversations, messages, state, events). False if missing. */
+  erase(id: string): Promise<boolean>;
+  /** Everything stored about the contact, as plain JSON. Null if missing. */
+  export(id: string): Promise<ContactExport | null>;
+}
+
+export function contactsOf(s: Scope): ContactsApi {
+  const { backend, tenant: t, hot } = s;
+  return {
+    async upsert(input) {
+      const v = validate(ContactUpsertSchema, input, 'contact');
+      const contact = await backend.contacts.upsert(t, {
+        id: newId(), channel: v.handle.channel, address: v.handle.address, name: v.name, metadata: v.metadata, now: s.clock(),
+      });
+      await s.settle(() => [{ op: 'invalidate', keys: [cacheKey.handle(t, v.handle.channel, v.handle.address)] }]);
+      return contact;
+    },
+    async get(id) {
+      return (await backend.contacts.get(t, s.id(id, 'contact'))) ?? null;
+    },
+    list: (options = {}) => paged('contacts', options, byId, (page) => backend.contacts.list(t, page)),
+    async findByHandle(handle) {
+      const v = validate(HandleSchema, handle, 'handle');
+      const load = () => backend.contacts.findByHandle(t, v);
+      if (!hot) return (await load()) ?? null;
+      // Contacts carry no version: the lease alone keeps a slow reader from installing an older one.
+      return (await hot.read(cacheKey.handle(t, v.channel, v.address), async () => {
+        const contact = await load();
+        return contact && { version: 0, value: contact };
+      })) ?? null;
+    },
+    async erase(id) {
+      const gone = await backend.contacts.erase(t, s.id(id, 'contact'), s.clock());
+      if (!gone) return false;
+      await s.settle(() => [
+        erased(t, gone.conversationIds),
+        { op: 'invalidate', deleted: true, keys: gone.handles.map((h) => cacheKey.handle(t, h.channel, h.address)) },
+        touched(t, gone.unlinked),
+      ]);
+      return s.changed(true);
+    },
+    async export(id) {
+      return (await backend.contacts.export(t, s.id(id, 'contact'))) ?? null;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { CacheChange } from '../cache/hot-tier.js';
+import type { IngestResult } from '../domain/entities.js';
+import { newId } from '../domain/ids.js';
+import { IngestSchema, type IngestInput } from '../domain/inputs.js';
+import { toEpochMs, validate } from '../domain/validate.js';
+import { cacheKey, stampOf } from './cache-keys.js';
+import type { Scope } from './scope.js';
+
+/**
+ * An inbound channel message: contact by handle, then the continuity rule (join the open conversation, reopen
+ * a closed one within the channel's window, or start a new one linked to the previous), then an idempotent append.
+ */
+export type IngestApi = (input: IngestInput) => Promise<IngestResult>;
+
+export function ingestOf(s: Scope): IngestApi {
+  const { backend, tenant: t, hot } = s;
+  return async (input) => {
+    const v = validate(IngestSchema, input, 'inbound message');
+    const now = s.clock();
+    const channelId = v.channelId.toLowerCase();
+    // A name given may rename the contact: its handle's cache key needs the channel's kind, read before the
+    // write so that nothing can fail between the commit and the cache update.
+    const kind = hot && v.from.name !== undefined ? await s.kindOf(channelId) : undefined;
+    const result = await backend.inbound.ingest(t, {
+      channelId, address: v.from.address, name: v.from.name ?? null,
+      contactId: newId(), conversationId: newId(), now,
+      message: {
+        id: newId(), role: 'user', content: v.content, parts: v.parts ?? null,
+        externalId: v.externalId, idempotencyKey: null, status: 'delivered', intent: null, confidence: null,
+        entities: null, metadata: v.metadata ?? null, createdAt: toEpochMs(v.timestamp, 'timestamp', now),
+      },
+    });
+    if (result.duplicate) {
+      // Nothing was written; the record is refreshed anyway, as a cheap guard for a cache that missed a change.
+      await s.settle(() => [{ op: 'invalidate', keys: [cacheKey.conversation(t, result.conversation.id)] }]);
+      return result;
+    }
+    const { conversation, message } = result;
+    const changes: CacheChange[] = [
+      { op: 'write', key: cacheKey.conversation(t, conversation.id), version: stampOf(conversation), value: conversation },
+      { op: 'push', key: cacheKey.page(t, conversation.id), version: message.seq, item: message },
+    ];
+    if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, v.from.address)] });
+    await s.settle(() => changes);
+    return s.changed(result);
+  };
+}

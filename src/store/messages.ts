@@ -1,0 +1,102 @@
+import { PAGE_MAX } from '../cache/hot-tier.js';
+import { MessageStatusSchema, type AppendResult, type Message, type MessageStatus, type Page, type StatusUpdateResult } from '../domain/entities.js';
+import { ColloquyError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { MessageAppendSchema, MessageListSchema, TimestampSchema, type MessageAppend, type MessageListOptions } from '../domain/inputs.js';
+import { toEpochMs, validate } from '../domain/validate.js';
+import { cacheKey } from './cache-keys.js';
+import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
+import type { Scope } from './scope.js';
+
+export interface MessagesApi {
+  /**
+   * Appends with seq = previous + 1. A repeat of the same `externalId` or `idempotencyKey` returns the stored
+   * original with `duplicate: true` and writes nothing. Throws `not_found`, or `conversation_closed`.
+   * `status` defaults to `delivered` for role `user` and `pending` otherwise.
+   */
+  append(conversationId: string, input: MessageAppend): Promise<AppendResult>;
+  /**
+   * A page by seq: `after`/`before` exclusive, `limit` 1–1000 (default 50), `order` asc (default) or desc;
+   * `cursor` continues from the previous page's `nextCursor`. Throws `not_found`.
+   */
+  list(conversationId: string, options?: MessageListOptions): Promise<Page<Message>>;
+  get(id: string): Promise<Message | null>;
+  /** Moves the delivery status forward only; otherwise returns `changed: false`. Throws `not_found`. */
+  updateStatus(id: string, status: MessageStatus, at?: string | number): Promise<StatusUpdateResult>;
+}
+
+const seqKey = (parts: unknown[]) => {
+  const [order, seq] = parts;
+  return (order === 'asc' || order === 'desc') && Number.isSafeInteger(seq) && (seq as number) >= 0 ? { order, seq: seq as number } : undefined;
+};
+
+export function messagesOf(s: Scope): MessagesApi {
+  const { backend, tenant: t, hot } = s;
+  const cursorOf = (order: 'asc' | 'desc') => (last: Message) => encodeCursor('messages', [order, last.seq]);
+  return {
+    async append(conversationId, input) {
+      const key = s.id(conversationId, 'conversation');
+      const v = validate(MessageAppendSchema, input, 'message');
+      const result = await backend.messages.append(t, key, {
+        id: newId(), role: v.role, content: v.content, parts: v.parts ?? null,
+        externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
+        status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
+        confidence: v.confidence ?? null, entities: v.entities ?? null, metadata: v.metadata ?? null,
+        createdAt: toEpochMs(v.createdAt, 'createdAt', s.clock()),
+      });
+      if (result.duplicate) return result;
+      await s.settle(() => [
+        { op: 'push', key: cacheKey.page(t, key), version: result.message.seq, item: result.message },
+        { op: 'invalidate', keys: [cacheKey.conversation(t, key)] },
+      ]);
+      return s.changed(result);
+    },
+
+    async list(conversationId, options = {}) {
+      const key = s.id(conversationId, 'conversation');
+      const v = validate(MessageListSchema, options, 'message list options');
+      const limit = v.limit ?? 50;
+      const order = v.order ?? 'asc';
+      let { after, before } = v;
+      if (v.cursor !== undefined) {
+        const continued = decodeCursor('messages', v.cursor, seqKey);
+        if (continued.order !== order) {
+          throw new ColloquyError('invalid_argument', `This cursor continues a page in ${continued.order} order: pass order=${continued.order} with it.`, { cursor: v.cursor });
+        }
+        if (order === 'asc') after = Math.max(after ?? 0, continued.seq);
+        else before = Math.min(before ?? Number.MAX_SAFE_INTEGER, continued.seq);
+      }
+      if (order === 'desc') {
+        // seq is gapless from 1: a full page whose last seq is above after + 1 has more below it.
+        const more = (rows: Message[]) => ({
+          data: rows, nextCursor: rows.length === limit && rows.at(-1)!.seq > (after ?? 0) + 1 ? cursorOf('desc')(rows.at(-1)!) : null,
+        });
+        // The hot tier holds the newest page: what a chat turn and a chat screen read.
+        if (hot && after === undefined && before === undefined && limit <= PAGE_MAX) {
+          const rows = await hot.readList(cacheKey.page(t, key), limit, async () => {
+            const newest = await backend.messages.list(t, key, { limit: PAGE_MAX, order: 'desc' });
+            return newest && { version: newest[0]?.seq ?? 0, items: newest };
+          });
+          return more(s.found(rows, 'conversation', key));
+        }
+        return more(s.found(await backend.messages.list(t, key, { after, before, limit, order }), 'conversation', key));
+      }
+      const rows = s.found(await backend.messages.list(t, key, { after, before, limit: limit + 1, order }), 'conversation', key);
+      return pageOf(rows, limit, cursorOf('asc'));
+    },
+
+    async get(id) {
+      return (await backend.messages.get(t, s.id(id, 'message'))) ?? null;
+    },
+
+    async updateStatus(id, status, at) {
+      const key = s.id(id, 'message');
+      const v = validate(MessageStatusSchema, status, 'message status');
+      const when = at === undefined ? undefined : validate(TimestampSchema, at, 'status time');
+      const result = s.found(await backend.messages.updateStatus(t, key, v, toEpochMs(when, 'at', s.clock())), 'message', key);
+      if (!result.changed) return result;
+      await s.settle(() => [{ op: 'invalidate', keys: [cacheKey.page(t, result.message.conversationId)] }]);
+      return s.changed(result);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { Diagnosis, PoolStats } from '../backends/backend.js';
+import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
+import type { HotTierStats } from '../cache/hot-tier.js';
+import { ColloquyError } from '../domain/errors.js';
+import type { Scope } from './scope.js';
+import { secretContext } from './secret-box.js';
+
+/** The store's operations across tenants: health, integrity, export and import. */
+export interface OperationsApi {
+  /** One round trip to the database; throws `unavailable` when it does not answer. */
+  ping(): Promise<void>;
+  /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
+  health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: PoolStats | null }>;
+  /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
+  diagnose(): Promise<Diagnosis>;
+  /**
+   * Every record of every tenant from one snapshot, parents before children (`colloquy export`). Channel
+   * secrets are left out unless `includeSecrets`; then they are in the clear (keep such a file safe).
+   */
+  exportAll(options?: { includeSecrets?: boolean }): AsyncGenerator<PortableRecord>;
+  /**
+   * Inserts the records that are absent and leaves those present (`colloquy import`): importing the same
+   * records twice changes nothing. Writes no events. Throws `invalid_argument` naming the first bad record.
+   * Channel secrets in the records are sealed with this store's key.
+   */
+  importAll(records: unknown[]): Promise<{ inserted: number; present: number; skipped: number }>;
+  /** The hot tier's kind, status and counters, or null without a cache. Synchronous: for metrics and health. */
+  cacheStats(): HotTierStats | null;
+  /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
+  poolStats(): PoolStats | null;
+}
+
+const isStringMap = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+
+export function operationsOf(s: Scope): OperationsApi {
+  const { admin } = s.backend;
+  /** Each secret of a channel record through `f`, bound to where it belongs. */
+  const mapSecrets = (record: Extract<PortableRecord, { kind: 'channel' }>, f: (value: string, context: string) => string) =>
+    Object.fromEntries(Object.entries(record.secrets ?? {}).map(([name, value]) => [name, f(value, secretContext(record.tenant, record.data.id, name))]));
+  return {
+    ping: () => admin.ping(),
+    async health() {
+      const started = performance.now();
+      await admin.ping();
+      return { dialect: s.backend.dialect, latencyMs: Math.round((performance.now() - started) * 1000) / 1000, pool: admin.poolStats() };
+    },
+    diagnose: () => admin.diagnose(),
+    async *exportAll(options = {}) {
+      for await (const record of admin.exportRecords()) {
+        if (record.kind !== 'channel') yield record;
+        else if (options.includeSecrets) yield { ...record, secrets: mapSecrets(record, (sealed, context) => s.box.open(sealed, context)) };
+        else {
+          const { secrets: _sealed, ...rest } = record;
+          yield rest;
+        }
+      }
+    },
+    async importAll(records) {
+      const checked = records.map((record, index) => {
+        const why = portableProblem(record) ?? ((record as PortableRecord).kind === 'channel' && (record as { secrets?: unknown }).secrets !== undefined
+          && !isStringMap((record as { secrets?: unknown }).secrets) ? 'has secrets that are not a map of names to strings' : undefined);
+        if (why) throw new ColloquyError('invalid_argument', `Record ${index + 1} ${why}: expected a line written by \`colloquy export\`.`, { index });
+        const r = record as PortableRecord;
+        return r.kind === 'channel' ? { ...r, secrets: mapSecrets(r, (value, context) => s.box.seal(value, context)) } : r;
+      });
+      const result = await admin.importRecords(checked);
+      // An import changes records around the cache (new messages, new handles): drop it rather than track each.
+      if (result.inserted || result.present) await s.hot?.clear();
+      return result;
+    },
+    cacheStats: () => s.hot?.stats() ?? null,
+    poolStats: () => admin.poolStats(),
+  };
+}

@@ -1,0 +1,74 @@
+import type { Backend } from '../backends/backend.js';
+import type { CacheChange, HotTier } from '../cache/hot-tier.js';
+import type { ChannelKind } from '../domain/entities.js';
+import { ColloquyError, notFound } from '../domain/errors.js';
+import { isId } from '../domain/ids.js';
+import { IdSchema } from '../domain/entities.js';
+import { validate } from '../domain/validate.js';
+import type { ChangeSignal } from '../events/change-signal.js';
+import type { SecretBox } from './secret-box.js';
+
+/** What every tenant view of one store shares. */
+export interface StoreContext {
+  readonly backend: Backend;
+  readonly clock: () => number;
+  readonly signal: ChangeSignal;
+  /** The hot tier, if any: reads go through it, and every commit updates or invalidates it before it is acknowledged. */
+  readonly hot: HotTier | undefined;
+  readonly box: SecretBox;
+  /** Channel kinds by tenant and id: a channel's kind never changes and channels are never deleted. */
+  readonly channelKinds: Map<string, ChannelKind>;
+  /** Closed with the store, after the backend. */
+  readonly onClose: () => Promise<void>;
+}
+
+/** One tenant's view: what each entity module of the store works with. */
+export interface Scope extends StoreContext {
+  readonly tenant: string;
+  /** Applies a commit's cache changes before the caller hears of the commit (read-your-writes across instances). */
+  settle(changes: () => CacheChange[]): Promise<void>;
+  /** Passes a write's result through after waking this tenant's live readers. */
+  changed<T>(result: T): T;
+  /** A valid id, normalised: ids are case-insensitive (as PostgreSQL's uuid), so SQLite's text comparison agrees. */
+  id(value: unknown, what: string): string;
+  /** The record, or `not_found`. */
+  found<T>(value: T | undefined, what: string, key: string): T;
+  /** The kind of one of the tenant's channels, remembered. */
+  kindOf(channelId: string): Promise<ChannelKind | undefined>;
+}
+
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function assertTenant(tenantId: string): void {
+  if (!TENANT.test(tenantId)) {
+    throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`);
+  }
+}
+
+export function scopeOf(context: StoreContext, tenant: string): Scope {
+  assertTenant(tenant);
+  const { hot, signal, channelKinds, backend } = context;
+  return {
+    ...context,
+    tenant,
+    async settle(changes) {
+      if (hot) await hot.apply(changes());
+    },
+    changed(result) {
+      signal.emit(tenant);
+      return result;
+    },
+    id: (value, what) => (isId(value) ? value : validate(IdSchema, value, `${what} id`)).toLowerCase(),
+    found(value, what, key) {
+      if (value === undefined) throw notFound(what, key);
+      return value;
+    },
+    async kindOf(channelId) {
+      const known = channelKinds.get(`${tenant}/${channelId}`);
+      if (known) return known;
+      const channel = await backend.channels.get(tenant, channelId);
+      if (channel) channelKinds.set(`${tenant}/${channelId}`, channel.kind);
+      return channel?.kind;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { ColloquyError } from '../domain/errors.js';
+import type { AdminRepository } from '../backends/backend.js';
+
+/**
+ * Sealing of write-only secrets (channel tokens, app secrets). With a key (COLLOQUY_SECRET_KEY), each value is
+ * encrypted with AES-256-GCM under a key derived from it (scrypt, with a salt kept in the database), bound to
+ * where it belongs (tenant, channel, name) so that a sealed value cannot be moved to another channel; a copy
+ * of the database without the key reveals nothing. Without a key, values are stored as they are. The database
+ * keeps a check value sealed with the key, so that a wrong key is refused at start instead of yielding garbage.
+ */
+export interface SecretBox {
+  /** Whether new values are encrypted. */
+  readonly encrypting: boolean;
+  seal(value: string, context: string): string;
+  /** The value of a sealed secret; `unavailable` when it was encrypted and this box has no (or another) key. */
+  open(sealed: string, context: string): string;
+}
+
+const PLAIN = 'plain:';
+const SEALED = 'v1:';
+const CHECK = 'colloquy secret key check';
+export const MIN_SECRET_KEY_LENGTH = 32;
+
+function seal(key: Buffer, value: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context));
+  const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return `${SEALED}${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+}
+
+function unseal(key: Buffer, sealed: string, context: string): string | undefined {
+  const [iv, tag, body] = sealed.slice(SEALED.length).split('.');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv!, 'base64url'));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body!, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The box for a database: checks `secretKey` against the database's check value (writing one on first use). */
+export async function openSecretBox(secretKey: string | undefined, admin: AdminRepository): Promise<SecretBox> {
+  const encrypted = (await admin.setting('secret_key_check')) !== undefined;
+  if (secretKey === undefined) {
+    return {
+      encrypting: false,
+      seal(value) {
+        if (encrypted) {
+          throw new ColloquyError('invalid_argument', "This database's secrets are encrypted: start Colloquy with its COLLOQUY_SECRET_KEY to set secrets.", { reason: 'secret_key_missing' });
+        }
+        return PLAIN + value;
+      },
+      open: (sealed) => {
+        if (sealed.startsWith(PLAIN)) return sealed.slice(PLAIN.length);
+        throw new ColloquyError('unavailable', "This secret is encrypted: start Colloquy with the COLLOQUY_SECRET_KEY it was sealed with.", { reason: 'secret_key_missing' });
+      },
+    };
+  }
+  if (secretKey.length < MIN_SECRET_KEY_LENGTH) {
+    throw new ColloquyError('invalid_argument',
+      `COLLOQUY_SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters; make one with \`openssl rand -base64 32\` and keep it safe.`,
+      { reason: 'secret_key_too_short' });
+  }
+  const salt = await admin.initSetting('secret_key_salt', randomBytes(16).toString('base64url'));
+  const key = scryptSync(secretKey, salt, 32);
+  const check = await admin.initSetting('secret_key_check', seal(key, CHECK, 'check'));
+  if (unseal(key, check, 'check') !== CHECK) {
+    throw new ColloquyError('invalid_argument',
+      "COLLOQUY_SECRET_KEY is not the key this database's secrets were sealed with: start with that key (secrets cannot be read without it).",
+      { reason: 'secret_key_mismatch' });
+  }
+  return {
+    encrypting: true,
+    seal: (value, context) => seal(key, value, context),
+    open(sealed, context) {
+      if (sealed.startsWith(PLAIN)) return sealed.slice(PLAIN.length);
+      const value = unseal(key, sealed, context);
+      if (value === undefined) throw new ColloquyError('unavailable', 'A secret could not be decrypted with this key: it was sealed for another channel or with another key.', { reason: 'secret_unreadable' });
+      return value;
+    },
+  };
+}
+
+/** Whether a stored value is still in the clear (sealed before a key was set). */
+export const isPlain = (sealed: string): boolean => sealed.startsWith(PLAIN);
+
+/** Where a channel secret belongs: what its encryption is bound to. */
+export const secretContext = (tenant: string, channelId: string, name: string): string => `${tenant}/${channelId}/${name}`;
