@@ -34,7 +34,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const store = await openStore({
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
     secretKey: options.secretKey,
-    log: (message, error) => degraded?.(message, error),
+    // Until the app's logger exists (warnings while opening), to stderr.
+    log: (message, error) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`)),
   });
   const adminKey = process.env.COLLOQUY_ADMIN_KEY || undefined;
   if (!isLoopback(options.host) && !adminKey && (await store.keys.count()).active === 0) {

@@ -65,7 +65,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   try {
     if (config.migrate !== false) await backend.admin.migrate();
     else await backend.admin.checkSchema();
-    const box = await openSecretBox(config.secretKey, backend.admin);
+    const box = await openSecretBox(config.secretKey, backend.admin, config.log ?? (() => {}));
     // Secrets set before the key was: sealed now, so that nothing stays in the clear once a key is set.
     if (box.encrypting) {
       await backend.admin.resealSecrets((tenant, channelId, sealed) => Object.fromEntries(Object.entries(sealed).map(([name, value]) => {

@@ -41,7 +41,7 @@ const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function assertTenant(tenantId: string): void {
   if (!TENANT.test(tenantId)) {
-    throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`);
+    throw new ColloquyError('invalid_argument', `Invalid tenant id "${tenantId}": use 1–64 letters, digits, '.', '_' or '-'.`, { tenant: tenantId });
   }
 }
 

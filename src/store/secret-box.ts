@@ -43,9 +43,10 @@ function unseal(key: Buffer, sealed: string, context: string): string | undefine
 }
 
 /** The box for a database: checks `secretKey` against the database's check value (writing one on first use). */
-export async function openSecretBox(secretKey: string | undefined, admin: AdminRepository): Promise<SecretBox> {
+export async function openSecretBox(secretKey: string | undefined, admin: AdminRepository, log: (message: string) => void): Promise<SecretBox> {
   const encrypted = (await admin.setting('secret_key_check')) !== undefined;
   if (secretKey === undefined) {
+    if (encrypted) log("this database's channel secrets are encrypted and no COLLOQUY_SECRET_KEY was given: channels cannot use them, and none can be set");
     return {
       encrypting: false,
       seal(value) {

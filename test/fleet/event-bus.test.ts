@@ -52,3 +52,19 @@ describe('live events reach every instance', () => {
     }
   });
 });
+
+describe('engine capabilities', () => {
+  it.skipIf(!pgUp)('warns that an in-process cache goes stale on a database several processes write', async () => {
+    const { schema, drop } = await throwawaySchema();
+    const said: string[] = [];
+    try {
+      const store = await openStore({ url: POSTGRES_URL, schema, cache: 'memory', log: (message) => said.push(message) });
+      await store.close();
+      const single = await openStore({ url: 'sqlite::memory:', cache: 'memory', log: (message) => said.push(`sqlite: ${message}`) });
+      await single.close();
+    } finally {
+      await drop();
+    }
+    expect(said).toEqual([expect.stringMatching(/^an in-process cache is correct only while this process is the database's only writer/)]);
+  });
+});

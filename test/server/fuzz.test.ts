@@ -24,10 +24,11 @@ describe('no request can produce a 5xx', () => {
   const weird: unknown[] = [
     null, true, 0, -1, 1e308, -0, '', ' ', 'a'.repeat(300), '\u0000', '\ud800', '😀', '../../etc/passwd', '<script>', '%00', "' OR 1=1 --",
     [], [null], [[[]]], {}, { __proto__: { admin: true } }, { constructor: { prototype: {} } }, { a: { b: { c: { d: {} } } } },
-    '018f0000-0000-7000-8000-000000000000', 'NaN', 'Infinity', '9'.repeat(40), '1e400', { $gt: '' },
+    '018f0000-0000-7000-8000-000000000000', 'NaN', 'Infinity', '9'.repeat(40), '1e400', { $gt: '' }, { appSecret: 'x' }, { appSecret: null },
+    Buffer.from(JSON.stringify(['messages', 'desc', 3])).toString('base64url'), Buffer.from('["contacts",1]').toString('base64url'),
   ];
   const fields = ['role', 'content', 'title', 'status', 'expectedVersion', 'state', 'data', 'metadata', 'channelId', 'from', 'externalId',
-    'handle', 'name', 'model', 'kind', 'config', 'parts', 'entities', 'confidence', 'contactId', 'agentId', 'limit', 'cursor'];
+    'handle', 'name', 'model', 'kind', 'config', 'secrets', 'parts', 'entities', 'confidence', 'contactId', 'agentId', 'limit', 'cursor', 'after', 'before', 'order'];
 
   // A lone surrogate cannot be percent-encoded as UTF-8: send the invalid bytes themselves.
   const encode = (value: string) => {
@@ -47,7 +48,8 @@ describe('no request can produce a 5xx', () => {
       ['POST', () => `/v1/conversations/${ids.conversation}/messages`], ['GET', () => `/v1/conversations/${ids.conversation}/messages`],
       ['GET', () => `/v1/conversations/${ids.conversation}/state`], ['PUT', () => `/v1/conversations/${ids.conversation}/state`],
       ['POST', () => '/v1/inbound'], ['POST', () => '/v1/contacts'], ['GET', () => '/v1/contacts'], ['GET', () => `/v1/contacts/${ids.contact}/export`],
-      ['POST', () => '/v1/channels'], ['GET', () => `/v1/channels/${pick(['x', ids.channel, '%zz'])}`], ['POST', () => '/v1/agents'],
+      ['POST', () => '/v1/channels'], ['GET', () => `/v1/channels/${pick(['x', ids.channel, '%zz'])}`], ['PATCH', () => `/v1/channels/${ids.channel}`],
+      ['GET', () => '/v1/channels'], ['GET', () => '/v1/agents'], ['POST', () => '/v1/agents'],
       ['PATCH', () => `/v1/agents/${ids.agent}`], ['GET', () => `/v1/conversations/${ids.conversation}/context`],
     ];
     const failures: string[] = [];

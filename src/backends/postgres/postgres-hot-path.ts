@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs';
 import type { Pool, QueryConfig } from 'pg';
-import { ColloquyError, notFound } from '../../domain/errors.js';
+import { notFound } from '../../domain/errors.js';
 import { conversationClosed } from '../../domain/lifecycle.js';
 import type { StoreEvent } from '../../domain/entities.js';
 import { iso } from '../../domain/time.js';
 import type { AppendResult, IngestResult } from '../../domain/entities.js';
 import type { NewInbound, NewMessage } from '../backend-inputs.js';
-import { writeEvent, type EraseEvents } from '../sql/events.js';
+import { badEventCursor, writeEvent, type EraseEvents } from '../sql/events.js';
 import type { Row } from '../sql/sql.js';
 import { packExtra, type Tables } from '../sql/tables.js';
 
 const APPEND_FAST = readFileSync(new URL('./queries/append-fast.sql', import.meta.url), 'utf8');
+const EVENTS_AFTER = readFileSync(new URL('./queries/events-after.sql', import.meta.url), 'utf8');
+const EVENTS = {
+  tenant: EVENTS_AFTER.replaceAll('{scope}', 'tenant_id = $1'),
+  conversation: EVENTS_AFTER.replaceAll('{scope}', 'conversation_id = $5 AND tenant_id = $1'),
+};
 /** How long listEvents waits for committed events held back by older, still running transactions. */
 const EVENT_SETTLE_WAIT_MS = 250;
 
@@ -74,17 +79,14 @@ export function postgresHotPath(pool: Pool, tables: Tables) {
 
   async function listEvents(tenant: string, options: { after?: string | undefined; limit: number; conversationId?: string | undefined }): Promise<StoreEvent[]> {
     const [tx0, id0] = parseEventCursor(options.after);
-    const scope = options.conversationId ? 'conversation_id = $5 AND tenant_id = $1' : 'tenant_id = $1';
+    const text = options.conversationId ? EVENTS.conversation : EVENTS.tenant;
     const values = [tenant, tx0, id0, options.limit, ...(options.conversationId ? [options.conversationId] : [])];
-    // Settled = every transaction older than the event's has finished, so nothing can commit before it any more.
-    // Settled rows form a prefix in (tx, id) order; only that prefix is returned. Committed events held back by
-    // an older transaction still running are usually released within milliseconds: wait a little for them so
-    // that a reader sees its own writes, but never return an unsettled event.
+    // Only the settled prefix is returned (queries/events-after.sql). Committed events held back by an older
+    // transaction still running are usually released within milliseconds: wait a little for them so that a
+    // reader sees its own writes, but never return an unsettled event.
     const deadline = Date.now() + EVENT_SETTLE_WAIT_MS;
     for (;;) {
-      const rows = (await pool.query(`SELECT id, tx::text AS tx_text, type, conversation_id, data, created_at,
-          tx < pg_snapshot_xmin(pg_current_snapshot()) AS settled
-        FROM events WHERE ${scope} AND (tx, id) > ($2::text::xid8, $3) ORDER BY tx, id LIMIT $4`, values)).rows as Row[];
+      const rows = (await pool.query(text, values)).rows as Row[];
       const settled = rows.findIndex((row) => !row.settled);
       if (settled === -1 || Date.now() >= deadline) {
         return rows.slice(0, settled === -1 ? rows.length : settled).map((row) => ({
@@ -101,6 +103,6 @@ export function postgresHotPath(pool: Pool, tables: Tables) {
 function parseEventCursor(after: string | undefined): [string, number] {
   if (after === undefined) return ['0', 0];
   const match = /^(\d{1,19})-(\d{1,18})$/.exec(after);
-  if (!match) throw new ColloquyError('invalid_argument', `Invalid event cursor "${after}": pass back the id of an event you received.`, { after });
+  if (!match) throw badEventCursor(after);
   return [match[1]!, Number(match[2])];
 }

@@ -1,4 +1,5 @@
 import type { EventType, JsonObject } from '../../domain/entities.js';
+import { ColloquyError } from '../../domain/errors.js';
 import type { SqlRunner } from './sql.js';
 
 /** One event row, written in the transaction of the change it records. */
@@ -19,3 +20,7 @@ export const writeEvent = (sql: SqlRunner, tenant: string, event: NewEvent): Pro
  * transaction, after the rows themselves were deleted. Engine-specific: event ids and their order differ.
  */
 export type EraseEvents = (sql: SqlRunner, tenant: string, conversationIds: string[], event: NewEvent) => Promise<void>;
+
+/** An event cursor that is not one (each engine has its own form). */
+export const badEventCursor = (after: string): ColloquyError =>
+  new ColloquyError('invalid_argument', `Invalid event cursor "${after}": pass back the id of an event you received.`, { after });

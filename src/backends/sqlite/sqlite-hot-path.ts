@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { ColloquyError, notFound } from '../../domain/errors.js';
+import { notFound } from '../../domain/errors.js';
 import { conversationClosed, reopens } from '../../domain/lifecycle.js';
 import type { EventType, JsonObject, Message, StoreEvent } from '../../domain/entities.js';
 import { iso } from '../../domain/time.js';
@@ -8,7 +8,7 @@ import type { NewInbound, NewMessage } from '../backend-inputs.js';
 import { CHANNEL_BY_ID } from '../sql/channels.js';
 import { CONTACT_INSERT, CONTACT_OF_HANDLE, HANDLE_INSERT } from '../sql/contacts.js';
 import { CONVERSATION_BY_ID, CONVERSATION_INSERT } from '../sql/conversations.js';
-import { EVENT_INSERT, type EraseEvents } from '../sql/events.js';
+import { badEventCursor, EVENT_INSERT, type EraseEvents } from '../sql/events.js';
 import { DUPLICATE_BY_EXTERNAL_ID, DUPLICATE_BY_EXTERNAL_ID_WITHOUT_CHANNEL, DUPLICATE_BY_KEY, MESSAGE_INSERT } from '../sql/messages.js';
 import type { Row } from '../sql/sql.js';
 import { packExtra, type Tables } from '../sql/tables.js';
@@ -141,8 +141,6 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
 
 function parseEventCursor(after: string | undefined): number {
   if (after === undefined) return 0;
-  if (!/^\d{1,15}$/.test(after)) {
-    throw new ColloquyError('invalid_argument', `Invalid event cursor "${after}": pass back the id of an event you received.`, { after });
-  }
+  if (!/^\d{1,15}$/.test(after)) throw badEventCursor(after);
   return Number(after);
 }

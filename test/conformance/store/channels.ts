@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { channelSecrets } from '../../../src/store/channel-secrets.js';
+import { expectError, type Harness } from './harness.js';
+
+export function channelsCases({ fresh }: Harness): void {
+  describe('channels', () => {
+    it('creates with a 24 h reopen window by default and keeps channel-specific config', async () => {
+      const store = fresh();
+      const a = await store.channels.create({ kind: 'whatsapp', name: 'main' });
+      expect(a.config.reopenWindowSeconds).toBe(86_400);
+      const b = await store.channels.create({ kind: 'telegram', name: 'bot', config: { reopenWindowSeconds: 60, token: 'x' } as never });
+      expect(b.config).toEqual({ reopenWindowSeconds: 60, token: 'x' });
+      expect(await store.channels.get(a.id)).toEqual(a);
+      expect((await store.channels.list()).data.map((c) => c.id)).toEqual([a.id, b.id]);
+      await expectError(store.channels.create({ kind: 'fax' as never, name: 'x' }), 'invalid_argument');
+      await expectError(store.channels.create({ kind: 'web', name: 'x', config: { reopenWindowSeconds: -1 } }), 'invalid_argument');
+    });
+
+    it('keeps secrets write-only: every read says which are set, never their values', async () => {
+      const store = fresh();
+      const created = await store.channels.create({
+        kind: 'whatsapp', name: 'clinic', config: { phoneNumberId: '1055' },
+        secrets: { accessToken: 'EAAG-secret-token', appSecret: 'app-secret-value', verifyToken: 'verify-me' },
+      });
+      expect(created.secrets).toEqual({ accessToken: true, appSecret: true, verifyToken: true });
+      expect(created.config).toEqual({ phoneNumberId: '1055', reopenWindowSeconds: 86_400 });
+      const reads = [created, await store.channels.get(created.id), (await store.channels.list()).data, await store.channels.update(created.id, { name: 'renamed' })];
+      for (const read of reads) {
+        const text = JSON.stringify(read);
+        for (const value of ['EAAG-secret-token', 'app-secret-value', 'verify-me']) expect(text).not.toContain(value);
+      }
+      // Only Colloquy's own channel code reads them back.
+      expect(await channelSecrets(store, created.id)).toEqual({ accessToken: 'EAAG-secret-token', appSecret: 'app-secret-value', verifyToken: 'verify-me' });
+      expect(await channelSecrets(fresh(), created.id)).toBeNull(); // another tenant's channel is unknown
+      expect((await store.channels.create({ kind: 'web', name: 'plain' })).secrets).toEqual({});
+    });
+
+    it('updates by merging config and setting or removing single secrets', async () => {
+      const store = fresh();
+      const channel = await store.channels.create({ kind: 'whatsapp', name: 'a', config: { phoneNumberId: '1', graphApiVersion: 'v26.0' }, secrets: { accessToken: 't1', appSecret: 's1' } });
+      const updated = await store.channels.update(channel.id, {
+        config: { phoneNumberId: '2', graphApiVersion: null, reopenWindowSeconds: 60 }, secrets: { accessToken: 't2', appSecret: null, verifyToken: 'v' },
+      });
+      expect(updated).toMatchObject({ name: 'a', config: { phoneNumberId: '2', reopenWindowSeconds: 60 }, secrets: { accessToken: true, verifyToken: true } });
+      expect(updated.config).not.toHaveProperty('graphApiVersion');
+      expect(updated.secrets).not.toHaveProperty('appSecret');
+      expect(await channelSecrets(store, channel.id)).toEqual({ accessToken: 't2', verifyToken: 'v' });
+      expect(await store.channels.get(channel.id)).toEqual(updated);
+      // The new reopen window is the one continuity uses.
+      const first = await store.ingest({ channelId: channel.id, from: { address: '9' }, externalId: 'w1', content: 'x' });
+      await store.conversations.update(first.conversation.id, { status: 'closed' });
+      const late = await store.ingest({ channelId: channel.id, from: { address: '9' }, externalId: 'w2', content: 'y', timestamp: Date.now() + 120_000 });
+      expect(late.created).toBe(true);
+      await expectError(store.channels.update('018f0000-0000-7000-8000-000000000000', { name: 'x' }), 'not_found', { resource: 'channel', id: '018f0000-0000-7000-8000-000000000000' });
+      await expectError(store.channels.update(channel.id, { kind: 'web' } as never), 'invalid_argument');
+      await expectError(store.channels.update(channel.id, { secrets: { 'not a name': 'x' } }), 'invalid_argument');
+      await expectError(store.channels.create({ kind: 'web', name: 'x', secrets: { token: 42 } as never }), 'invalid_argument');
+      expect(await channelSecrets(store, channel.id)).toEqual({ accessToken: 't2', verifyToken: 'v' });
+    });
+
+    it('pages channels oldest first with an opaque cursor', async () => {
+      const store = fresh();
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push(await store.channels.create({ kind: 'web', name: `c${i}` }));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.channels.list({ limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.data.length).toBeLessThanOrEqual(2);
+        seen.push(...page.data.map((c) => c.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(made.map((c) => c.id));
+      await expectError(store.channels.list({ cursor: 'garbage' }), 'invalid_argument');
+      const contactCursor = (await store.contacts.list({ limit: 1 })).nextCursor;
+      expect(contactCursor).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { expectError, type Harness } from './harness.js';
+
+export function contactsCases({ fresh, setup }: Harness): void {
+  describe('contacts', () => {
+    it('upserts by handle: one contact per handle, name and metadata updated', async () => {
+      const store = fresh();
+      const a = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '551100' }, name: 'Ana' });
+      expect(a).toMatchObject({ name: 'Ana', handles: [{ channel: 'whatsapp', address: '551100' }], metadata: {} });
+      const b = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '551100' }, name: 'Ana Souza', metadata: { vip: true } });
+      expect(b.id).toBe(a.id);
+      expect(b).toMatchObject({ name: 'Ana Souza', metadata: { vip: true } });
+      const c = await store.contacts.upsert({ handle: { channel: 'telegram', address: '551100' } });
+      expect(c.id).not.toBe(a.id);
+      expect(await store.contacts.get(a.id)).toEqual(b);
+      expect(await store.contacts.get(a.id.toUpperCase())).toEqual(b); // ids are case-insensitive on every backend
+      expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: '551100' })).toEqual(b);
+      expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: 'nobody' })).toBeNull();
+      expect(await store.contacts.get('018f0000-0000-7000-8000-000000000000')).toBeNull();
+    });
+
+    it('rejects invalid input before writing anything', async () => {
+      const store = fresh();
+      await expectError(store.contacts.upsert({ handle: { channel: 'pigeon' as never, address: 'x' } }), 'invalid_argument');
+      await expectError(store.contacts.upsert({ handle: { channel: 'whatsapp', address: '' } }), 'invalid_argument');
+      await expectError(store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'a\u0000b' } }), 'invalid_argument');
+      await expectError(store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'x' }, extra: 1 } as never), 'invalid_argument');
+      await expectError(store.contacts.get('not-a-uuid'), 'invalid_argument');
+      expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: 'x' })).toBeNull();
+      expect((await store.events.list()).data).toEqual([]);
+    });
+
+    it('exports everything of a contact as plain JSON', async () => {
+      const store = fresh();
+      const { contact, conversation } = await setup(store);
+      await store.messages.append(conversation.id, { role: 'user', content: 'quero marcar consulta' });
+      await store.messages.append(conversation.id, { role: 'assistant', content: 'Com qual médico?' });
+      await store.state.set(conversation.id, { state: 'choosing_doctor', data: { patient: 'Ana' }, expectedVersion: 0 });
+      const exported = await store.contacts.export(contact.id);
+      expect(exported).not.toBeNull();
+      expect(JSON.parse(JSON.stringify(exported))).toEqual(exported);
+      expect(exported!.contact.id).toBe(contact.id);
+      expect(exported!.conversations).toHaveLength(1);
+      expect(exported!.conversations[0]!.messages.map((m) => m.content)).toEqual(['quero marcar consulta', 'Com qual médico?']);
+      expect(exported!.conversations[0]!.state).toMatchObject({ state: 'choosing_doctor', data: { patient: 'Ana' }, version: 1 });
+      expect(await store.contacts.export('018f0000-0000-7000-8000-000000000000')).toBeNull();
+    });
+
+    it('erases a contact with all their conversations, messages, state and events', async () => {
+      const store = fresh();
+      const { contact, conversation, channel } = await setup(store);
+      await store.messages.append(conversation.id, { role: 'user', content: 'meu CPF é 123' });
+      await store.state.set(conversation.id, { data: { cpf: '123' }, expectedVersion: 0 });
+      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'other' } });
+      const kept = await store.conversations.create({ contactId: other.id, channelId: channel.id });
+      await store.messages.append(kept.id, { role: 'user', content: 'oi' });
+
+      expect(await store.contacts.erase(contact.id)).toBe(true);
+      expect(await store.contacts.get(contact.id)).toBeNull();
+      expect(await store.contacts.findByHandle({ channel: 'whatsapp', address: '5511999999999' })).toBeNull();
+      expect(await store.conversations.get(conversation.id)).toBeNull();
+      await expectError(store.messages.list(conversation.id), 'not_found');
+      await expectError(store.state.get(conversation.id), 'not_found');
+      expect((await store.events.list({ conversationId: conversation.id })).data).toEqual([]);
+      const events = (await store.events.list({ limit: 1000 })).data;
+      expect(events.some((e) => e.conversationId === conversation.id)).toBe(false);
+      expect(events.at(-1)).toMatchObject({ type: 'contact.erased', data: { contactId: contact.id, conversationIds: [conversation.id] } });
+      // Someone else's data is untouched.
+      expect((await store.messages.list(kept.id)).data).toHaveLength(1);
+      expect(await store.contacts.erase(contact.id)).toBe(false);
+      // The handle is free again: the same number starts from nothing.
+      const again = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999999999' } });
+      expect(again.id).not.toBe(contact.id);
+      expect(again.name).toBeNull();
+    });
+
+    it("erasing a contact unlinks other contacts' conversations that followed theirs (imported links)", async () => {
+      const store = fresh();
+      const { contact, conversation, channel } = await setup(store);
+      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'other' } });
+      const template = await store.conversations.create({ contactId: other.id, channelId: channel.id });
+      // Only an import can link one contact's conversation to another's.
+      const id = randomUUID();
+      const state = { ...(await store.state.get(template.id)), conversationId: id };
+      await store.importAll([{ kind: 'conversation', tenant: store.tenantId, data: { ...template, id, status: 'closed', closedAt: template.createdAt, previousConversationId: conversation.id, state } }]);
+      expect((await store.conversations.get(id))!.previousConversationId).toBe(conversation.id); // read (and cached) with the link
+      expect(await store.contacts.erase(contact.id)).toBe(true);
+      expect((await store.conversations.get(id))!.previousConversationId).toBeNull();
+    });
+  });
+
+  describe('contacts listing and erasing conversations by contact', () => {
+    it('lists contacts oldest first with cursor paging', async () => {
+      const store = fresh();
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push(await store.contacts.upsert({ handle: { channel: 'web', address: `u${i}` }, name: `n${i}` }));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.contacts.list({ limit: 2, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.data.map((c) => c.id));
+        expect(page.data.every((c) => c.handles.length === 1)).toBe(true);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(made.map((c) => c.id));
+      await expectError(store.contacts.list({ cursor: 'nope' }), 'invalid_argument');
+      expect((await fresh().contacts.list()).data).toEqual([]);
+    });
+
+    it('erases all conversations of a contact and keeps the contact', async () => {
+      const store = fresh();
+      const { contact, channel, conversation } = await setup(store);
+      await store.messages.append(conversation.id, { role: 'user', content: 'x' });
+      await store.conversations.update(conversation.id, { status: 'closed' });
+      const second = await store.conversations.create({ contactId: contact.id, channelId: channel.id });
+      const unrelated = await store.conversations.create();
+      const deleted = await store.conversations.deleteByContact(contact.id);
+      expect(deleted.sort()).toEqual([conversation.id, second.id].sort());
+      expect(await store.conversations.get(conversation.id)).toBeNull();
+      expect(await store.conversations.get(second.id)).toBeNull();
+      expect(await store.conversations.get(unrelated.id)).not.toBeNull();
+      expect(await store.contacts.get(contact.id)).not.toBeNull();
+      expect((await store.events.list({ conversationId: conversation.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
+      expect(await store.conversations.deleteByContact(contact.id)).toEqual([]);
+      await expectError(store.conversations.deleteByContact('018f0000-0000-7000-8000-000000000000'), 'not_found');
+    });
+  });
+}

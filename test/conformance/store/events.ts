@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { expectError, type Harness } from './harness.js';
+
+export function eventsCases({ second, fresh, setup }: Harness): void {
+  describe('events', () => {
+    it('records every change in order and resumes exactly after any cursor', async () => {
+      const store = fresh();
+      const { conversation } = await setup(store);
+      const { message } = await store.messages.append(conversation.id, { role: 'user', content: 'x' });
+      await store.messages.updateStatus(message.id, 'read');
+      await store.state.set(conversation.id, { state: 'a', expectedVersion: 0 });
+      await store.conversations.update(conversation.id, { status: 'closed' });
+      const events = (await store.events.list()).data;
+      expect(events.map((e) => e.type)).toEqual(['conversation.created', 'message.created', 'message.status', 'state.updated', 'conversation.updated']);
+      expect(events[1]!.data).toEqual({ messageId: message.id, seq: 1, role: 'user' });
+      expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+      for (let i = 0; i < events.length; i++) {
+        expect((await store.events.list({ after: events[i]!.id })).data).toEqual(events.slice(i + 1));
+      }
+      expect((await store.events.list({ limit: 2 })).data).toEqual(events.slice(0, 2));
+      await expectError(store.events.list({ after: 'not a cursor' }), 'invalid_argument');
+    });
+
+    it('never reuses an event id, even after the newest events were erased', async () => {
+      const store = fresh();
+      const { contact, conversation } = await setup(store);
+      await store.messages.append(conversation.id, { role: 'user', content: 'x' });
+      const before = (await store.events.list()).data;
+      const newest = before.at(-1)!;
+      expect(newest.conversationId).toBe(conversation.id);
+      expect(await store.contacts.erase(contact.id)).toBe(true);
+      // A reader that had seen the (now erased) newest event still receives what came after it.
+      const after = (await store.events.list({ after: newest.id })).data;
+      expect(after.map((e) => e.type)).toEqual(['contact.erased']);
+      const other = await store.conversations.create();
+      expect((await store.events.list({ after: newest.id })).data.map((e) => e.conversationId)).toEqual([null, other.id]);
+      const lone = await store.conversations.create();
+      const last = (await store.events.list()).data.at(-1)!;
+      expect(await store.conversations.delete(lone.id)).toBe(true);
+      expect((await store.events.list({ after: last.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
+    });
+
+    it('loses no event when many writers race and a reader follows with its cursor', async () => {
+      const store = fresh();
+      const conversations = await Promise.all(Array.from({ length: 8 }, () => store.conversations.create()));
+      const peer = second()?.tenant(store.tenantId);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          const batch = (await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 })).data;
+          seen.push(...batch.map((e) => e.id));
+          cursor = batch.at(-1)?.id ?? cursor;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+      await Promise.all(Array.from({ length: 200 }, (_, i) =>
+        (peer && i % 2 ? peer : store).messages.append(conversations[i % 8]!.id, { role: 'user', content: `${i}` })));
+      writing = false;
+      await reader;
+      const rest = (await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1000 })).data;
+      seen.push(...rest.map((e) => e.id));
+      const all = (await store.events.list({ limit: 1000 })).data;
+      expect(all).toHaveLength(208);
+      expect(seen).toEqual(all.map((e) => e.id));
+    });
+  });
+}
