@@ -29,8 +29,14 @@ export const errorBody = (code: ErrorCode, message: string, details?: Record<str
   error: { code, message, ...(details ? { details } : {}) },
 });
 
-/** Fastify's own request errors (parsing, limits) → the same error shape as the store's. */
-function fromFastify(error: FastifyError): ErrorBody | undefined {
+/** Fastify's own request errors (parsing, limits) → the same error shape as the store's, and their status. */
+function fromFastify(error: FastifyError): [number, ErrorBody] | undefined {
+  const body = bodyOf(error);
+  // A request error Fastify gave a status of its own (a bad header, say) keeps it.
+  return body && [body.error.code === 'invalid_argument' && error.statusCode && error.statusCode < 500 ? error.statusCode : STATUS[body.error.code], body];
+}
+
+function bodyOf(error: FastifyError): ErrorBody | undefined {
   if (error.validation) {
     const errors = error.validation.slice(0, 5).map((v) => ({
       path: `${error.validationContext === 'body' ? '' : `/${error.validationContext}`}${v.instancePath || ''}` || '/',
@@ -57,13 +63,13 @@ function fromFastify(error: FastifyError): ErrorBody | undefined {
 
 /** Every error leaves as `{ error: { code, message, details? } }`. Only a bug answers 500, and it is logged. */
 export function handleError(error: FastifyError | ColloquyError, request: FastifyRequest, reply: FastifyReply): void {
-  const body = error instanceof ColloquyError ? errorBody(error.code, error.message, error.details) : fromFastify(error);
-  if (!body) {
+  const mapped = error instanceof ColloquyError ? [STATUS[error.code], errorBody(error.code, error.message, error.details)] as const : fromFastify(error);
+  if (!mapped) {
     request.log.error({ err: error }, 'unexpected error');
     void reply.code(500).send(errorBody('internal', 'Unexpected server error; it was logged. Nothing was acknowledged.'));
     return;
   }
-  const status = STATUS[body.error.code];
+  const [status, body] = mapped;
   if (status >= 500) request.log.error({ err: error }, 'store error');
   void reply.code(status).send(body);
 }

@@ -22,14 +22,16 @@ export interface ChannelsApi {
 
 export function channelsOf(s: Scope): ChannelsApi {
   const { backend, tenant: t } = s;
-  const seal = (channelId: string, secrets: Record<string, string | null>) =>
-    Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value === null ? null : s.box.seal(value, secretContext(t, channelId, name))]));
+  const seal = async (channelId: string, secrets: Record<string, string | null>) => {
+    if (Object.values(secrets).some((value) => value !== null)) await s.box.ready();
+    return Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value === null ? null : s.box.seal(value, secretContext(t, channelId, name))]));
+  };
   return {
     async create(input) {
       const v = validate(ChannelCreateSchema, input, 'channel');
       const id = newId();
       return backend.channels.create(t, {
-        id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: seal(id, v.secrets ?? {}) as Record<string, string>, now: s.clock(),
+        id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: (await seal(id, v.secrets ?? {})) as Record<string, string>, now: s.clock(),
       });
     },
     async get(id) {
@@ -40,7 +42,7 @@ export function channelsOf(s: Scope): ChannelsApi {
       const key = s.id(id, 'channel');
       const v = validate(ChannelUpdateSchema, patch, 'channel update');
       return s.found(await backend.channels.update(t, key, {
-        name: v.name, config: v.config, secrets: v.secrets && seal(key, v.secrets), now: s.clock(),
+        name: v.name, config: v.config, secrets: v.secrets && (await seal(key, v.secrets)), now: s.clock(),
       }), 'channel', key);
     },
   };

@@ -5,8 +5,9 @@ import type { Scope } from './scope.js';
 
 export interface EventsApi {
   /**
-   * The durable event log in delivery order, after the event id `after`; `limit` 1–1000, default 100. An event's
-   * id is its cursor: `nextCursor` (the last id, when the page is full) goes back in as `after`.
+   * The durable event log in delivery order, after the event id `after`; `limit` 1–1000, default 100. The log
+   * grows while it is read, so `nextCursor` is where to go on from — the last event's id, or `after` again when
+   * nothing is new — and goes back in as `after` (null only for an empty log read from its start).
    */
   list(options?: EventListOptions): Promise<Page<StoreEvent>>;
   /**
@@ -21,9 +22,8 @@ export function eventsOf(s: Scope): EventsApi {
     async list(options = {}) {
       const v = validate(EventListSchema, options, 'event list options');
       const limit = v.limit ?? 100;
-      // A log grows while it is read: a full page says there may be more (the next page may come back empty).
       const data = await s.backend.events.list(s.tenant, { after: v.after, limit, conversationId: v.conversationId?.toLowerCase() });
-      return { data, nextCursor: data.length === limit ? data.at(-1)!.id : null };
+      return { data, nextCursor: data.at(-1)?.id ?? v.after ?? null };
     },
     onChange: (listener) => s.signal.on(s.tenant, listener),
   };

@@ -25,14 +25,15 @@ export interface MessagesApi {
   updateStatus(id: string, status: MessageStatus, at?: string | number): Promise<StatusUpdateResult>;
 }
 
+/** A message cursor: the order, the seq to go on from, and the far bound of the pages (`before` ascending, `after` descending; 0 for none). */
 const seqKey = (parts: unknown[]) => {
-  const [order, seq] = parts;
-  return (order === 'asc' || order === 'desc') && Number.isSafeInteger(seq) && (seq as number) >= 0 ? { order, seq: seq as number } : undefined;
+  const [order, seq, bound] = parts;
+  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  return parts.length === 3 && (order === 'asc' || order === 'desc') && count(seq) && count(bound) ? { order, seq, bound } : undefined;
 };
 
 export function messagesOf(s: Scope): MessagesApi {
   const { backend, tenant: t, hot } = s;
-  const cursorOf = (order: 'asc' | 'desc') => (last: Message) => encodeCursor('messages', [order, last.seq]);
   return {
     async append(conversationId, input) {
       const key = s.id(conversationId, 'conversation');
@@ -63,13 +64,19 @@ export function messagesOf(s: Scope): MessagesApi {
         if (continued.order !== order) {
           throw new ColloquyError('invalid_argument', `This cursor continues a page in ${continued.order} order: pass order=${continued.order} with it.`, { cursor: v.cursor });
         }
-        if (order === 'asc') after = Math.max(after ?? 0, continued.seq);
-        else before = Math.min(before ?? Number.MAX_SAFE_INTEGER, continued.seq);
+        if (order === 'asc') {
+          after = Math.max(after ?? 0, continued.seq);
+          if (continued.bound) before = Math.min(before ?? continued.bound, continued.bound);
+        } else {
+          before = Math.min(before ?? Number.MAX_SAFE_INTEGER, continued.seq);
+          if (continued.bound) after = Math.max(after ?? 0, continued.bound);
+        }
       }
+      const cursorOf = (last: Message) => encodeCursor('messages', [order, last.seq, (order === 'asc' ? before : after) ?? 0]);
       if (order === 'desc') {
         // seq is gapless from 1: a full page whose last seq is above after + 1 has more below it.
         const more = (rows: Message[]) => ({
-          data: rows, nextCursor: rows.length === limit && rows.at(-1)!.seq > (after ?? 0) + 1 ? cursorOf('desc')(rows.at(-1)!) : null,
+          data: rows, nextCursor: rows.length === limit && rows.at(-1)!.seq > (after ?? 0) + 1 ? cursorOf(rows.at(-1)!) : null,
         });
         // The hot tier holds the newest page: what a chat turn and a chat screen read.
         if (hot && after === undefined && before === undefined && limit <= PAGE_MAX) {
@@ -82,7 +89,7 @@ export function messagesOf(s: Scope): MessagesApi {
         return more(s.found(await backend.messages.list(t, key, { after, before, limit, order }), 'conversation', key));
       }
       const rows = s.found(await backend.messages.list(t, key, { after, before, limit: limit + 1, order }), 'conversation', key);
-      return pageOf(rows, limit, cursorOf('asc'));
+      return pageOf(rows, limit, cursorOf);
     },
 
     async get(id) {

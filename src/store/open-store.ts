@@ -65,9 +65,11 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   try {
     if (config.migrate !== false) await backend.admin.migrate();
     else await backend.admin.checkSchema();
-    const box = await openSecretBox(config.secretKey, backend.admin, config.log ?? (() => {}));
+    // With migrate: false the database is opened as it is: nothing is written on open.
+    const setUp = config.migrate !== false;
+    const box = await openSecretBox(config.secretKey, backend.admin, { setUp, log: config.log ?? (() => {}) });
     // Secrets set before the key was: sealed now, so that nothing stays in the clear once a key is set.
-    if (box.encrypting) {
+    if (box.encrypting && setUp) {
       await backend.admin.resealSecrets((tenant, channelId, sealed) => Object.fromEntries(Object.entries(sealed).map(([name, value]) => {
         const context = secretContext(tenant, channelId, name);
         return [name, isPlain(value) ? box.seal(box.open(value, context), context) : value];

@@ -57,6 +57,7 @@ export function operationsOf(s: Scope): OperationsApi {
       }
     },
     async importAll(records) {
+      if (records.some((record) => (record as { secrets?: unknown })?.secrets !== undefined)) await s.box.ready();
       const checked = records.map((record, index) => {
         const why = portableProblem(record) ?? ((record as PortableRecord).kind === 'channel' && (record as { secrets?: unknown }).secrets !== undefined
           && !isStringMap((record as { secrets?: unknown }).secrets) ? 'has secrets that are not a map of names to strings' : undefined);

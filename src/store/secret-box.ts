@@ -10,8 +10,13 @@ import type { AdminRepository } from '../backends/backend.js';
  * keeps a check value sealed with the key, so that a wrong key is refused at start instead of yielding garbage.
  */
 export interface SecretBox {
-  /** Whether new values are encrypted. */
+  /** Whether new values are encrypted (a key was given). */
   readonly encrypting: boolean;
+  /**
+   * Call before sealing: with a key, writes the database's salt and check value on the key's first use; without
+   * one, learns whether another instance has set a key up since (then nothing may be written in the clear).
+   */
+  ready(): Promise<void>;
   seal(value: string, context: string): string;
   /** The value of a sealed secret; `unavailable` when it was encrypted and this box has no (or another) key. */
   open(sealed: string, context: string): string;
@@ -42,22 +47,37 @@ function unseal(key: Buffer, sealed: string, context: string): string | undefine
   }
 }
 
-/** The box for a database: checks `secretKey` against the database's check value (writing one on first use). */
-export async function openSecretBox(secretKey: string | undefined, admin: AdminRepository, log: (message: string) => void): Promise<SecretBox> {
-  const encrypted = (await admin.setting('secret_key_check')) !== undefined;
+const mismatch = () => new ColloquyError('invalid_argument',
+  "COLLOQUY_SECRET_KEY is not the key this database's secrets were sealed with: start with that key (secrets cannot be read without it).",
+  { reason: 'secret_key_mismatch' });
+const missing = () => new ColloquyError('unavailable',
+  'This secret is encrypted: start Colloquy with the COLLOQUY_SECRET_KEY it was sealed with.', { reason: 'secret_key_missing' });
+
+/**
+ * The box for a database. A key is checked against the database's check value at once (a wrong one is refused);
+ * a database that has none gets it now when `setUp`, else at the first secret sealed (read-only tools such as
+ * `colloquy doctor` and `export` write nothing on open).
+ */
+export async function openSecretBox(
+  secretKey: string | undefined, admin: AdminRepository, options: { setUp: boolean; log: (message: string) => void },
+): Promise<SecretBox> {
   if (secretKey === undefined) {
-    if (encrypted) log("this database's channel secrets are encrypted and no COLLOQUY_SECRET_KEY was given: channels cannot use them, and none can be set");
+    let encrypted = (await admin.setting('secret_key_check')) !== undefined;
+    if (encrypted) options.log("this database's channel secrets are encrypted and no COLLOQUY_SECRET_KEY was given: channels cannot use them, and none can be set");
     return {
       encrypting: false,
+      async ready() {
+        encrypted ||= (await admin.setting('secret_key_check')) !== undefined;
+      },
       seal(value) {
         if (encrypted) {
           throw new ColloquyError('invalid_argument', "This database's secrets are encrypted: start Colloquy with its COLLOQUY_SECRET_KEY to set secrets.", { reason: 'secret_key_missing' });
         }
         return PLAIN + value;
       },
-      open: (sealed) => {
+      open(sealed) {
         if (sealed.startsWith(PLAIN)) return sealed.slice(PLAIN.length);
-        throw new ColloquyError('unavailable', "This secret is encrypted: start Colloquy with the COLLOQUY_SECRET_KEY it was sealed with.", { reason: 'secret_key_missing' });
+        throw missing();
       },
     };
   }
@@ -66,19 +86,32 @@ export async function openSecretBox(secretKey: string | undefined, admin: AdminR
       `COLLOQUY_SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters; make one with \`openssl rand -base64 32\` and keep it safe.`,
       { reason: 'secret_key_too_short' });
   }
-  const salt = await admin.initSetting('secret_key_salt', randomBytes(16).toString('base64url'));
-  const key = scryptSync(secretKey, salt, 32);
-  const check = await admin.initSetting('secret_key_check', seal(key, CHECK, 'check'));
-  if (unseal(key, check, 'check') !== CHECK) {
-    throw new ColloquyError('invalid_argument',
-      "COLLOQUY_SECRET_KEY is not the key this database's secrets were sealed with: start with that key (secrets cannot be read without it).",
-      { reason: 'secret_key_mismatch' });
-  }
+  let key: Buffer | undefined;
+  const verified = (salt: string, check: string): Buffer => {
+    const derived = scryptSync(secretKey, salt, 32);
+    if (unseal(derived, check, 'check') !== CHECK) throw mismatch();
+    return derived;
+  };
+  const setUp = async () => {
+    const salt = await admin.initSetting('secret_key_salt', randomBytes(16).toString('base64url'));
+    const derived = scryptSync(secretKey, salt, 32);
+    key = verified(salt, await admin.initSetting('secret_key_check', seal(derived, CHECK, 'check')));
+  };
+  const check = await admin.setting('secret_key_check');
+  if (check !== undefined) key = verified((await admin.setting('secret_key_salt'))!, check);
+  else if (options.setUp) await setUp();
   return {
     encrypting: true,
-    seal: (value, context) => seal(key, value, context),
+    async ready() {
+      if (!key) await setUp();
+    },
+    seal(value, context) {
+      if (!key) throw new Error('SecretBox.seal before ready()');
+      return seal(key, value, context);
+    },
     open(sealed, context) {
       if (sealed.startsWith(PLAIN)) return sealed.slice(PLAIN.length);
+      if (!key) throw missing();
       const value = unseal(key, sealed, context);
       if (value === undefined) throw new ColloquyError('unavailable', 'A secret could not be decrypted with this key: it was sealed for another channel or with another key.', { reason: 'secret_unreadable' });
       return value;

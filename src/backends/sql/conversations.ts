@@ -9,9 +9,13 @@ export const CONVERSATION_BY_ID = 'SELECT * FROM conversations WHERE id = ? AND 
 export const CONVERSATION_INSERT = `INSERT INTO conversations (id, tenant_id, contact_id, channel_id, agent_id, previous_conversation_id,
   status, title, metadata, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
-/** Whether the tenant owns a row of `table` with this id. */
+/**
+ * Whether the tenant owns a row of `table` with this id. The row stays locked against deletion until the caller's
+ * transaction ends, so a reference it checked cannot vanish before the write that makes it (a concurrent delete
+ * waits, then sees the new reference).
+ */
 export const owned = async (sql: SqlRunner, table: 'contacts' | 'channels' | 'agents', tenant: string, id: string): Promise<boolean> =>
-  (await sql.one(`SELECT 1 AS x FROM ${table} WHERE id = ? AND tenant_id = ?`, [id, tenant])) !== undefined;
+  (await sql.one(`SELECT 1 AS x FROM ${table} WHERE id = ? AND tenant_id = ? FOR KEY SHARE`, [id, tenant])) !== undefined;
 
 export function conversationRepository(engine: SqlEngine, tables: Tables, eraseEvents: EraseEvents): ConversationRepository {
   const map = tables.conversations.fromRow;

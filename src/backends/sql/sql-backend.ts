@@ -70,7 +70,7 @@ export function createSqlBackend(engine: Engine): Backend {
     },
     resealSecrets: (reseal) => sql.tx(async (tx) => {
       let changed = 0;
-      for (const row of await tx.all(`SELECT id, tenant_id, secrets FROM channels WHERE CAST(secrets AS text) LIKE '%"plain:%' ORDER BY id`)) {
+      for (const row of await tx.all(`SELECT id, tenant_id, secrets FROM channels WHERE CAST(secrets AS text) LIKE '%"plain:%' ORDER BY id FOR UPDATE`)) {
         await tx.run('UPDATE channels SET secrets = ? WHERE id = ?', [JSON.stringify(reseal(row.tenant_id, row.id, tables.channelSecrets(row))), row.id]);
         changed++;
       }

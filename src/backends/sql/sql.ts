@@ -3,10 +3,11 @@
  * syntax with `?` placeholders; each engine adapts the text once per statement:
  *
  * - PostgreSQL numbers the placeholders (`$1`, `$2`, …);
- * - SQLite drops `::type` casts, reads `greatest`/`least` as its scalar `max`/`min`, drops row locks
- *   (`FOR UPDATE`, `FOR NO KEY UPDATE`: a SQLite write transaction already excludes every other writer), reads
- *   `COLLATE "C"` as `COLLATE BINARY`, and `= ANY(?)` as `IN (SELECT value FROM json_each(?))`. Parameters that
- *   are arrays are bound as JSON text, booleans as 1/0.
+ * - SQLite drops one-word `::type` casts, reads `greatest`/`least` as its scalar `max`/`min`, drops a final row
+ *   lock clause (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY SHARE`: a SQLite write transaction
+ *   already excludes every other writer), reads `COLLATE "C"` as `COLLATE BINARY`, and `= ANY(?)` as
+ *   `IN (SELECT value FROM json_each(?))`. Parameters that are arrays are bound as JSON text, booleans as 1/0.
+ *   Anything else PostgreSQL-only (a multi-word cast, `ALL(…)`, `SKIP LOCKED`, …) throws when prepared.
  *
  * Shared SQL avoids `?` anywhere but placeholders (no JSON `?` operators, no `?` inside literals).
  */
@@ -44,15 +45,18 @@ export function toPostgres(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** Shared SQL → SQLite. */
+/** Shared SQL → SQLite. A construct it does not know how to adapt is an error at once, never a quiet mistranslation. */
 export function toSqlite(sql: string): string {
-  return sql
-    .replace(/=\s*ANY\(\?(?:::[a-z0-9_]+(?:\[\])?)?\)/gi, 'IN (SELECT value FROM json_each(?))')
-    .replace(/::[a-z_][a-z0-9_]*(\[\])?/gi, '')
+  const adapted = sql
+    .replace(/=\s*ANY\(\?(?:::[a-z0-9_]+\[\])?\)/gi, 'IN (SELECT value FROM json_each(?))')
+    .replace(/::[a-z_][a-z0-9_]*(\[\])?(?![\w( ])/gi, '')
     .replace(/\bgreatest\(/gi, 'max(')
     .replace(/\bleast\(/gi, 'min(')
-    .replace(/\s+FOR\s+(NO\s+KEY\s+)?UPDATE\b/gi, '')
+    .replace(/\s+FOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\s*$/i, '')
     .replace(/COLLATE\s+"C"/g, 'COLLATE BINARY');
+  const unknown = /::|\bANY\s*\(|\bALL\s*\(|\bFOR\s+(UPDATE|NO\s+KEY|SHARE|KEY)\b|\bSKIP\s+LOCKED\b|\bNOWAIT\b/i.exec(adapted);
+  if (unknown) throw new Error(`shared SQL uses "${unknown[0]}", which toSqlite cannot adapt: ${sql}`);
+  return adapted;
 }
 
 /** Parameters as better-sqlite3 binds them: arrays as JSON text, booleans as integers. */

@@ -13,9 +13,12 @@ export class ConnectionGate {
     return this.#held;
   }
 
-  /** Waits until no transaction holds the connection. */
-  async free(): Promise<void> {
-    while (this.#held) await this.#held;
+  /**
+   * Settles once the transactions queued so far have finished — not those queued later: first come, first
+   * served, so a burst of transactions cannot starve reads and appends. Callers check `held` again when it settles.
+   */
+  free(): Promise<void> {
+    return this.#tail;
   }
 
   /** Runs `fn` holding the connection, after the transactions queued before it. */

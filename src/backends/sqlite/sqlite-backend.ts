@@ -40,12 +40,11 @@ async function loadDriver(): Promise<typeof import('better-sqlite3')> {
   try {
     return (await import('better-sqlite3')).default;
   } catch (error) {
-    throw new ColloquyError(
-      'unavailable',
-      'SQLite needs the optional package better-sqlite3, which is not installed here: run `npm install better-sqlite3` (or use a postgres:// URL).',
-      { reason: 'driver_missing', package: 'better-sqlite3' },
-      { cause: error },
-    );
+    const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'better-sqlite3'");
+    throw new ColloquyError('unavailable', missing
+      ? 'SQLite needs the optional package better-sqlite3, which is not installed here: run `npm install better-sqlite3` (or use a postgres:// URL).'
+      : `The SQLite driver better-sqlite3 is installed but does not load (${(error as Error).message}): rebuild it for this Node.js with \`npm rebuild better-sqlite3\`.`,
+    { reason: missing ? 'driver_missing' : 'driver_broken', package: 'better-sqlite3' }, { cause: error });
   }
 }
 
@@ -86,8 +85,10 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
   });
   const inside = direct(prepare, db);
   /** Outside a transaction, every statement waits while one holds the connection. */
-  const outside = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
-    gate.held ? gate.free().then(() => fn(...args)) : fn(...args);
+  const outside = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
+    const run = (...args: A): Promise<R> => (gate.held ? gate.free().then(() => run(...args)) : fn(...args));
+    return run;
+  };
 
   const engine: SqlEngine = {
     dialect: 'sqlite',
@@ -126,8 +127,13 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     eraseEvents: hot.eraseEvents,
     async *snapshot(read) {
       if (memory) {
-        await gate.free();
-        yield* read(inside);
+        // One connection, no second reader: read it all while holding it (an in-memory database is small).
+        const records = await gate.exclusive(async () => {
+          const all = [];
+          for await (const record of read(inside)) all.push(record);
+          return all;
+        });
+        yield* records;
         return;
       }
       // Its own read-only connection in one read transaction: a consistent snapshot that never blocks writers.
@@ -148,7 +154,7 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     warnings: async () => [],
     poolStats: () => null,
     async close() {
-      await gate.free();
+      while (gate.held) await gate.free();
       await checkpointer?.stop();
       if (db.open) db.close();
     },

@@ -127,7 +127,7 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
 
   async function listEvents(tenant: string, options: { after?: string | undefined; limit: number; conversationId?: string | undefined }): Promise<StoreEvent[]> {
     const after = parseEventCursor(options.after);
-    await gate.free();
+    while (gate.held) await gate.free();
     const rows = (options.conversationId
       ? prepare('SELECT * FROM events WHERE conversation_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?').all(options.conversationId, tenant, after, options.limit)
       : prepare('SELECT * FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?').all(tenant, after, options.limit)) as Row[];

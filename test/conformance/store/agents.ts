@@ -26,6 +26,20 @@ export function agentsCases({ base, fresh }: Harness): void {
       await base().tenant(uniqueName('t')).agents.create({ name: 'triage', model: 'x' });
     });
 
+    it('pages agents by name with an opaque cursor', async () => {
+      const store = fresh();
+      for (const name of ['delta', 'Alpha', 'charlie', 'bravo', 'echo']) await store.agents.create({ name, model: 'm' });
+      const names: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.agents.list({ limit: 2, ...(cursor ? { cursor } : {}) });
+        names.push(...page.data.map((a) => a.name));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(names).toEqual(['Alpha', 'bravo', 'charlie', 'delta', 'echo']); // by code point, the same on every backend
+      await expectError(store.agents.list({ cursor: 'garbage' }), 'invalid_argument', { cursor: 'garbage' });
+    });
+
     it('filters conversations by agent and assigns agents by update', async () => {
       const store = fresh();
       const agent = await store.agents.create({ name: 'a', model: 'm' });

@@ -72,8 +72,9 @@ export function channelsCases({ fresh }: Harness): void {
       } while (cursor);
       expect(seen).toEqual(made.map((c) => c.id));
       await expectError(store.channels.list({ cursor: 'garbage' }), 'invalid_argument');
-      const contactCursor = (await store.contacts.list({ limit: 1 })).nextCursor;
-      expect(contactCursor).toBeNull();
+      for (const address of ['a', 'b']) await store.contacts.upsert({ handle: { channel: 'web', address } });
+      const contactCursor = (await store.contacts.list({ limit: 1 })).nextCursor!;
+      await expectError(store.channels.list({ cursor: contactCursor }), 'invalid_argument', { cursor: contactCursor });
     });
   });
 }

@@ -77,5 +77,23 @@ export function errorsCases({ fresh, setup, second }: Harness): void {
         for (const id of [conversation.id, opened.id]) await store.conversations.update(id, { status: 'closed' });
       }
     });
+
+    it('reports a reference deleted while it is being taken exactly as a missing one', async () => {
+      const store = fresh();
+      const peer = second()?.tenant(store.tenantId) ?? store;
+      for (let round = 0; round < 8; round++) {
+        const agent = await store.agents.create({ name: `a${round}`, model: 'm' });
+        const [created, deleted] = await Promise.allSettled([peer.conversations.create({ agentId: agent.id }), store.agents.delete(agent.id)]);
+        expect(deleted).toMatchObject({ status: 'fulfilled', value: true });
+        if (created.status === 'rejected') expect(created.reason).toMatchObject({ code: 'not_found', details: { resource: 'agent', id: agent.id } });
+        else expect((await store.conversations.get(created.value.id))!.agentId).toBeNull(); // taken, then cleared by the delete
+
+        const contact = await store.contacts.upsert({ handle: { channel: 'web', address: `c${round}` } });
+        const [opened, erased] = await Promise.allSettled([peer.conversations.create({ contactId: contact.id }), store.contacts.erase(contact.id)]);
+        expect(erased).toMatchObject({ status: 'fulfilled', value: true });
+        if (opened.status === 'rejected') expect(opened.reason).toMatchObject({ code: 'not_found', details: { resource: 'contact', id: contact.id } });
+        else expect(await store.conversations.get(opened.value.id)).toBeNull(); // created, then erased with its contact
+      }
+    });
   });
 }

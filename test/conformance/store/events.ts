@@ -21,6 +21,22 @@ export function eventsCases({ second, fresh, setup }: Harness): void {
       await expectError(store.events.list({ after: 'not a cursor' }), 'invalid_argument');
     });
 
+    it('gives the position to go on from in every page, full or not', async () => {
+      const store = fresh();
+      expect(await store.events.list()).toEqual({ data: [], nextCursor: null });
+      for (let i = 0; i < 3; i++) await store.conversations.create();
+      const first = await store.events.list({ limit: 2 });
+      expect(first.data).toHaveLength(2);
+      expect(first.nextCursor).toBe(first.data[1]!.id);
+      const rest = await store.events.list({ after: first.nextCursor!, limit: 2 });
+      expect(rest.data).toHaveLength(1);
+      expect(rest.nextCursor).toBe(rest.data[0]!.id);
+      // Caught up: the same position again, until something new is written.
+      expect(await store.events.list({ after: rest.nextCursor! })).toEqual({ data: [], nextCursor: rest.nextCursor });
+      const later = await store.conversations.create();
+      expect((await store.events.list({ after: rest.nextCursor! })).data.map((e) => e.conversationId)).toEqual([later.id]);
+    });
+
     it('never reuses an event id, even after the newest events were erased', async () => {
       const store = fresh();
       const { contact, conversation } = await setup(store);

@@ -33,6 +33,35 @@ export function messagesCases({ second, fresh, setup }: Harness): void {
       await expectError(store.messages.list('018f0000-0000-7000-8000-000000000000'), 'not_found');
     });
 
+    it('pages with an opaque cursor in either order, keeping the bounds of the first page', async () => {
+      const store = fresh();
+      const { conversation } = await setup(store);
+      for (let i = 1; i <= 9; i++) await store.messages.append(conversation.id, { role: 'user', content: `m${i}` });
+      const walk = async (options: { order: 'asc' | 'desc'; after?: number; before?: number }) => {
+        const seqs: number[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.messages.list(conversation.id, { ...(cursor ? { cursor } : options), order: options.order, limit: 2 });
+          seqs.push(...page.data.map((m) => m.seq));
+          cursor = page.nextCursor ?? undefined;
+          if (++pages > 10) throw new Error('paging does not end');
+        } while (cursor);
+        return { seqs, pages };
+      };
+      expect(await walk({ order: 'asc' })).toEqual({ seqs: [1, 2, 3, 4, 5, 6, 7, 8, 9], pages: 5 });
+      expect(await walk({ order: 'desc' })).toEqual({ seqs: [9, 8, 7, 6, 5, 4, 3, 2, 1], pages: 5 });
+      // The first page's bounds hold for every page after it, though only the cursor is passed back.
+      expect(await walk({ order: 'asc', after: 2, before: 8 })).toEqual({ seqs: [3, 4, 5, 6, 7], pages: 3 });
+      expect(await walk({ order: 'desc', after: 2, before: 8 })).toEqual({ seqs: [7, 6, 5, 4, 3], pages: 3 });
+      // The newest page (the one a cache may serve) and a full last page say there is no more.
+      expect((await store.messages.list(conversation.id, { order: 'desc', limit: 9 })).nextCursor).toBeNull();
+      expect((await store.messages.list(conversation.id, { limit: 9 })).nextCursor).toBeNull();
+      const desc = (await store.messages.list(conversation.id, { order: 'desc', limit: 2 })).nextCursor!;
+      await expectError(store.messages.list(conversation.id, { cursor: desc }), 'invalid_argument', { cursor: desc });
+      await expectError(store.messages.list(conversation.id, { cursor: 'garbage' }), 'invalid_argument', { cursor: 'garbage' });
+    });
+
     it('is idempotent on idempotencyKey and externalId: the original comes back, nothing is written', async () => {
       const store = fresh();
       const { conversation } = await setup(store);
