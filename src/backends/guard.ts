@@ -16,11 +16,13 @@ export function guard<R extends object>(repository: R, translate: (error: unknow
         }
       };
     } else {
-      wrapped[name] = async (...args: unknown[]) => {
+      // Not an async wrapper: one `.catch` costs fewer microtask turns than an `await`, on every call.
+      const rethrow = (error: unknown) => Promise.reject(translate(error));
+      wrapped[name] = (...args: unknown[]) => {
         try {
-          return await fn(...args);
+          return (fn(...args) as Promise<unknown>).catch(rethrow);
         } catch (error) {
-          throw translate(error);
+          return rethrow(error);
         }
       };
     }

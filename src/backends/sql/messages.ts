@@ -21,10 +21,12 @@ const PAGES = { asc: PAGE('asc'), desc: PAGE('desc') };
 /** Everything but `append`, which is each engine's own hot path. */
 export function messageRepository(engine: SqlEngine, tables: Tables): Omit<MessageRepository, 'append'> {
   return {
-    async list(tenant, conversationId, range) {
-      const rows = await engine.arrays(PAGES[range.order], [conversationId, tenant, range.after ?? 0, range.before ?? Number.MAX_SAFE_INTEGER, range.limit]);
-      if (!rows.length && !(await engine.one('SELECT 1 AS x FROM conversations WHERE id = ? AND tenant_id = ?', [conversationId, tenant]))) return undefined;
-      return rows.map((row) => tables.messageFromArray(row, conversationId));
+    list(tenant, conversationId, range) {
+      return engine.arrays(PAGES[range.order], [conversationId, tenant, range.after ?? 0, range.before ?? Number.MAX_SAFE_INTEGER, range.limit])
+        .then(async (rows) => {
+          if (!rows.length && !(await engine.one('SELECT 1 AS x FROM conversations WHERE id = ? AND tenant_id = ?', [conversationId, tenant]))) return undefined;
+          return rows.map((row) => tables.messageFromArray(row, conversationId));
+        });
     },
 
     async get(tenant, id) {

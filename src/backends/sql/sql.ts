@@ -33,7 +33,7 @@ export interface SqlEngine extends SqlRunner {
    * interleave with other writes (SQLite: nothing else runs on the connection meanwhile; PostgreSQL: row locks).
    */
   tx<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T>;
-  /** A hot read outside any transaction: rows as arrays of the selected columns, the statement prepared once. */
+  /** A hot read outside any transaction: rows as arrays of the selected columns, the statement prepared once; parameters are strings and numbers only (bound as they are). */
   arrays(sql: string, params: readonly unknown[]): Promise<unknown[][]>;
   /** Whether a driver error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
