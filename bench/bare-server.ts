@@ -1,11 +1,14 @@
 // The comparison server for `npm run bench -- http`: bare Fastify, one raw driver statement per request, no
 // contracts (no validation, no dedup, no events). Prints "listening <url>" once ready.
 //   tsx bench/bare-server.ts <sqlite:path | postgres-url> <schema|->
-import { randomUUID } from 'node:crypto';
+// POST /v1/conversations/:id/messages is the lean INSERT (seq counted in this process); with ?counted=1 it is the
+// equivalent one (the conversation's counter updated in the same round trip). GET …/messages reads the newest 20
+// from the read table, which POST /fill fills first.
 import Fastify from 'fastify';
-import { RAW_INSERT_PG, RAW_NEWEST_PG, RAW_SCHEMA, rawSqlite } from './raw-baseline.js';
+import { rawPostgres, rawSqlite, type RawBaseline } from './raw-baseline.js';
 
 const [url, schema] = process.argv.slice(2) as [string, string];
+const raw: RawBaseline = url.startsWith('sqlite:') ? rawSqlite(url.slice('sqlite:'.length)) : await rawPostgres(url, schema);
 const seqs = new Map<string, number>();
 const nextSeq = (conversation: string) => {
   const seq = (seqs.get(conversation) ?? 0) + 1;
@@ -13,26 +16,27 @@ const nextSeq = (conversation: string) => {
   return seq;
 };
 
-let insert: (conversation: string, role: string, content: string) => Promise<unknown>;
-let newest: (conversation: string) => Promise<unknown[]>;
-if (url.startsWith('sqlite:')) {
-  const raw = rawSqlite(url.slice('sqlite:'.length));
-  insert = async (c, role, content) => raw.insert(c, nextSeq(c), role, content);
-  newest = async (c) => raw.newest(c);
-} else {
-  const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema !== '-' ? { options: `-c search_path=${schema}` } : {}) });
-  for (const sql of RAW_SCHEMA) await pool.query(sql);
-  insert = (c, role, content) => pool.query(RAW_INSERT_PG, [randomUUID(), c, nextSeq(c), role, content, Date.now()]);
-  newest = async (c) => (await pool.query(RAW_NEWEST_PG, [c])).rows;
-}
-
 const app = Fastify({ logger: false });
-app.post<{ Params: { id: string }; Body: { role: string; content: string } }>('/v1/conversations/:id/messages', async (request, reply) => {
-  await insert(request.params.id, request.body.role, request.body.content);
+app.post<{ Params: { id: string }; Querystring: { counted?: string }; Body: { role: string; content: string } }>('/v1/conversations/:id/messages', async (request, reply) => {
+  const conversation = request.params.id;
+  if (request.query.counted) {
+    await raw.insertCounted(conversation, request.body.role, request.body.content);
+  } else {
+    await raw.insert(conversation, nextSeq(conversation), request.body.role, request.body.content);
+  }
   reply.code(201);
   return { ok: true };
 });
-app.get<{ Params: { id: string } }>('/v1/conversations/:id/messages', async (request) => ({ data: await newest(request.params.id) }));
+app.get<{ Params: { id: string } }>('/v1/conversations/:id/messages', async (request) => ({ data: await raw.newest(request.params.id) }));
+// Before the equivalent appends: the conversations' counters.
+app.post<{ Body: { conversations: string[] } }>('/counters', async (request) => {
+  await raw.conversations(request.body.conversations);
+  return { ok: true };
+});
+// Before the reads: pages as large as the store's (the benchmark says how many messages its conversations have).
+app.post<{ Body: { conversations: string[]; perConversation: number; content: string } }>('/fill', async (request) => {
+  await raw.fill(request.body.conversations, request.body.perConversation, request.body.content);
+  return { ok: true };
+});
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`listening ${address}\n`);

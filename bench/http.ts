@@ -4,34 +4,47 @@
  *
  *   npm run bench -- http [--backend sqlite,postgres] [--duration 10] [--memory] [--quick]
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../src/domain/ids.js';
 import { readFileSync } from 'node:fs';
 import { fmt, random, row, optionOf } from './measure.js';
-import { CONTENT, POSTGRES_URL, SERVING, database, load, serveArgs, start, stop } from './server-load.js';
+import { CONTENT, POSTGRES_URL, SERVING, database, load, serveArgs, start, stop, type Load } from './server-load.js';
 
 const CONVERSATIONS = 1_000;
 
 async function compare(backend: string, seconds: number) {
   const db = await database(backend);
   const colloquy = await start(serveArgs(db.url), SERVING);
-  const bare = await start(['bench/bare-server.ts', backend === 'sqlite' ? db.url : POSTGRES_URL, db.schema], /^listening (\S+)/);
+  // The bare server on a file of its own (SQLite) or tables of its own (PostgreSQL): neither slows the other down.
+  const bare = await start(['bench/bare-server.ts', backend === 'sqlite' ? `${db.url}.raw` : POSTGRES_URL, db.schema], /^listening (\S+)/);
   try {
     const ids: string[] = [];
     for (let i = 0; i < CONVERSATIONS; i++) {
       const response = await fetch(`${colloquy.url}/v1/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       ids.push(((await response.json()) as { id: string }).id);
     }
-    const rawIds = Array.from({ length: CONVERSATIONS }, () => randomUUID());
+    const rawIds = Array.from({ length: CONVERSATIONS }, () => newId());
+    const countedIds = Array.from({ length: CONVERSATIONS }, () => newId());
+    const post = (path: string, body: unknown) => fetch(`${bare.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await post('/counters', { conversations: countedIds });
     const body = () => JSON.stringify({ role: 'user', content: CONTENT });
-    const lines = [];
+    const lines: Array<{ backend: string; scenario: string; colloquy: Load; lean: Load; equivalent?: Load }> = [];
     for (const scenario of ['append', 'read newest 20'] as const) {
-      const pickBare = random(5);
-      const pickColloquy = random(5);
+      const pick = () => { const next = random(5); return () => Math.floor(next() * CONVERSATIONS); };
       const method = scenario === 'append' ? 'POST' : 'GET';
       const suffix = scenario === 'append' ? '' : '?order=desc&limit=20';
-      const bareResult = await load(bare.url, { method, seconds, path: () => `/v1/conversations/${rawIds[Math.floor(pickBare() * CONVERSATIONS)]}/messages${suffix}`, ...(method === 'POST' ? { body } : {}) });
-      const colloquyResult = await load(colloquy.url, { method, seconds, path: () => `/v1/conversations/${ids[Math.floor(pickColloquy() * CONVERSATIONS)]}/messages${suffix}`, ...(method === 'POST' ? { body } : {}) });
-      lines.push({ backend, scenario, colloquy: colloquyResult, bare: bareResult });
+      const run = (base: string, list: string[], query = '') => {
+        const at = pick();
+        return load(base, { method, seconds, path: () => `/v1/conversations/${list[at()]}/messages${suffix}${query}`, ...(method === 'POST' ? { body } : {}) });
+      };
+      if (scenario === 'read newest 20') {
+        // The bare read table gets as many messages per conversation as the append run gave colloquy's.
+        const perConversation = Math.max(20, Math.round(lines[0]!.colloquy.total / CONVERSATIONS));
+        await post('/fill', { conversations: rawIds, perConversation, content: CONTENT });
+      }
+      const lean = await run(bare.url, rawIds);
+      const equivalent = scenario === 'append' ? await run(bare.url, countedIds, '?counted=1') : undefined;
+      const colloquyResult = await run(colloquy.url, ids);
+      lines.push({ backend, scenario, colloquy: colloquyResult, lean, ...(equivalent ? { equivalent } : {}) });
     }
     return lines;
   } finally {
@@ -67,13 +80,15 @@ export async function main(args: string[]): Promise<void> {
   const seconds = Number(option('--duration') ?? (quick ? 3 : 10));
 
   console.log(`\nHTTP, 64 connections, ${seconds} s per run: colloquy serve vs a bare Fastify route doing the raw driver call\n`);
-  console.log(row(['backend', 'scenario', 'colloquy req/s', 'p50 ms', 'p99 ms', 'bare req/s', 'p50 ms', 'p99 ms', 'colloquy/bare', 'errors']));
+  console.log(row(['backend', 'scenario', 'colloquy req/s', 'p50 ms', 'p99 ms', 'lean bare req/s', 'equivalent bare req/s', 'colloquy/lean', 'colloquy/equivalent', 'errors']));
   console.log(row(Array(10).fill('---')));
   for (const backend of backends) {
     for (const line of await compare(backend, seconds)) {
+      const ratio = (base: Load | undefined) => (base ? `${fmt((100 * line.colloquy.rps) / base.rps)}%` : '—');
       console.log(row([
-        line.backend, line.scenario, fmt(line.colloquy.rps), line.colloquy.p50, line.colloquy.p99, fmt(line.bare.rps), line.bare.p50, line.bare.p99,
-        `${fmt((100 * line.colloquy.rps) / line.bare.rps)}%`, line.colloquy.errors + line.bare.errors,
+        line.backend, line.scenario, fmt(line.colloquy.rps), line.colloquy.p50, line.colloquy.p99, fmt(line.lean.rps),
+        line.equivalent ? fmt(line.equivalent.rps) : '—', ratio(line.lean), ratio(line.equivalent),
+        line.colloquy.errors + line.lean.errors + (line.equivalent?.errors ?? 0),
       ]));
     }
   }

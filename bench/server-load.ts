@@ -62,7 +62,10 @@ export async function database(backend: string): Promise<Database> {
   mkdirSync(DIR, { recursive: true });
   if (backend === 'sqlite') {
     const path = `${DIR}http-${process.pid}-${Date.now()}.db`;
-    return { url: `sqlite:${path}`, schema: '-', cleanup: async () => { for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true }); } };
+    const cleanup = async () => {
+      for (const file of [path, `${path}.raw`]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+    };
+    return { url: `sqlite:${path}`, schema: '-', cleanup };
   }
   const schema = `bench_http_${process.pid}_${Date.now()}`;
   return {

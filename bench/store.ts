@@ -4,11 +4,12 @@
  *
  *   npm run bench -- store [--backend sqlite,postgres] [--history] [--quick]
  */
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import pg from 'pg';
+import { newId } from '../src/domain/ids.js';
 import { openStore, type Store } from '../src/index.js';
-import { RAW_INSERT_PG, RAW_NEWEST_PG, RAW_SCHEMA, rawSqlite } from './raw-baseline.js';
+import { rawPostgres, rawSqlite, type RawBaseline } from './raw-baseline.js';
 import { fmt, measure, random, row, type Measurement, optionOf } from './measure.js';
 
 const POSTGRES_URL = process.env.COLLOQUY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -16,35 +17,25 @@ const DIR = new URL('../.bench-tmp/', import.meta.url).pathname;
 const CONVERSATIONS = 1_000;
 const CONTENT = 'Olá! Gostaria de marcar uma consulta com a Dra. Silva na próxima terça-feira à tarde, se possível.';
 
-/** The raw driver doing the same work with one plain statement, no contracts. */
-interface Raw {
-  insert(conversation: string, seq: number): Promise<void>;
-  newest(conversation: string): Promise<unknown[]>;
-}
-
 interface Setup {
   store: Store;
-  raw: Raw;
+  raw: RawBaseline;
   /** Bulk-loads `perConversation` messages (and their events) into every conversation, bypassing the store. */
   seed(perConversation: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
-
 async function sqliteSetup(): Promise<Setup> {
   mkdirSync(DIR, { recursive: true });
   const path = `${DIR}bench-${process.pid}-${Date.now()}.db`;
   const store = await openStore({ url: `sqlite:${path}` });
-  // Same file, same pragmas as the store.
-  const { db, insert, newest } = rawSqlite(path);
+  const raw = rawSqlite(`${path}.raw`);
+  const seeding = new Database(path);
   return {
     store,
-    raw: {
-      insert: async (conversation, seq) => void insert(conversation, seq, 'user', CONTENT),
-      newest: async (conversation) => newest(conversation),
-    },
+    raw,
     async seed(per) {
-      db.exec(`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${per})
+      seeding.exec(`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${per})
         INSERT INTO messages (conversation_id, seq, id, tenant_id, role, content, status, status_at, created_at)
         SELECT c.id, s.n, lower(hex(randomblob(16))), c.tenant_id, 'user', 'seed ' || s.n, 'delivered', 0, 0 FROM conversations c, s;
         UPDATE conversations SET last_seq = ${per};
@@ -54,8 +45,9 @@ async function sqliteSetup(): Promise<Setup> {
     },
     async cleanup() {
       await store.close();
-      db.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+      await raw.close();
+      seeding.close();
+      for (const file of [path, `${path}.raw`]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
     },
   };
 }
@@ -63,19 +55,11 @@ async function sqliteSetup(): Promise<Setup> {
 async function postgresSetup(): Promise<Setup> {
   const schema = `bench_${process.pid}_${Date.now()}`;
   const store = await openStore({ url: POSTGRES_URL, schema });
-  // Same database, same pool size as the store (10).
-  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10, options: `-c search_path=${schema}` });
-  for (const sql of RAW_SCHEMA) await pool.query(sql);
+  const raw = await rawPostgres(POSTGRES_URL, schema);
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2, options: `-c search_path=${schema}` });
   return {
     store,
-    raw: {
-      insert: async (conversation, seq) =>
-        void (await pool.query(RAW_INSERT_PG, [
-          randomUUID(), conversation, seq, 'user', CONTENT, Date.now(),
-        ])),
-      newest: async (conversation) =>
-        (await pool.query(RAW_NEWEST_PG, [conversation])).rows,
-    },
+    raw,
     async seed(per) {
       await pool.query(`INSERT INTO messages (conversation_id, seq, id, tenant_id, role, content, status, status_at, created_at)
         SELECT c.id, s, gen_random_uuid(), c.tenant_id, 'user', 'seed ' || s, 'delivered', 0, 0
@@ -87,6 +71,7 @@ async function postgresSetup(): Promise<Setup> {
     },
     async cleanup() {
       await store.close();
+      await raw.close();
       await pool.query(`DROP SCHEMA ${schema} CASCADE`);
       await pool.end();
     },
@@ -97,35 +82,67 @@ interface Line {
   backend: string;
   scenario: string;
   store: Measurement;
-  raw: Measurement;
+  lean: Measurement;
+  /** The lean statement plus the conversation's counter, where a counter is part of the work. */
+  equivalent?: Measurement | undefined;
 }
 
-async function comparison(setup: Setup, name: string, counts: { appends: number; reads: number }): Promise<Line[]> {
+async function comparison(setup: Setup, name: string, counts: { appends: number; reads: number; duplicates: number }): Promise<Line[]> {
   const { store, raw } = setup;
-  const conversations = await Promise.all(Array.from({ length: CONVERSATIONS }, () => store.conversations.create()));
-  const ids = conversations.map((c) => c.id);
-  const rawIds = Array.from({ length: CONVERSATIONS }, () => randomUUID());
+  const plain = (await Promise.all(Array.from({ length: CONVERSATIONS }, () => store.conversations.create()))).map((c) => c.id);
+  // Conversations of a WhatsApp channel, one per contact: where external ids come from.
+  const channel = await store.channels.create({ kind: 'whatsapp', name: 'bench' });
+  const onChannel: string[] = [];
+  for (let i = 0; i < CONVERSATIONS; i++) {
+    const contact = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: `55${i}` } });
+    onChannel.push((await store.conversations.create({ contactId: contact.id, channelId: channel.id })).id);
+  }
+  const rawIds = Array.from({ length: CONVERSATIONS }, () => newId());
+  const countedIds = Array.from({ length: CONVERSATIONS }, () => newId()); // the equivalent's, with their counters
+  await raw.conversations(countedIds);
   const rawSeq = new Map<string, number>();
-  const rawAppend = (i: number) => {
+  const stored: string[] = [];
+  const lean = async (i: number) => {
     const conversation = rawIds[i % CONVERSATIONS]!;
     const seq = (rawSeq.get(conversation) ?? 0) + 1;
     rawSeq.set(conversation, seq);
-    return raw.insert(conversation, seq);
+    await raw.insert(conversation, seq, 'user', CONTENT);
+    if (stored.length < counts.duplicates) stored.push(raw.lastId());
   };
-  const storeAppend = (i: number) => store.messages.append(ids[i % CONVERSATIONS]!, { role: 'user', content: CONTENT });
+  const equivalent = (i: number) => raw.insertCounted(countedIds[i % CONVERSATIONS]!, 'user', CONTENT);
+  const baselines = async (concurrency: number) => ({
+    lean: await measure(counts.appends, concurrency, lean),
+    equivalent: await measure(counts.appends, concurrency, equivalent),
+  });
   const lines: Line[] = [];
-  for (const concurrency of [1, 32]) {
-    const rawResult = await measure(counts.appends, concurrency, rawAppend);
-    const storeResult = await measure(counts.appends, concurrency, storeAppend);
-    lines.push({ backend: name, scenario: `append, ${concurrency} in flight`, store: storeResult, raw: rawResult });
+  const scenarios: Array<[string, (i: number, round: number) => Promise<unknown>]> = [
+    ['append', (i) => store.messages.append(plain[i % CONVERSATIONS]!, { role: 'user', content: CONTENT })],
+    ['append with external id', (i, round) => store.messages.append(onChannel[i % CONVERSATIONS]!, { role: 'user', content: CONTENT, externalId: `wamid.${round}.${i}` })],
+    ['inbound message (ingest)', (i, round) => store.ingest({ channelId: channel.id, from: { address: `55${i % CONVERSATIONS}` }, externalId: `in.${round}.${i}`, content: CONTENT })],
+  ];
+  for (const [scenario, op] of scenarios) {
+    for (const concurrency of [1, 32]) {
+      const { lean: leanResult, equivalent: equivalentResult } = await baselines(concurrency);
+      const storeResult = await measure(counts.appends, concurrency, (i) => op(i, concurrency));
+      lines.push({ backend: name, scenario: `${scenario}, ${concurrency} in flight`, store: storeResult, lean: leanResult, equivalent: equivalentResult });
+    }
   }
+  // A webhook retried: the external id is stored already (by the 1-in-flight run above), nothing is written.
+  for (const concurrency of [1, 32]) {
+    const leanResult = await measure(counts.duplicates, concurrency, (i) => raw.insertDuplicate(stored[i % stored.length]!, rawIds[0]!, CONTENT));
+    const storeResult = await measure(counts.duplicates, concurrency, (i) =>
+      store.messages.append(onChannel[i % CONVERSATIONS]!, { role: 'user', content: CONTENT, externalId: `wamid.1.${i}` }));
+    lines.push({ backend: name, scenario: `duplicate re-append, ${concurrency} in flight`, store: storeResult, lean: leanResult });
+  }
+  // Pages as large as the store's: its plain conversations got two append runs.
+  await raw.fill(rawIds, (2 * counts.appends) / CONVERSATIONS, CONTENT);
   for (const concurrency of [1, 32]) {
     const pickRaw = random(7);
     const pickStore = random(7);
-    const rawResult = await measure(counts.reads, concurrency, () => raw.newest(rawIds[Math.floor(pickRaw() * CONVERSATIONS)]!));
+    const leanResult = await measure(counts.reads, concurrency, () => raw.newest(rawIds[Math.floor(pickRaw() * CONVERSATIONS)]!));
     const storeResult = await measure(counts.reads, concurrency, () =>
-      store.messages.list(ids[Math.floor(pickStore() * CONVERSATIONS)]!, { order: 'desc', limit: 20 }));
-    lines.push({ backend: name, scenario: `read newest 20, ${concurrency} in flight`, store: storeResult, raw: rawResult });
+      store.messages.list(plain[Math.floor(pickStore() * CONVERSATIONS)]!, { order: 'desc', limit: 20 }));
+    lines.push({ backend: name, scenario: `read newest 20, ${concurrency} in flight`, store: storeResult, lean: leanResult });
   }
   return lines;
 }
@@ -155,21 +172,21 @@ export async function main(args: string[]): Promise<void> {
   const option = (flag: string) => optionOf(args, flag);
   const backends = (option('--backend') ?? 'sqlite,postgres').split(',');
   const quick = args.includes('--quick');
-  const counts = quick ? { appends: 2_000, reads: 500 } : { appends: 20_000, reads: 5_000 };
+  const counts = quick ? { appends: 2_000, reads: 500, duplicates: 500 } : { appends: 20_000, reads: 5_000, duplicates: 2_000 };
   const setups: Record<string, () => Promise<Setup>> = { sqlite: sqliteSetup, postgres: postgresSetup };
 
-  console.log(`\nStore vs raw driver — ${counts.appends} appends over ${CONVERSATIONS} conversations, ${counts.reads} reads of the newest 20\n`);
-  console.log(row(['backend', 'scenario', 'store ops/s', 'store p50 ms', 'store p99 ms', 'raw ops/s', 'raw p50 ms', 'raw p99 ms', 'store/raw']));
+  console.log(`\nStore vs raw driver — ${counts.appends} appends over ${CONVERSATIONS} conversations per scenario, ${counts.duplicates} duplicates, ${counts.reads} reads of the newest 20\n`);
+  console.log(row(['backend', 'scenario', 'store ops/s', 'store p50 ms', 'store p99 ms', 'lean raw ops/s', 'equivalent raw ops/s', 'store/lean', 'store/equivalent']));
   console.log(row(Array(9).fill('---')));
   for (const name of backends) {
     const setup = await setups[name]!();
     try {
       for (const line of await comparison(setup, name, counts)) {
+        const ratio = (base: Measurement | undefined) => (base ? `${fmt((100 * line.store.perSecond) / base.perSecond)}%` : '—');
         console.log(row([
           line.backend, line.scenario,
           fmt(line.store.perSecond), fmt(line.store.p50Ms, 3), fmt(line.store.p99Ms, 3),
-          fmt(line.raw.perSecond), fmt(line.raw.p50Ms, 3), fmt(line.raw.p99Ms, 3),
-          `${fmt((100 * line.store.perSecond) / line.raw.perSecond)}%`,
+          fmt(line.lean.perSecond), line.equivalent ? fmt(line.equivalent.perSecond) : '—', ratio(line.lean), ratio(line.equivalent),
         ]));
       }
     } finally {
