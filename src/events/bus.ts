@@ -14,26 +14,38 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** After an announcement, others wait this long and go out together: a busy instance sends ~200 a second, not one per write. */
+const WINDOW_MS = 5;
+
 /**
- * The part every bus shares: coalesces a tick's announcements into one per tenant, tags them with this
- * instance's id and drops its own on the way back.
+ * The part every bus shares: tags announcements with this instance's id and drops its own on the way back, and
+ * coalesces them: the first after a quiet spell leaves at the end of its event-loop turn (no added latency), the
+ * ones that follow within WINDOW_MS leave together at its end, one per tenant.
  */
 export function createCoalescer(send: (payloads: string[]) => Promise<unknown>) {
   const instance = randomUUID();
-  let pending: Set<string> | undefined;
+  let pending = new Set<string>();
+  let scheduled = false; // a send at the end of this turn
+  let cooling = false; // a window is open: its end sends what came meanwhile
   const listeners: Array<(tenant: string) => void> = [];
+  const flush = () => {
+    scheduled = false;
+    if (!pending.size) {
+      cooling = false;
+      return;
+    }
+    const tenants = [...pending];
+    pending = new Set();
+    send(tenants.map((each) => `${instance} ${each}`)).catch(() => {}); // the 1 s poll covers a lost one
+    cooling = true;
+    setTimeout(flush, WINDOW_MS).unref();
+  };
   return {
     publish(tenant: string): void {
-      if (pending) {
-        pending.add(tenant);
-        return;
-      }
-      pending = new Set([tenant]);
-      setImmediate(() => {
-        const tenants = [...pending!];
-        pending = undefined;
-        send(tenants.map((each) => `${instance} ${each}`)).catch(() => {}); // the 1 s poll covers a lost one
-      });
+      pending.add(tenant);
+      if (cooling || scheduled) return;
+      scheduled = true;
+      setImmediate(flush);
     },
     subscribe(listener: (tenant: string) => void): void {
       listeners.push(listener);

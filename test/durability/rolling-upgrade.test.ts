@@ -48,7 +48,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
   it('SQLite: runs on a database the next release migrated with a compatible step, refuses an incompatible one', async () => {
     const compatible = join(dir, 'compatible.db');
     const next = await createSqliteBackend({ path: compatible, migrations: nextRelease('sqlite', [{ sql: 'ALTER TABLE conversations ADD COLUMN priority INTEGER;', backwardCompatible: true }]) });
-    expect((await next.admin.migrate()).applied.at(-1)).toBe('0006-next-release');
+    expect((await next.admin.migrate()).applied.at(-1)).toBe('0007-next-release');
     await next.admin.close();
     for (const migrate of [false, true]) {
       const store = await openStore({ url: `sqlite:${compatible}`, migrate });
@@ -60,7 +60,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
     const breaking = await createSqliteBackend({ path: incompatible, migrations: nextRelease('sqlite', [{ sql: 'ALTER TABLE messages RENAME COLUMN content TO body;', backwardCompatible: false }]) });
     await breaking.admin.migrate();
     await breaking.admin.close();
-    const refused = await expectError(openStore({ url: `sqlite:${incompatible}` }), 'schema_too_new', { databaseVersion: 6, codeVersion: 5 });
+    const refused = await expectError(openStore({ url: `sqlite:${incompatible}` }), 'schema_too_new', { databaseVersion: 7, codeVersion: 6 });
     expect(refused.message).toMatch(/not one the previous version can run on/);
 
     const twoAhead = join(dir, 'two-ahead.db');
@@ -70,7 +70,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
     ]) });
     await further.admin.migrate();
     await further.admin.close();
-    await expectError(openStore({ url: `sqlite:${twoAhead}`, migrate: false }), 'schema_too_new', { databaseVersion: 7, codeVersion: 5 });
+    await expectError(openStore({ url: `sqlite:${twoAhead}`, migrate: false }), 'schema_too_new', { databaseVersion: 8, codeVersion: 6 });
   });
 
   it('PostgreSQL: the same, with instances of both releases on one schema at once', async (ctx) => {
@@ -94,7 +94,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
       const breaking = await createPostgresBackend({ url: POSTGRES_URL, schema: other.schema, migrations: nextRelease('postgres', [{ sql: 'ALTER TABLE messages RENAME COLUMN content TO body;', backwardCompatible: false }]) });
       await breaking.admin.migrate();
       await breaking.admin.close();
-      await expectError(openStore({ url: POSTGRES_URL, schema: other.schema, migrate: false }), 'schema_too_new', { databaseVersion: 6, codeVersion: 5 });
+      await expectError(openStore({ url: POSTGRES_URL, schema: other.schema, migrate: false }), 'schema_too_new', { databaseVersion: 7, codeVersion: 6 });
     } finally {
       await other.drop();
     }
