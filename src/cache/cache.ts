@@ -29,7 +29,8 @@ export interface Cache {
 
   /**
    * The newest `count` items of a list with its version, or a miss with a lease. The items come joined by
-   * commas, newest first (one string: for JSON items, `[${joined}]` parses them all at once).
+   * commas, newest first: one text (for JSON items, `[${joined}]` parses them all at once) — a string, or the
+   * reply's UTF-8 bytes as they came (a shared cache), so that a reader who sends them on never decodes them.
    */
   getList(key: string, count: number): Promise<ListLookup>;
   /** Read-through for lists, as `fill`: `items` newest first. */
@@ -57,7 +58,7 @@ export interface Cache {
 }
 
 export type Lookup = { hit: true; value: string } | { hit: false; lease: number };
-export type ListLookup = { hit: true; version: number; count: number; joined: string } | { hit: false; lease: number };
+export type ListLookup = { hit: true; version: number; count: number; joined: string | Uint8Array } | { hit: false; lease: number };
 
 export interface CacheOptions {
   /** Values expire this long after their last write or fill. Default 24 h. */

@@ -22,6 +22,12 @@ export interface HotTier {
   read<T>(key: string, load: () => Promise<{ version: number; value: T } | undefined>): Promise<T | undefined>;
   /** Read-through for the newest `count` items of a list; `load` returns up to `PAGE_MAX` newest first. */
   readList<T>(key: string, count: number, load: () => Promise<{ version: number; items: T[] } | undefined>): Promise<T[] | undefined>;
+  /**
+   * As readList, but a hit answers the items' JSON as the cache holds it — joined by commas, newest first, with
+   * the list's version (the newest item's number) and how many — for a reader that sends them on unparsed.
+   */
+  readListJoined<T>(key: string, count: number, load: () => Promise<{ version: number; items: T[] } | undefined>):
+    Promise<{ joined: string | Uint8Array; version: number; count: number } | { items: T[] } | undefined>;
   /** Applies a commit's changes; never throws (a failure degrades the tier and is repaired on recovery). */
   apply(changes: CacheChange[]): Promise<void>;
   /** Removes every entry (after an import wrote around the tier). */
@@ -162,6 +168,31 @@ export function createHotTier(
   // have missed the cache, and this instance must not read it again before the hold-down.
   cache.onUnavailable((error) => fail(error));
 
+  const readListJoined: HotTier['readListJoined'] = async (key, count, load) => {
+    const page = <T>(loaded: { items: T[] } | undefined) => loaded && { items: loaded.items.slice(0, count) };
+    if (degraded) {
+      stats.fallbacks++;
+      return page(await load());
+    }
+    const started = performance.now();
+    let lease: number;
+    try {
+      const found = await cache.getList(key, count);
+      if (found.hit) {
+        stats.hits++;
+        return { joined: found.joined, version: found.version, count: found.count };
+      }
+      lease = found.lease;
+    } catch (error) {
+      fail(error);
+      return page(await load());
+    }
+    stats.misses++;
+    const loaded = await load();
+    if (loaded) fillLater(started, () => cache.fillList(key, lease, loaded.version, loaded.items.map((item) => JSON.stringify(item))));
+    return page(loaded);
+  };
+
   return {
     async read(key, load) {
       if (degraded) {
@@ -188,28 +219,13 @@ export function createHotTier(
     },
 
     async readList(key, count, load) {
-      if (degraded) {
-        stats.fallbacks++;
-        return (await load())?.items.slice(0, count);
-      }
-      const started = performance.now();
-      let lease: number;
-      try {
-        const found = await cache.getList(key, count);
-        if (found.hit) {
-          stats.hits++;
-          return JSON.parse(`[${found.joined}]`);
-        }
-        lease = found.lease;
-      } catch (error) {
-        fail(error);
-        return (await load())?.items.slice(0, count);
-      }
-      stats.misses++;
-      const loaded = await load();
-      if (loaded) fillLater(started, () => cache.fillList(key, lease, loaded.version, loaded.items.map((item) => JSON.stringify(item))));
-      return loaded?.items.slice(0, count);
+      const found = await readListJoined(key, count, load);
+      return found && ('joined' in found ? JSON.parse(`[${found.joined}]`) : found.items);
     },
+
+    readListJoined,
+
+
 
     async apply(changes) {
       if (degraded) {

@@ -26,6 +26,20 @@ export interface MessagesApi {
 }
 
 /** A message cursor: the order, the seq to go on from, and the far bound of the pages (`before` ascending, `after` descending; 0 for none). */
+/**
+ * The newest `limit` messages (at most PAGE_MAX) through the hot tier: on a hit, their JSON as cached with the newest
+ * seq and the count; else the messages, read from the database (and the cache filled). Undefined: no conversation.
+ */
+export function newestCached(s: Scope, key: string, limit: number) {
+  return s.hot!.readListJoined(cacheKey.page(s.tenant, key), limit, async () => {
+    const newest = await s.backend.messages.list(s.tenant, key, { limit: PAGE_MAX, order: 'desc' });
+    return newest && { version: newest[0]?.seq ?? 0, items: newest };
+  });
+}
+
+/** The cursor of a page in descending order that ends at `seq`, when there is more below it; null at seq 1. */
+export const descendingCursor = (seq: number, after = 0): string | null => (seq > after + 1 ? encodeCursor('messages', ['desc', seq, after]) : null);
+
 const seqKey = (parts: unknown[]) => {
   const [order, seq, bound] = parts;
   const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
@@ -75,16 +89,11 @@ export function messagesOf(s: Scope): MessagesApi {
       const cursorOf = (last: Message) => encodeCursor('messages', [order, last.seq, (order === 'asc' ? before : after) ?? 0]);
       if (order === 'desc') {
         // seq is gapless from 1: a full page whose last seq is above after + 1 has more below it.
-        const more = (rows: Message[]) => ({
-          data: rows, nextCursor: rows.length === limit && rows.at(-1)!.seq > (after ?? 0) + 1 ? cursorOf(rows.at(-1)!) : null,
-        });
+        const more = (rows: Message[]) => ({ data: rows, nextCursor: rows.length === limit ? descendingCursor(rows.at(-1)!.seq, after) : null });
         // The hot tier holds the newest page: what a chat turn and a chat screen read.
         if (hot && after === undefined && before === undefined && limit <= PAGE_MAX) {
-          const rows = await hot.readList(cacheKey.page(t, key), limit, async () => {
-            const newest = await backend.messages.list(t, key, { limit: PAGE_MAX, order: 'desc' });
-            return newest && { version: newest[0]?.seq ?? 0, items: newest };
-          });
-          return more(s.found(rows, 'conversation', key));
+          const page = s.found(await newestCached(s, key, limit), 'conversation', key);
+          return more('joined' in page ? JSON.parse(`[${page.joined}]`) : page.items);
         }
         return more(s.found(await backend.messages.list(t, key, { after, before, limit, order }), 'conversation', key));
       }

@@ -10,6 +10,7 @@ import {
 } from '../../domain/entities.js';
 import { notFound } from '../../domain/errors.js';
 import * as I from '../../domain/inputs.js';
+import { newestPage } from '../../store/page-json.js';
 import { errorBody } from '../errors.js';
 import { found, IdParams } from './params.js';
 
@@ -54,8 +55,16 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return result;
   });
 
-  app.get('/conversations/:id/messages', { schema: { params: IdParams, querystring: MessageQuery, response: { 200: MessagePage } } }, async (request) =>
-    request.store.messages.list(request.params.id, request.query));
+  app.get('/conversations/:id/messages', { schema: { params: IdParams, querystring: MessageQuery, response: { 200: MessagePage } } }, async (request, reply) => {
+    const { after, before, cursor, limit = 50, order } = request.query;
+    // The newest page, the hot one: from the hot tier as its JSON text, sent as it is (no parse, no serialisation).
+    if (order === 'desc' && after === undefined && before === undefined && cursor === undefined) {
+      const page = await newestPage(request.store, request.params.id, limit);
+      if (typeof page === 'string' || Buffer.isBuffer(page)) return reply.type('application/json; charset=utf-8').send(page as never);
+      return page;
+    }
+    return request.store.messages.list(request.params.id, request.query);
+  });
 
   app.get('/conversations/:id/context', { schema: { params: IdParams } }, async (_request, reply) => {
     reply.code(501);
