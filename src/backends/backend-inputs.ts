@@ -25,6 +25,8 @@ export interface NewChannel {
   /** Sealed by the store (`store/secret-box.ts`): the backend stores them as given. */
   secrets: Record<string, string>;
   now: number;
+  /** Unique per tenant when set: a second create with it answers the first channel (`createOnce`). */
+  idempotencyKey?: string;
 }
 
 export interface ChannelPatch {

@@ -71,7 +71,11 @@ export interface ContactRepository {
 
 export interface ChannelRepository {
   create(tenant: string, input: NewChannel): Promise<E.Channel>;
+  /** Creates the channel unless one with `input.idempotencyKey` exists, which it answers instead, unchanged; a race creates one. */
+  createOnce(tenant: string, input: NewChannel & { idempotencyKey: string }): Promise<{ channel: E.Channel; created: boolean }>;
   get(tenant: string, id: string): Promise<E.Channel | undefined>;
+  /** The oldest channel of this kind with this name. */
+  findByName(tenant: string, kind: E.ChannelKind, name: string): Promise<E.Channel | undefined>;
   /** Oldest first. */
   list(tenant: string, page: PageRequest<string>): Promise<E.Channel[]>;
   /** Merges `config`, sets or (null) removes individual sealed secrets, in one transaction. */

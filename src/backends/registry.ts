@@ -6,6 +6,8 @@ export interface BackendOptions {
   readonly durability?: 'normal' | 'full' | undefined;
   readonly schema?: string | undefined;
   readonly poolSize?: number | undefined;
+  /** Refuse to create the database (a SQLite file): opening one as it is must not leave an empty new one behind. */
+  readonly mustExist?: boolean | undefined;
 }
 
 type Opener = (url: string, options: BackendOptions) => Promise<Backend>;
@@ -17,7 +19,7 @@ type Opener = (url: string, options: BackendOptions) => Promise<Backend>;
 const BACKENDS: Record<string, Opener> = {
   sqlite: async (url, options) => {
     const { createSqliteBackend, sqlitePath } = await import('./sqlite/sqlite-backend.js');
-    return createSqliteBackend({ path: sqlitePath(url), ...(options.durability ? { durability: options.durability } : {}) });
+    return createSqliteBackend({ path: sqlitePath(url), ...(options.durability ? { durability: options.durability } : {}), mustExist: options.mustExist ?? false });
   },
   postgres: async (url, options) => {
     const { createPostgresBackend, postgresConfigOf } = await import('./postgres/postgres-backend.js');

@@ -1,3 +1,4 @@
+import { connectRedis } from '../cache/redis/redis-client.js';
 import { isColloquyError } from '../domain/errors.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -8,18 +9,27 @@ export interface Check {
   detail: string;
 }
 
-const redact = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+export const redact = (url: string): string => url.replace(/\/\/([^:@/,]*):[^@/,]*@/g, '//$1:***@');
 
-/** Checks a deployment end to end; all checks pass only when everything is well. */
-export async function doctor(url: string, options: { secretKey?: string | undefined } = {}): Promise<{ ok: boolean; checks: Check[] }> {
+export interface DoctorOptions {
+  secretKey?: string | undefined;
+  /** The Redis a fleet shares, to check it answers (none: reported as not configured). */
+  redis?: string | undefined;
+}
+
+/**
+ * Checks a deployment end to end; all checks pass only when everything is well. Opens the database as it is:
+ * nothing is migrated, and a database that does not exist is reported, never created.
+ */
+export async function doctor(url: string, options: DoctorOptions = {}): Promise<{ ok: boolean; checks: Check[] }> {
   const checks: Check[] = [];
   let store: Store | undefined;
   try {
-    store = await openStore({ url, migrate: false, secretKey: options.secretKey });
-    checks.push({ name: 'schema', ok: true, detail: 'at this version of Colloquy' });
+    store = await openStore({ url, migrate: false, create: false, secretKey: options.secretKey });
+    checks.push({ name: 'schema', ok: true, detail: `${redact(url)} is at this version of Colloquy` });
   } catch (error) {
     const schema = isColloquyError(error, 'schema_outdated') || isColloquyError(error, 'schema_too_new');
-    checks.push({ name: schema ? 'schema' : 'database', ok: false, detail: (error as Error).message });
+    checks.push({ name: schema ? 'schema' : 'database', ok: false, detail: `${redact(url)}: ${(error as Error).message}` });
     return { ok: false, checks };
   }
   try {
@@ -39,11 +49,32 @@ export async function doctor(url: string, options: { secretKey?: string | undefi
       detail: problems.length ? problems.join('; ') : 'seq gapless everywhere, no duplicate external ids, at most one open conversation per contact and channel',
     });
     checks.push({ name: 'events', ok: d.warnings.length === 0, detail: d.warnings.length ? d.warnings.join('; ') : 'nothing holds back delivery' });
-    checks.push({ name: 'redis', ok: true, detail: 'not configured (the hot tier is optional)' });
+    checks.push(await redisCheck(options.redis));
   } catch (error) {
     checks.push({ name: 'database', ok: false, detail: (error as Error).message });
   } finally {
     await store.close();
   }
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** Whether the fleet's Redis answers, within 2 s. */
+async function redisCheck(url: string | undefined): Promise<Check> {
+  if (!url) return { name: 'redis', ok: true, detail: 'not configured (the hot tier is optional; pass --redis or COLLOQUY_REDIS_URL to check one)' };
+  const client = connectRedis(url, { timeoutMs: 2_000 });
+  client.on('error', () => {});
+  try {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no connection within 2 s')), 2_000);
+      client.once('ready', () => { clearTimeout(timer); resolve(); });
+      client.once('error', (error: Error) => { clearTimeout(timer); reject(error); });
+    });
+    await client.ping();
+    return { name: 'redis', ok: true, detail: `${redact(url)} answers in ${Math.round((performance.now() - started) * 10) / 10} ms` };
+  } catch (error) {
+    return { name: 'redis', ok: false, detail: `${redact(url)} does not answer: ${(error as Error).message}` };
+  } finally {
+    client.disconnect();
+  }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { doctor } from './doctor.js';
+import { doctor, redact } from './doctor.js';
 import { exportTo, importFrom } from './portable.js';
 import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
@@ -51,11 +51,12 @@ program
 
 program
   .command('doctor')
-  .description('Check a deployment: database, schema version, contents, integrity (seq gaps, duplicate external ids, double open conversations), event delivery. Exit code 0 only when all is well.')
+  .description('Check a deployment: database, schema version, contents, integrity (seq gaps, duplicate external ids, double open conversations), event delivery, Redis. Exit code 0 only when all is well. Never creates or migrates anything.')
   .addOption(db())
+  .addOption(redis())
   .option('--json', 'print the checks as JSON')
-  .action(async (options: { db: string; json?: boolean }) => {
-    const result = await doctor(options.db, { secretKey: secretKey() });
+  .action(async (options: { db: string; json?: boolean; redis?: string }) => {
+    const result = await doctor(options.db, { secretKey: secretKey(), redis: options.redis });
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else for (const c of result.checks) process.stdout.write(`${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}\n`);
     process.exitCode = result.ok ? 0 : 1;
@@ -126,7 +127,9 @@ keys
     });
   });
 
+/** Opens the database for a command that changes it, saying which one (on stderr: stdout may be piped). */
 async function withStore(url: string, fn: (store: Store) => Promise<void>): Promise<void> {
+  process.stderr.write(`database: ${redact(url)}\n`);
   const store = await openStore({ url, secretKey: secretKey() });
   try {
     await fn(store);

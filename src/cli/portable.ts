@@ -29,7 +29,7 @@ const progress = (verb: string) => {
  * only with `includeSecrets`, in the clear (the file is then as sensitive as the tokens in it).
  */
 export async function exportTo(url: string, out: string | undefined, options: { includeSecrets?: boolean; secretKey?: string | undefined } = {}): Promise<number> {
-  const store = await openStore({ url, migrate: false, secretKey: options.secretKey });
+  const store = await openStore({ url, migrate: false, create: false, secretKey: options.secretKey });
   const sink: Writable = out ? createWriteStream(out) : process.stdout;
   const bar = progress('exported');
   let n = 0;

@@ -32,3 +32,6 @@ export function mergeSecrets(current: Record<string, string>, patch: Record<stri
 /** What reads show of secrets: which are set, never their values. */
 export const secretFlags = (sealed: Record<string, string>): Record<string, boolean> =>
   Object.fromEntries(Object.keys(sealed).sort().map((name) => [name, true]));
+
+/** The idempotency-key prefix of a channel `channels.ensure` created by its kind and name; a rename frees the key. */
+export const ENSURED_BY_NAME = 'ensure:';

@@ -47,6 +47,8 @@ export const ChannelCreateSchema = Type.Object(
     secrets: Type.Optional(Type.Record(SecretName, SecretValue, {
       ...closed, maxProperties: 32, description: 'Write-only: tokens and app secrets, never returned (reads say which are set).',
     })),
+    // Over HTTP this is the Idempotency-Key header.
+    idempotencyKey: Type.Optional(Key),
   },
   closed,
 );

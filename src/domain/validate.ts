@@ -15,34 +15,73 @@ export function validate<S extends TSchema>(schema: S, value: unknown, what: str
     validator = Compile(schema);
     compiled.set(schema, validator);
   }
-  if (!validator.Check(value)) {
-    const errors = [...validator.Errors(value)]
-      .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean')
-      .slice(0, 5)
-      .map((e) => ({ path: e.instancePath || '/', message: e.message }));
-    const first = errors[0];
-    throw new ColloquyError(
-      'invalid_argument',
-      first ? `Invalid ${what}: ${first.path} ${first.message}.` : `Invalid ${what}.`,
-      { errors },
-    );
-  }
+  if (!validator.Check(value)) throw invalid(what, describeErrors(schema, [...validator.Errors(value)]));
   const bad = findBadText(value, '');
-  if (bad) throw new ColloquyError('invalid_argument', `Invalid ${what}: ${bad.path} ${bad.reason}.`, { errors: [bad] });
+  if (bad) throw invalid(what, [bad]);
   return value as Static<S>;
 }
 
-function findBadText(value: unknown, path: string, depth = 0): { path: string; reason: string } | undefined {
+/** One thing wrong with an input: where (a JSON pointer, `/` for the whole), and what, in words. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const invalid = (what: string, errors: FieldError[]) => {
+  const first = errors[0];
+  return new ColloquyError('invalid_argument', first ? `Invalid ${what}: ${first.path} ${first.message}.` : `Invalid ${what}.`, { errors });
+};
+
+interface SchemaError {
+  keyword: string;
+  schemaPath: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+/**
+ * A validator's errors in words a caller can act on, the first five: an unknown field is named (`/colour is not
+ * a known field`) with the known ones, an enum lists its allowed values. Used by the library and the HTTP API alike.
+ */
+export function describeErrors(schema: TSchema, errors: readonly SchemaError[]): FieldError[] {
+  const described: FieldError[] = [];
+  for (const e of errors) {
+    // `anyOf` repeats its branches' errors; `boolean` (additionalProperties: false) repeats the unknown field's.
+    if (e.keyword === 'anyOf' || e.keyword === 'boolean') continue;
+    const at = e.instancePath || '';
+    if (e.keyword === 'additionalProperties') {
+      const known = Object.keys((resolve(schema, e.schemaPath) as { properties?: object } | undefined)?.properties ?? {});
+      for (const name of (e.params.additionalProperties as string[] | undefined) ?? []) {
+        described.push({ path: `${at}/${name}`, message: `is not a known field${known.length ? ` (known: ${known.join(', ')})` : ''}` });
+      }
+    } else if (e.keyword === 'enum') {
+      described.push({ path: at || '/', message: `must be one of: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` });
+    } else {
+      described.push({ path: at || '/', message: e.message });
+    }
+  }
+  return described.slice(0, 5);
+}
+
+/** The sub-schema at a schema path such as `#/properties/from`. */
+function resolve(schema: TSchema, pointer: string): unknown {
+  let at: unknown = schema;
+  for (const part of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) at = (at as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return at;
+}
+
+function findBadText(value: unknown, path: string, depth = 0): FieldError | undefined {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) return { path: path || '/', reason: 'contains a NUL character' };
-    if (!value.isWellFormed()) return { path: path || '/', reason: 'is not well-formed Unicode' };
+    if (value.includes('\u0000')) return { path: path || '/', message: 'contains a NUL character' };
+    if (!value.isWellFormed()) return { path: path || '/', message: 'is not well-formed Unicode' };
     return undefined;
   }
   // undefined is an absent optional field in JS; JSON.stringify drops it.
   if (value === null || value === undefined || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path: path || '/', reason: 'must be finite' };
-  if (typeof value !== 'object') return { path: path || '/', reason: 'is not a JSON value' };
-  if (depth > 32) return { path: path || '/', reason: 'is nested more than 32 levels deep' };
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path: path || '/', message: 'must be finite' };
+  if (typeof value !== 'object') return { path: path || '/', message: 'is not a JSON value' };
+  if (depth > 32) return { path: path || '/', message: 'is nested more than 32 levels deep' };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const bad = findBadText(value[i], `${path}/${i}`, depth + 1);
@@ -57,9 +96,20 @@ function findBadText(value: unknown, path: string, depth = 0): { path: string; r
   return undefined;
 }
 
-/** Parses a Timestamp (ISO-8601 string or epoch ms) into epoch ms. */
+/** 2001-01-01 in epoch milliseconds: a number below it is seconds (WhatsApp's, Telegram's) mistaken for milliseconds. */
+const MS_FROM = 978_307_200_000;
+
+/**
+ * Parses a Timestamp — an ISO-8601 date-time or epoch milliseconds — into epoch ms. A number that can only be
+ * seconds (before 2001 read as milliseconds) is refused: stored, it would date the message in January 1970.
+ */
 export function toEpochMs(value: string | number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < MS_FROM) {
+    throw new ColloquyError('invalid_argument',
+      `Invalid ${field}: ${value} looks like seconds since 1970; send milliseconds (${value * 1000}) or an ISO-8601 date-time.`,
+      { errors: [{ path: `/${field}`, message: 'is in seconds, not milliseconds' }] });
+  }
   const ms = typeof value === 'number' ? value : Date.parse(value);
   if (!Number.isInteger(ms) || ms < 0 || ms > 8.64e15) {
     throw new ColloquyError('invalid_argument', `Invalid ${field}: expected an ISO-8601 date-time or epoch milliseconds, from 1970 on.`, {

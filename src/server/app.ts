@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { createAuthenticator } from './auth.js';
 import { coercer } from './coerce.js';
+import { describeErrors } from '../domain/validate.js';
 import { errorBody, handleError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
@@ -77,8 +78,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     return (data: unknown) => {
       const value = coerce ? coerce(data) : data;
       if (check.Check(value)) return { value };
-      const errors = [...check.Errors(value)].filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean');
-      return { error: Object.assign(new Error('validation failed'), { validation: errors.length ? errors : [...check.Errors(value)] }) as never };
+      const validation = describeErrors(schema as TSchema, [...check.Errors(value)]).map((e) => ({ instancePath: e.path === '/' ? '' : e.path, message: e.message }));
+      return { error: Object.assign(new Error('validation failed'), { validation }) as never };
     };
   });
 

@@ -1,4 +1,4 @@
-import { configOf } from '../domain/channel-settings.js';
+import { configOf, ENSURED_BY_NAME } from '../domain/channel-settings.js';
 import type { Channel, Page } from '../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
 import { newId } from '../domain/ids.js';
@@ -13,6 +13,12 @@ export interface ChannelsApi {
    * app secrets, which are write-only: reads show only which are set (`secrets: { appSecret: true }`).
    */
   create(input: ChannelCreate): Promise<Channel>;
+  /**
+   * The channel this input describes, created if there is none: with an `idempotencyKey`, the one first created
+   * with that key; without, the oldest of this kind with this name. A channel found is answered as it is (its
+   * config and secrets are not changed: that is `update`); `created` says which happened. Racing calls create one.
+   */
+  ensure(input: ChannelCreate): Promise<{ channel: Channel; created: boolean }>;
   get(id: string): Promise<Channel | null>;
   /** Oldest first; `limit` 1–200, default 50. */
   list(options?: PageOptions): Promise<Page<Channel>>;
@@ -26,14 +32,26 @@ export function channelsOf(s: Scope): ChannelsApi {
     if (Object.values(secrets).some((value) => value !== null)) await s.box.ready();
     return Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value === null ? null : s.box.seal(value, secretContext(t, channelId, name))]));
   };
+  const toNew = async (v: ChannelCreate) => {
+    const id = newId();
+    return { id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: (await seal(id, v.secrets ?? {})) as Record<string, string>, now: s.clock() };
+  };
+  const ensure = async (input: ChannelCreate) => {
+    const v = validate(ChannelCreateSchema, input, 'channel');
+    if (v.idempotencyKey === undefined) {
+      const named = await backend.channels.findByName(t, v.kind, v.name);
+      if (named) return { channel: named, created: false };
+    }
+    // Without a key of the caller's, the name is the key, so that two racing ensures create one channel.
+    return backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: v.idempotencyKey ?? `${ENSURED_BY_NAME}${v.kind}:${v.name}` });
+  };
   return {
     async create(input) {
       const v = validate(ChannelCreateSchema, input, 'channel');
-      const id = newId();
-      return backend.channels.create(t, {
-        id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: (await seal(id, v.secrets ?? {})) as Record<string, string>, now: s.clock(),
-      });
+      if (v.idempotencyKey !== undefined) return (await ensure(v)).channel;
+      return backend.channels.create(t, await toNew(v));
     },
+    ensure,
     async get(id) {
       return (await backend.channels.get(t, s.id(id, 'channel'))) ?? null;
     },

@@ -16,6 +16,8 @@ export interface StoreConfig {
   readonly tenant?: string;
   /** Apply pending migrations on open. Default true; with false, a database this code cannot run on is an error. */
   readonly migrate?: boolean;
+  /** SQLite: create the file (and its directory) when missing. Default true; false fails with `unavailable` (reason `database_missing`). */
+  readonly create?: boolean;
   /** SQLite: 'normal' (default, survives a process crash) or 'full' (also survives power loss). */
   readonly durability?: 'normal' | 'full';
   /** PostgreSQL: schema for Colloquy's tables (created if missing); also accepted as `?schema=` in the URL. */
@@ -48,7 +50,7 @@ export interface StoreConfig {
 }
 
 const backendOf = (config: StoreConfig): Promise<Backend> =>
-  openBackend(config.url, { durability: config.durability, schema: config.schema, poolSize: config.poolSize });
+  openBackend(config.url, { durability: config.durability, schema: config.schema, poolSize: config.poolSize, mustExist: config.create === false });
 
 /** Opens a store: connects, migrates (unless `migrate: false`) and returns the API for `config.tenant`. */
 export async function openStore(config: StoreConfig): Promise<Store> {

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { doctor } from '../../src/cli/doctor.js';
-import { openStore } from '../../src/index.js';
-import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+import { migrate, openStore } from '../../src/index.js';
+import { POSTGRES_URL, REDIS_URL, postgresAvailable, redisAvailable, throwawaySchema } from '../helpers/services.js';
 
 async function seed(url: string) {
   const store = await openStore({ url });
@@ -45,14 +45,38 @@ describe('colloquy doctor', () => {
   });
 
   it('fails on a database that was never migrated, saying what to run', async () => {
-    const result = await doctor(`sqlite:${join(dir, 'empty.db')}`);
+    const path = join(dir, 'empty.db');
+    new Database(path).close(); // an empty SQLite file
+    const result = await doctor(`sqlite:${path}`);
     expect(result.ok).toBe(false);
     expect(result.checks[0]).toMatchObject({ name: 'schema', ok: false, detail: expect.stringContaining('colloquy migrate') });
   });
 
-  it('fails when the database cannot be reached', async () => {
+  it('reports a database that does not exist, naming it, and creates nothing', async () => {
+    const path = join(dir, 'nowhere', 'missing.db');
+    const result = await doctor(`sqlite:${path}`);
+    expect(result).toMatchObject({ ok: false, checks: [{ name: 'database', ok: false, detail: expect.stringContaining(`There is no database at ${path}`) }] });
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false);
+  });
+
+  it('fails when the database cannot be reached, or does not exist on the server', async (ctx) => {
     const result = await doctor('postgres://postgres@127.0.0.1:1/nowhere');
-    expect(result).toMatchObject({ ok: false, checks: [{ name: 'database', ok: false }] });
+    expect(result).toMatchObject({ ok: false, checks: [{ name: 'database', ok: false, detail: expect.stringContaining('postgres://postgres@127.0.0.1:1/nowhere') }] });
+    if (!(await postgresAvailable())) return ctx.skip();
+    const missing = await doctor(POSTGRES_URL.replace(/\/[^/]*$/, '/colloquy_no_such_database'));
+    expect(missing.checks[0]).toMatchObject({ name: 'database', ok: false, detail: expect.stringMatching(/no such database .*createdb/) });
+  });
+
+  it('checks the Redis it is given', async () => {
+    const url = `sqlite:${join(dir, 'redis.db')}`;
+    await migrate({ url });
+    const down = await doctor(url, { redis: 'redis://127.0.0.1:1' });
+    expect(down.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: false, detail: expect.stringContaining('does not answer') });
+    expect(down.ok).toBe(false);
+    if (!(await redisAvailable())) return;
+    const up = await doctor(url, { redis: REDIS_URL });
+    expect(up.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: true, detail: expect.stringContaining('answers in') });
   });
 
   it('checks PostgreSQL the same way', async (ctx) => {

@@ -14,7 +14,7 @@ describe('migrations and opening', () => {
 
   it('migrates a SQLite file once and keeps its data across reopenings', async () => {
     const url = `sqlite:${join(dir, 'a.db')}`;
-    expect((await migrate({ url })).applied).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant', '0004-external-id-turns', '0005-channel-secrets', '0006-one-append-function']);
+    expect((await migrate({ url })).applied).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant', '0004-external-id-turns', '0005-channel-secrets', '0006-one-append-function', '0007-channel-keys']);
     expect((await migrate({ url })).applied).toEqual([]);
     const store = await openStore({ url, durability: 'full' });
     const conversation = await store.conversations.create({ title: 'kept' });
@@ -39,7 +39,7 @@ describe('migrations and opening', () => {
     const { schema, drop } = await throwawaySchema();
     try {
       const results = await Promise.all([1, 2, 3].map(() => migrate({ url: POSTGRES_URL, schema })));
-      expect(results.flatMap((r) => r.applied)).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant', '0004-external-id-turns', '0005-channel-secrets', '0006-one-append-function']);
+      expect(results.flatMap((r) => r.applied)).toEqual(['0001-initial', '0002-api-keys', '0003-contacts-by-tenant', '0004-external-id-turns', '0005-channel-secrets', '0006-one-append-function', '0007-channel-keys']);
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
       await client.query(`INSERT INTO ${schema}.colloquy_migrations (version, name) VALUES (99, '0099-future')`);

@@ -12,13 +12,16 @@ import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/ser
 
 const folder = (engine: string) => new URL(`../../src/backends/${engine}/migrations/`, import.meta.url);
 const own = { sqlite: loadMigrations(folder('sqlite')), postgres: loadMigrations(folder('postgres')) };
+/** This release's schema version; the synthesized next release's steps come after it. */
+const current = own.sqlite.length;
+const tag = (version: number) => `${String(version).padStart(4, '0')}-next-release`;
 
 /** A next release's migrations: this release's, then `more` (expand-only steps, as a next release writes them). */
 const nextRelease = (engine: 'sqlite' | 'postgres', more: Array<{ sql: string; backwardCompatible: boolean }>): Migration[] => [
   ...own[engine],
   ...more.map((m, i) => {
     const version = own[engine].length + 1 + i;
-    return { version, name: `${String(version).padStart(4, '0')}-next-release`, ...m };
+    return { version, name: tag(version), ...m };
   }),
 ];
 
@@ -48,7 +51,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
   it('SQLite: runs on a database the next release migrated with a compatible step, refuses an incompatible one', async () => {
     const compatible = join(dir, 'compatible.db');
     const next = await createSqliteBackend({ path: compatible, migrations: nextRelease('sqlite', [{ sql: 'ALTER TABLE conversations ADD COLUMN priority INTEGER;', backwardCompatible: true }]) });
-    expect((await next.admin.migrate()).applied.at(-1)).toBe('0007-next-release');
+    expect((await next.admin.migrate()).applied.at(-1)).toBe(tag(current + 1));
     await next.admin.close();
     for (const migrate of [false, true]) {
       const store = await openStore({ url: `sqlite:${compatible}`, migrate });
@@ -60,7 +63,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
     const breaking = await createSqliteBackend({ path: incompatible, migrations: nextRelease('sqlite', [{ sql: 'ALTER TABLE messages RENAME COLUMN content TO body;', backwardCompatible: false }]) });
     await breaking.admin.migrate();
     await breaking.admin.close();
-    const refused = await expectError(openStore({ url: `sqlite:${incompatible}` }), 'schema_too_new', { databaseVersion: 7, codeVersion: 6 });
+    const refused = await expectError(openStore({ url: `sqlite:${incompatible}` }), 'schema_too_new', { databaseVersion: current + 1, codeVersion: current });
     expect(refused.message).toMatch(/not one the previous version can run on/);
 
     const twoAhead = join(dir, 'two-ahead.db');
@@ -70,7 +73,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
     ]) });
     await further.admin.migrate();
     await further.admin.close();
-    await expectError(openStore({ url: `sqlite:${twoAhead}`, migrate: false }), 'schema_too_new', { databaseVersion: 8, codeVersion: 6 });
+    await expectError(openStore({ url: `sqlite:${twoAhead}`, migrate: false }), 'schema_too_new', { databaseVersion: current + 2, codeVersion: current });
   });
 
   it('PostgreSQL: the same, with instances of both releases on one schema at once', async (ctx) => {
@@ -94,7 +97,7 @@ describe('rolling upgrades: this release on a schema one compatible migration ah
       const breaking = await createPostgresBackend({ url: POSTGRES_URL, schema: other.schema, migrations: nextRelease('postgres', [{ sql: 'ALTER TABLE messages RENAME COLUMN content TO body;', backwardCompatible: false }]) });
       await breaking.admin.migrate();
       await breaking.admin.close();
-      await expectError(openStore({ url: POSTGRES_URL, schema: other.schema, migrate: false }), 'schema_too_new', { databaseVersion: 7, codeVersion: 6 });
+      await expectError(openStore({ url: POSTGRES_URL, schema: other.schema, migrate: false }), 'schema_too_new', { databaseVersion: current + 1, codeVersion: current });
     } finally {
       await other.drop();
     }

@@ -130,6 +130,21 @@ for (const target of storeTargets) {
         expect((await json('GET', '/v1/conversations/x/context')).statusCode).toBe(400);
       });
 
+      it('creates a channel once per Idempotency-Key: 201 the first time, 200 with the same channel after', async () => {
+        const body = { kind: 'whatsapp', name: `keyed-${target.name}` };
+        const key = { 'idempotency-key': `channel-${target.name}` };
+        const answers = await Promise.all(Array.from({ length: 10 }, () => json('POST', '/v1/channels', body, key)));
+        expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+        expect(new Set(answers.map((a) => a.json().id)).size).toBe(1);
+        const page = (await json('GET', '/v1/channels?limit=200')).json();
+        expect(page.data.filter((c: { name: string }) => c.name === body.name)).toHaveLength(1);
+        // Without the header every POST is a new channel; the key is a header, not a body field.
+        expect((await json('POST', '/v1/channels', body)).statusCode).toBe(201);
+        const inBody = await json('POST', '/v1/channels', { ...body, idempotencyKey: 'k' });
+        expect(inBody.statusCode).toBe(400);
+        expect(inBody.json().error.details.errors[0].path).toBe('/idempotencyKey');
+      });
+
       it('answers every bad request with a 4xx JSON error and writes nothing', async () => {
         const { id } = (await json('POST', '/v1/conversations', {})).json();
         const url = `/v1/conversations/${id}/messages`;

@@ -187,6 +187,10 @@ function translate(error: unknown): unknown {
   const message = (error as Error)?.message ?? String(error);
   if (code === '23505' || code === '23P01') return new ColloquyError('conflict', `The change conflicts with existing data (${message}).`, { driverCode: code }, { cause: error });
   if (code === '23503') return new ColloquyError('not_found', `A referenced record does not exist (${message}).`, { driverCode: code }, { cause: error });
+  if (code === '3D000') {
+    return new ColloquyError('unavailable', `There is no such database on this PostgreSQL server (${message}): create it (\`createdb <name>\`) or fix the URL.`,
+      { reason: 'database_missing', driverCode: code }, { cause: error });
+  }
   if (code === '42P01' || code === '42883' || code === '3F000' || code === '42703') {
     return new ColloquyError('unavailable', `Colloquy's tables are missing (${message}): run \`colloquy migrate\` or open the store with migrate: true.`, { driverCode: code }, { cause: error });
   }

@@ -1,4 +1,5 @@
-import { mergeConfig, mergeSecrets } from '../../domain/channel-settings.js';
+import { ENSURED_BY_NAME, mergeConfig, mergeSecrets } from '../../domain/channel-settings.js';
+import type { NewChannel } from '../backend-inputs.js';
 import type { ChannelRepository } from '../backend.js';
 import type { SqlEngine } from './sql.js';
 import type { Tables } from './tables.js';
@@ -7,18 +8,32 @@ export const CHANNEL_BY_ID = 'SELECT * FROM channels WHERE id = ? AND tenant_id 
 
 export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRepository {
   const { channels } = tables;
+  // A key already taken inserts nothing (the partial unique index), so the row is read by its key instead.
+  const insert = (tenant: string, input: NewChannel) => engine.one(`INSERT INTO channels
+    (id, tenant_id, kind, name, config, secrets, reopen_window_ms, created_at, updated_at, idempotency_key)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`, [
+    input.id, tenant, input.kind, input.name, JSON.stringify(input.config), JSON.stringify(input.secrets),
+    input.config.reopenWindowSeconds * 1000, input.now, input.now, input.idempotencyKey ?? null,
+  ]);
   return {
     async create(tenant, input) {
-      const row = await engine.one(`INSERT INTO channels (id, tenant_id, kind, name, config, secrets, reopen_window_ms, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`, [
-        input.id, tenant, input.kind, input.name, JSON.stringify(input.config), JSON.stringify(input.secrets),
-        input.config.reopenWindowSeconds * 1000, input.now, input.now,
-      ]);
-      return channels.fromRow(row!);
+      return channels.fromRow((await insert(tenant, input))!);
+    },
+
+    async createOnce(tenant, input) {
+      const row = await insert(tenant, input);
+      if (row) return { channel: channels.fromRow(row), created: true };
+      const first = await engine.one('SELECT * FROM channels WHERE tenant_id = ? AND idempotency_key = ?', [tenant, input.idempotencyKey]);
+      return { channel: channels.fromRow(first!), created: false };
     },
 
     async get(tenant, id) {
       const row = await engine.one(CHANNEL_BY_ID, [id, tenant]);
+      return row && channels.fromRow(row);
+    },
+
+    async findByName(tenant, kind, name) {
+      const row = await engine.one('SELECT * FROM channels WHERE tenant_id = ? AND kind = ? AND name = ? ORDER BY created_at, id LIMIT 1', [tenant, kind, name]);
       return row && channels.fromRow(row);
     },
 
@@ -33,9 +48,12 @@ export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRep
       if (!row) return undefined;
       const config = patch.config ? mergeConfig(channels.fromRow(row).config, patch.config) : channels.fromRow(row).config;
       const secrets = patch.secrets ? mergeSecrets(tables.channelSecrets(row), patch.secrets) : tables.channelSecrets(row);
-      const updated = await sql.one(`UPDATE channels SET name = ?, config = ?, secrets = ?, reopen_window_ms = ?, updated_at = ?
+      // A channel `ensure` created by its name gives that name's key up when renamed: ensuring the old name again makes a new one.
+      const name = patch.name ?? row.name;
+      const key = name !== row.name && row.idempotency_key?.startsWith(ENSURED_BY_NAME) ? null : row.idempotency_key;
+      const updated = await sql.one(`UPDATE channels SET name = ?, config = ?, secrets = ?, reopen_window_ms = ?, updated_at = ?, idempotency_key = ?
         WHERE id = ? RETURNING *`, [
-        patch.name ?? row.name, JSON.stringify(config), JSON.stringify(secrets), config.reopenWindowSeconds * 1000, patch.now, id,
+        name, JSON.stringify(config), JSON.stringify(secrets), config.reopenWindowSeconds * 1000, patch.now, key, id,
       ]);
       return channels.fromRow(updated!);
     }),

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { ColloquyError } from '../../domain/errors.js';
@@ -24,6 +24,8 @@ export interface SqliteConfig {
   readonly busyTimeoutMs?: number;
   /** The migrations to run: this code's own unless given (tests of rolling upgrades give more). */
   readonly migrations?: Migration[];
+  /** Fail with `unavailable` (reason `database_missing`) rather than create a file that does not exist. */
+  readonly mustExist?: boolean;
 }
 
 const MIGRATIONS = loadMigrations(new URL('./migrations/', import.meta.url));
@@ -50,6 +52,10 @@ async function loadDriver(): Promise<typeof import('better-sqlite3')> {
 
 /** SQLite backend on better-sqlite3: one connection, writes in IMMEDIATE transactions that never interleave. */
 export async function createSqliteBackend(config: SqliteConfig): Promise<Backend> {
+  if (config.mustExist && config.path !== ':memory:' && !existsSync(config.path)) {
+    throw new ColloquyError('unavailable', `There is no database at ${config.path}: check the path (or the working directory), or create one with \`colloquy migrate\`.`,
+      { reason: 'database_missing', path: config.path });
+  }
   const Driver = await loadDriver();
   const settings = Object.freeze({ durability: 'normal', busyTimeoutMs: 5000, migrations: MIGRATIONS, ...config });
   const db = openDatabase(Driver, settings.path, settings.durability, settings.busyTimeoutMs);

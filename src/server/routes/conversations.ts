@@ -12,11 +12,9 @@ import { notFound } from '../../domain/errors.js';
 import * as I from '../../domain/inputs.js';
 import { newestPage } from '../../store/page-json.js';
 import { errorBody } from '../errors.js';
-import { found, IdParams } from './params.js';
+import { found, IdempotencyHeaders, IdParams } from './params.js';
 
-const { idempotencyKey: _key, ...appendFields } = I.MessageAppendSchema.properties;
-const AppendBody = Type.Object(appendFields, { additionalProperties: false });
-const AppendHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) });
+const AppendBody = Type.Omit(I.MessageAppendSchema, ['idempotencyKey'], { additionalProperties: false });
 // Like every HTTP list, at most 200 per page (the library allows 1000).
 const MessageQuery = Type.Object({ ...I.MessageListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false });
 const MessagePage = PageSchema(MessageSchema);
@@ -47,7 +45,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/conversations/:id/messages', {
-    schema: { params: IdParams, headers: AppendHeaders, body: AppendBody, response: { 200: AppendResultSchema, 201: AppendResultSchema } },
+    schema: { params: IdParams, headers: IdempotencyHeaders, body: AppendBody, response: { 200: AppendResultSchema, 201: AppendResultSchema } },
   }, async (request, reply) => {
     const key = request.headers['idempotency-key'];
     const result = await request.store.messages.append(request.params.id, { ...request.body, ...(key ? { idempotencyKey: key } : {}) });

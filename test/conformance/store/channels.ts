@@ -58,6 +58,37 @@ export function channelsCases({ fresh }: Harness): void {
       expect(await channelSecrets(store, channel.id)).toEqual({ accessToken: 't2', verifyToken: 'v' });
     });
 
+    it('ensures a channel: found by kind and name, or by an idempotency key, else created; racing calls create one', async () => {
+      const store = fresh();
+      const first = await store.channels.ensure({ kind: 'whatsapp', name: 'clinic', config: { phoneNumberId: '1' } as never });
+      expect(first.created).toBe(true);
+      // Found as it is: a second ensure changes nothing about it.
+      const again = await store.channels.ensure({ kind: 'whatsapp', name: 'clinic', config: { phoneNumberId: '2' } as never });
+      expect(again).toEqual({ channel: first.channel, created: false });
+      // A channel made by create is found by its name too; another kind with the same name is another channel.
+      const plain = await store.channels.create({ kind: 'web', name: 'site' });
+      expect((await store.channels.ensure({ kind: 'web', name: 'site' })).channel.id).toBe(plain.id);
+      expect((await store.channels.ensure({ kind: 'telegram', name: 'clinic' })).created).toBe(true);
+
+      const raced = await Promise.all(Array.from({ length: 20 }, () => store.channels.ensure({ kind: 'telegram', name: 'raced' })));
+      expect(new Set(raced.map((r) => r.channel.id)).size).toBe(1);
+      expect(raced.filter((r) => r.created)).toHaveLength(1);
+
+      // An idempotency key: the first channel it created, whatever the name says now; create with a key is the same.
+      const keyed = await Promise.all(Array.from({ length: 20 }, (_, i) => store.channels.create({ kind: 'api', name: `n${i}`, idempotencyKey: 'setup-1' })));
+      expect(new Set(keyed.map((c) => c.id)).size).toBe(1);
+      expect((await store.channels.ensure({ kind: 'api', name: 'other', idempotencyKey: 'setup-1' }))).toEqual({ channel: keyed[0], created: false });
+
+      // Renamed, a channel ensure created no longer answers its old name.
+      await store.channels.update(first.channel.id, { name: 'clinic-old' });
+      const fresh2 = await store.channels.ensure({ kind: 'whatsapp', name: 'clinic' });
+      expect(fresh2.created).toBe(true);
+      expect(fresh2.channel.id).not.toBe(first.channel.id);
+      const all = (await store.channels.list({ limit: 200 })).data;
+      expect(all.filter((c) => c.kind === 'api')).toHaveLength(1);
+      await expectError(store.channels.ensure({ kind: 'web', name: '' }), 'invalid_argument');
+    });
+
     it('pages channels oldest first with an opaque cursor', async () => {
       const store = fresh();
       const made = [];

@@ -40,10 +40,22 @@ export function errorsCases({ fresh, setup, second }: Harness): void {
       const store = fresh();
       const { conversation } = await setup(store);
       const bad = await expectError(store.messages.append(conversation.id, { role: 'robot', content: 'x' } as never), 'invalid_argument');
-      expect(bad.details).toEqual({ errors: [expect.objectContaining({ path: '/role', message: expect.any(String) })] });
       expect(bad.message).toMatch(/\/role/);
       const nul = await expectError(store.messages.append(conversation.id, { role: 'user', content: 'a\u0000b' }), 'invalid_argument');
-      expect(nul.details).toEqual({ errors: [{ path: '/content', reason: 'contains a NUL character' }] });
+      expect(nul.details).toEqual({ errors: [{ path: '/content', message: 'contains a NUL character' }] });
+      // An unknown field is named, with the known ones; an enum says its allowed values.
+      const unknown = await expectError(store.conversations.create({ title: 'x', colour: 'red' } as never), 'invalid_argument');
+      expect(unknown.details).toEqual({ errors: [{ path: '/colour', message: expect.stringMatching(/^is not a known field \(known: contactId, channelId, agentId, title, metadata, status\)$/) }] });
+      expect(unknown.message).toMatch(/\/colour is not a known field/);
+      const nested = await expectError(store.ingest({ channelId: conversation.id, from: { address: '1', nick: 'x' }, externalId: 'e', content: 'x' } as never), 'invalid_argument');
+      expect(nested.details).toEqual({ errors: [{ path: '/from/nick', message: 'is not a known field (known: address, name)' }] });
+      expect(bad.details).toEqual({ errors: [{ path: '/role', message: 'must be one of: "user", "assistant", "system", "tool"' }] });
+      // Unix seconds (WhatsApp's, Telegram's) are not milliseconds: refused, saying so, never stored as 1970.
+      const seconds = await expectError(store.messages.append(conversation.id, { role: 'user', content: 'x', createdAt: 1_764_580_000 }), 'invalid_argument');
+      expect(seconds.message).toMatch(/1764580000 looks like seconds since 1970; send milliseconds \(1764580000000\)/);
+      expect(seconds.details).toEqual({ errors: [{ path: '/createdAt', message: 'is in seconds, not milliseconds' }] });
+      await expectError(store.messages.updateStatus((await store.messages.append(conversation.id, { role: 'assistant', content: 'y' })).message.id, 'read', 1_764_580_000), 'invalid_argument');
+      expect((await store.messages.append(conversation.id, { role: 'user', content: 'ms', createdAt: 1_764_580_000_000 })).message.createdAt).toBe('2025-12-01T09:06:40.000Z');
       await expectError(store.conversations.get('nope'), 'invalid_argument', { errors: [expect.objectContaining({ path: '/' })] });
       await expectError(store.conversations.list({ cursor: 'garbage' }), 'invalid_argument', { cursor: 'garbage' });
       await expectError(store.events.list({ after: 'garbage' }), 'invalid_argument', { after: 'garbage' });
