@@ -1,6 +1,6 @@
 import type * as E from '../domain/entities.js';
 import type { EventBus } from '../events/bus.js';
-import type { PortableRecord } from './sql/portable.js';
+import type { ImportReport, PortableRecord } from './sql/portable.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -172,8 +172,12 @@ export interface AdminRepository {
   diagnose(): Promise<Diagnosis>;
   /** Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`). */
   exportRecords(): AsyncGenerator<PortableRecord>;
-  /** Inserts the records that are absent, in one transaction; writes no events (`colloquy import`). */
-  importRecords(records: PortableRecord[]): Promise<{ inserted: number; present: number; skipped: number }>;
+  /**
+   * Inserts the records that are absent, merges contacts that share a handle, and reports every record
+   * (`colloquy import`; `backends/sql/portable.ts`). Writes events only for what it changed of the records
+   * already there. A dry run rolls everything back.
+   */
+  importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number }): Promise<ImportReport>;
   /** Reads a setting of the database itself (e.g. the secret key's check value); undefined when unset. */
   setting(name: string): Promise<string | undefined>;
   /** Writes a setting unless one of that name exists; returns the value stored. */

@@ -5,6 +5,7 @@ import { exportTo, importFrom } from './portable.js';
 import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 
 const DEFAULT_DB = 'sqlite:./data/colloquy.db';
 /** From the environment only: a flag would show the key to anyone who lists processes. */
@@ -16,6 +17,7 @@ const db = () => new Option('--db <url>', 'database: sqlite:<path>, sqlite::memo
 const program = new Command()
   .name('colloquy')
   .description('Conversation store and chat gateway for chatbots and AI agents.')
+  .version(VERSION, '-v, --version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -74,14 +76,15 @@ program
 
 program
   .command('import')
-  .description('Insert the records of a `colloquy export` file that are absent; importing twice changes nothing. Every line is checked first.')
+  .description('Import a `colloquy export` file: inserts what is absent (importing twice changes nothing), merges a contact with the one already there that has one of its handles, reports every record. Every line is checked first.')
   .argument('<file>', 'a file written by `colloquy export`')
+  .option('--dry-run', 'do it all in one transaction and roll it back: print what an import would do, write nothing')
   .addOption(db())
   .addOption(redis())
   .addOption(redisPrefix())
-  .action(async (file: string, options: { db: string; redis?: string; redisPrefix: string }) => {
+  .action(async (file: string, options: { db: string; redis?: string; redisPrefix: string; dryRun?: boolean }) => {
     // With the fleet's Redis, the import also empties its hot tier, which the imported records went around.
-    await importFrom(options.db, file, { redis: options.redis, redisPrefix: options.redisPrefix, secretKey: secretKey() });
+    await importFrom(options.db, file, { redis: options.redis, redisPrefix: options.redisPrefix, secretKey: secretKey(), dryRun: options.dryRun ?? false });
   });
 
 const keys = program.command('keys').description('Manage API keys: each binds its holder to one tenant.');

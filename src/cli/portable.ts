@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
+import { portableProblem, type ImportReport, type PortableRecord } from '../backends/sql/portable.js';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { createRedisCache } from '../cache/redis/redis-cache.js';
@@ -53,10 +53,14 @@ export async function exportTo(url: string, out: string | undefined, options: { 
   return n;
 }
 
-/** Reads a JSON Lines export: every line is checked before anything is written, then imported in batches. */
+/**
+ * Reads a JSON Lines export: every line is checked before anything is written, then the records are imported
+ * (committed every 500; `dryRun`: one transaction, rolled back). Prints what happened to every record.
+ */
 export async function importFrom(
-  url: string, file: string, options: { redis?: string | undefined; redisPrefix?: string | undefined; secretKey?: string | undefined } = {},
-): Promise<{ inserted: number; present: number; skipped: number }> {
+  url: string, file: string,
+  options: { redis?: string | undefined; redisPrefix?: string | undefined; secretKey?: string | undefined; dryRun?: boolean } = {},
+): Promise<ImportReport> {
   let withoutSecrets = 0;
   const records = async function* () {
     let number = 0;
@@ -80,35 +84,34 @@ export async function importFrom(
     if (record.kind === 'channel' && !record.secrets && Object.keys(record.data.secrets ?? {}).length) withoutSecrets++;
   }
 
-  const store = await openStore({ url, secretKey: options.secretKey });
-  const bar = progress('imported');
-  const totals = { inserted: 0, present: 0, skipped: 0 };
+  const dryRun = options.dryRun ?? false;
+  const store = await openStore({ url, secretKey: options.secretKey, create: !dryRun });
+  const bar = progress(dryRun ? 'checked' : 'imported');
+  let report: ImportReport;
   try {
-    const batch: unknown[] = [];
     let n = 0;
-    for await (const record of records()) {
-      batch.push(record);
-      if (batch.length === 500) add(totals, await store.importAll(batch.splice(0)));
-      bar.tick(++n);
-    }
-    if (batch.length) add(totals, await store.importAll(batch.splice(0)));
+    const ticking = async function* () {
+      for await (const record of records()) {
+        yield record;
+        bar.tick(++n);
+      }
+    };
+    report = await store.importAll(ticking(), { dryRun });
   } finally {
     await store.close();
   }
-  // The records went around the fleet's hot tier: empty it once at the end (not after every batch).
-  if (options.redis && (totals.inserted || totals.present)) await clearRedisCache(options.redis, options.redisPrefix);
-  bar.done(`imported ${totals.inserted} new records, ${totals.present} already present, ${totals.skipped} skipped`);
+  // The records went around the fleet's hot tier: empty it once at the end.
+  if (!dryRun && options.redis && (report.inserted || report.present || report.merged)) await clearRedisCache(options.redis, options.redisPrefix);
+  bar.done(`${dryRun ? 'dry run, nothing written: would import' : 'imported'} ${report.inserted} new records, ${report.present} already present, `
+    + `${report.merged} contacts merged into ones already there, ${report.skipped} skipped`
+    + (report.closed ? `; ${report.closed} conversations closed, each linked to the open one of its contact and channel` : ''));
+  for (const problem of report.problems) process.stderr.write(`  skipped: ${problem}\n`);
+  if (report.skipped > report.problems.length) process.stderr.write(`  … and ${report.skipped - report.problems.length} more skipped\n`);
   if (withoutSecrets) {
     process.stderr.write(`${withoutSecrets} channel(s) were exported without their secrets: set them again (PATCH /v1/channels/:id), or export with --include-secrets\n`);
   }
-  return totals;
+  return report;
 }
-
-const add = (into: { inserted: number; present: number; skipped: number }, more: typeof into) => {
-  into.inserted += more.inserted;
-  into.present += more.present;
-  into.skipped += more.skipped;
-};
 
 async function clearRedisCache(url: string, prefix: string | undefined): Promise<void> {
   const client = connectRedis(url, { timeoutMs: 10_000 });

@@ -32,7 +32,7 @@ export const MessageRoleSchema = StringEnum(['user', 'assistant', 'system', 'too
 export const MessageStatusSchema = StringEnum(['pending', 'sent', 'delivered', 'read', 'failed']);
 export const EventTypeSchema = StringEnum([
   'message.created', 'message.status', 'conversation.created', 'conversation.updated', 'conversation.deleted',
-  'state.updated', 'contact.erased',
+  'state.updated', 'contact.erased', 'contact.merged',
 ]);
 export type ChannelKind = Static<typeof ChannelKindSchema>;
 export type ConversationStatus = Static<typeof ConversationStatusSchema>;

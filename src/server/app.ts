@@ -21,6 +21,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { messageRoutes } from './routes/messages.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -152,6 +153,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
       });
     }
     await v1.register(conversationRoutes);
+    await v1.register(messageRoutes);
     await v1.register(inboundRoutes);
     await v1.register(contactRoutes);
     await v1.register(channelRoutes);

@@ -1,5 +1,5 @@
 import type { Diagnosis, PoolStats } from '../backends/backend.js';
-import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
+import { portableProblem, type ImportReport, type PortableRecord } from '../backends/sql/portable.js';
 import type { HotTierStats } from '../cache/hot-tier.js';
 import { ColloquyError } from '../domain/errors.js';
 import type { Scope } from './scope.js';
@@ -19,11 +19,16 @@ export interface OperationsApi {
    */
   exportAll(options?: { includeSecrets?: boolean }): AsyncGenerator<PortableRecord>;
   /**
-   * Inserts the records that are absent and leaves those present (`colloquy import`): importing the same
-   * records twice changes nothing. Writes no events. Throws `invalid_argument` naming the first bad record.
-   * Channel secrets in the records are sealed with this store's key.
+   * Imports records as `exportAll` yields them (`colloquy import`): inserts what is absent, leaves what is
+   * present (importing the same records twice changes nothing), merges a contact with the one already there
+   * that has one of its handles (the older survives and takes the other's handles and conversations), closes
+   * the older of two open conversations of one contact on one channel, and skips only what references data
+   * that is not in its tenant. The report accounts for every record and says why any was skipped; `dryRun`
+   * rolls it all back. An array is checked whole before anything is written; a stream is committed every 500
+   * records and stops at the first bad one (`invalid_argument` naming it). Channel secrets are sealed with
+   * this store's key.
    */
-  importAll(records: unknown[]): Promise<{ inserted: number; present: number; skipped: number }>;
+  importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean }): Promise<ImportReport>;
   /** The hot tier's kind, status and counters, or null without a cache. Synchronous: for metrics and health. */
   cacheStats(): HotTierStats | null;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
@@ -56,19 +61,31 @@ export function operationsOf(s: Scope): OperationsApi {
         }
       }
     },
-    async importAll(records) {
-      if (records.some((record) => (record as { secrets?: unknown })?.secrets !== undefined)) await s.box.ready();
-      const checked = records.map((record, index) => {
+    async importAll(records, options = {}) {
+      const check = (record: unknown, index: number) => {
         const why = portableProblem(record) ?? ((record as PortableRecord).kind === 'channel' && (record as { secrets?: unknown }).secrets !== undefined
           && !isStringMap((record as { secrets?: unknown }).secrets) ? 'has secrets that are not a map of names to strings' : undefined);
         if (why) throw new ColloquyError('invalid_argument', `Record ${index + 1} ${why}: expected a line written by \`colloquy export\`.`, { index });
-        const r = record as PortableRecord;
-        return r.kind === 'channel' ? { ...r, secrets: mapSecrets(r, (value, context) => s.box.seal(value, context)) } : r;
-      });
-      const result = await admin.importRecords(checked);
-      // An import changes records around the cache (new messages, new handles): drop it rather than track each.
-      if (result.inserted || result.present) await s.hot?.clear();
-      return result;
+        return record as PortableRecord;
+      };
+      if (Array.isArray(records)) records.forEach(check);
+      const sealed = async function* () {
+        let index = 0;
+        for await (const record of records) {
+          const r = check(record, index++);
+          if (r.kind !== 'channel' || r.secrets === undefined) yield r;
+          // A dry run reads inside its transaction (sealing may need the database) and writes nothing: no values.
+          else if (options.dryRun) yield { ...r, secrets: {} };
+          else {
+            await s.box.ready();
+            yield { ...r, secrets: mapSecrets(r, (value, context) => s.box.seal(value, context)) };
+          }
+        }
+      };
+      const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock() });
+      // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.
+      if (!options.dryRun && (report.inserted || report.present || report.merged)) await s.hot?.clear();
+      return report;
     },
     cacheStats: () => s.hot?.stats() ?? null,
     poolStats: () => admin.poolStats(),

@@ -51,8 +51,8 @@ describe('colloquy export and import', () => {
       ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(a) - ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(b)));
 
     const target = `sqlite:${join(dir, 'target.db')}`;
-    expect(await importFrom(target, file)).toEqual({ inserted: exported, present: 0, skipped: 0 });
-    expect(await importFrom(target, file)).toEqual({ inserted: 0, present: exported, skipped: 0 });
+    expect(await importFrom(target, file)).toEqual({ inserted: exported, present: 0, merged: 0, skipped: 0, closed: 0, problems: [] });
+    expect(await importFrom(target, file)).toEqual({ inserted: 0, present: exported, merged: 0, skipped: 0, closed: 0, problems: [] });
     const again = join(dir, 'again.jsonl');
     await exportTo(target, again);
     expect(recordsOf(again)).toEqual(records);
@@ -103,7 +103,7 @@ describe('colloquy export and import', () => {
     expect((await doctor(target)).ok).toBe(true);
   });
 
-  it('skips what would break a rule or cross a tenant, and says so', async () => {
+  it('settles two open conversations of one contact and channel by the rule, and skips only what crosses a tenant, saying why', async () => {
     const source = `sqlite:${join(dir, 'skip-source.db')}`;
     await seed(source);
     const file = await exported(source, 'skip.jsonl');
@@ -115,18 +115,84 @@ describe('colloquy export and import', () => {
     await dst.conversations.delete(open.id);
     const rival = await dst.conversations.create({ contactId: open.contactId!, channelId: open.channelId! });
     await dst.state.set(rival.id, { state: 'mine', expectedVersion: 0 });
-    await dst.close();
+    const before = (await dst.events.list({ limit: 1000 })).data.length;
     const again = await importFrom(target, file);
-    expect(again.skipped).toBeGreaterThanOrEqual(2); // the conversation and its messages
+    // The imported one was active later (the seed's last message is an hour ahead): the rival is closed.
+    expect(again).toMatchObject({ inserted: 1 + open.lastSeq, skipped: 0, closed: 1, problems: [] });
+    expect(again.inserted + again.present + again.merged + again.skipped).toBe(recordsOf(file).length);
+    expect(await dst.conversations.get(open.id)).toMatchObject({ status: 'open', lastSeq: open.lastSeq });
+    expect(await dst.conversations.get(rival.id)).toMatchObject({ status: 'closed', version: rival.version + 1 });
+    expect((await dst.state.get(rival.id)).state).toBe('mine');
+    const events = (await dst.events.list({ limit: 1000 })).data.slice(before);
+    expect(events).toMatchObject([{ type: 'conversation.updated', conversationId: rival.id, data: { status: 'closed', changed: ['status'] } }]);
+    await dst.close();
+
     // The same file with its tenant rewritten: every id already belongs to another tenant.
     const rewritten = join(dir, 'rewritten.jsonl');
     writeFileSync(rewritten, readFileSync(file, 'utf8').replaceAll('"tenant":"clinic"', '"tenant":"intruder"'));
     const moved = await importFrom(target, rewritten);
     expect(moved.inserted).toBe(0);
+    expect(moved.inserted + moved.present + moved.merged + moved.skipped).toBe(recordsOf(file).length);
+    expect(moved.problems[0]).toMatch(/^channel [0-9a-f-]{36} \(tenant intruder\) has the id of a channel of another tenant$/);
     const intruder = (await openStore({ url: target })).tenant('intruder');
     expect((await intruder.contacts.list()).data).toEqual([]);
     expect(await intruder.contacts.findByHandle({ channel: 'whatsapp', address: '5511' })).toBeNull();
     await intruder.close();
+    expect((await doctor(target)).ok).toBe(true);
+  });
+
+  it('merges a contact whose handle is already there by the contact-merge rule, and a dry run writes nothing', async () => {
+    const source = `sqlite:${join(dir, 'merge-source.db')}`;
+    const target = `sqlite:${join(dir, 'merge-target.db')}`;
+    // The target's Ana wrote first (older: she survives); its Telegram contact 42 comes after the source's (newer: it is merged away).
+    const early = (await openStore({ url: target })).tenant('clinic');
+    const line = await early.channels.create({ kind: 'whatsapp', name: 'target line' });
+    const ana = await early.ingest({ channelId: line.id, from: { address: '5511', name: 'Ana (target)' }, externalId: 't-1', content: 'olá' });
+    await early.close();
+    await seed(source);
+    const late = (await openStore({ url: target })).tenant('clinic');
+    const bo = await late.contacts.upsert({ handle: { channel: 'telegram', address: '42' }, name: 'Bo', metadata: { from: 'target' } });
+    const boConversation = await late.conversations.create({ contactId: bo.id, title: 'Bo talks' });
+    await late.close();
+    const file = await exported(source, 'merge.jsonl');
+    const records = recordsOf(file);
+    const sourceAna = records.find((r) => r.kind === 'contact' && r.tenant === 'clinic' && r.data.handles.some((h: { address: string }) => h.address === '5511')).data;
+    const sourceBo = records.find((r) => r.kind === 'contact' && r.tenant === 'clinic' && r.data.handles.some((h: { address: string }) => h.address === '42')).data;
+
+    const dry = await importFrom(target, file, { dryRun: true });
+    expect(dry).toMatchObject({ merged: 2, skipped: 0, problems: [] });
+    expect(dry.inserted + dry.present + dry.merged + dry.skipped).toBe(records.length);
+    let store = (await openStore({ url: target })).tenant('clinic');
+    expect((await store.contacts.list()).data.map((c) => c.id).sort()).toEqual([ana.conversation.contactId!, bo.id].sort());
+    expect((await store.channels.list()).data.map((c) => c.id)).toEqual([line.id]);
+    await store.close();
+
+    const report = await importFrom(target, file);
+    expect(report).toEqual({ ...dry, problems: [] });
+    store = (await openStore({ url: target })).tenant('clinic');
+    // Ana: the target's contact survives with both handles' conversations; the source's id is gone.
+    const survivor = (await store.contacts.findByHandle({ channel: 'whatsapp', address: '5511' }))!;
+    expect(survivor).toMatchObject({ id: ana.conversation.contactId!, name: 'Ana (target)' });
+    expect(await store.contacts.get(sourceAna.id)).toBeNull();
+    const anaConversations = (await store.conversations.list({ contactId: ana.conversation.contactId!, limit: 100 })).data;
+    expect(anaConversations.map((c) => c.id)).toEqual(expect.arrayContaining([ana.conversation.id, ...records.filter((r) => r.kind === 'conversation' && r.data.contactId === sourceAna.id).map((r) => r.data.id)]));
+    expect(anaConversations).toHaveLength(3);
+    // Bo: the source's contact is older, so it survives and takes the target's Bo, his conversation and metadata.
+    const bos = (await store.contacts.findByHandle({ channel: 'telegram', address: '42' }))!;
+    expect(bos).toMatchObject({ id: sourceBo.id, name: 'Bo', metadata: { vip: true, from: 'target' } });
+    expect(await store.contacts.get(bo.id)).toBeNull();
+    expect(await store.conversations.get(boConversation.id)).toMatchObject({ contactId: sourceBo.id, version: boConversation.version + 1 });
+    const merges = (await store.events.list({ limit: 1000 })).data.filter((e) => e.type === 'contact.merged').map((e) => e.data);
+    expect(merges).toEqual(expect.arrayContaining([
+      expect.objectContaining({ survivorId: ana.conversation.contactId!, mergedId: sourceAna.id }),
+      expect.objectContaining({ survivorId: sourceBo.id, mergedId: bo.id, moved: [boConversation.id] }),
+    ]));
+    // New messages from Ana's number join her contact; importing the file again changes nothing.
+    const next = await store.ingest({ channelId: line.id, from: { address: '5511' }, externalId: 't-2', content: 'oi de novo' });
+    expect(next.conversation.id).toBe(ana.conversation.id);
+    await store.close();
+    const twice = await importFrom(target, file);
+    expect(twice).toEqual({ inserted: 0, present: records.length, merged: 0, skipped: 0, closed: 0, problems: [] });
     expect((await doctor(target)).ok).toBe(true);
   });
 

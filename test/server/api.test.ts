@@ -145,6 +145,40 @@ for (const target of storeTargets) {
         expect(inBody.json().error.details.errors[0].path).toBe('/idempotencyKey');
       });
 
+      it('does over HTTP what the library does: one message, its delivery status, a contact by handle, the event log as a page', async () => {
+        const { id: channelId } = (await json('POST', '/v1/channels', { kind: 'whatsapp', name: `parity-${target.name}` })).json();
+        const address = `parity-${target.name}`;
+        const inbound = (await json('POST', '/v1/inbound', { channelId, from: { address }, externalId: `p-${target.name}`, content: 'oi' })).json();
+        const reply = (await json('POST', `/v1/conversations/${inbound.conversation.id}/messages`, { role: 'assistant', content: 'olá' })).json().message;
+        expect((await json('GET', `/v1/messages/${reply.id}`)).json()).toEqual(reply);
+        expect((await json('GET', `/v1/messages/${MISSING}`)).statusCode).toBe(404);
+
+        // Forward only, with the provider's time; a late, older receipt changes nothing.
+        const at = '2026-12-01T10:00:00.000Z';
+        const read = await json('POST', `/v1/messages/${reply.id}/status`, { status: 'read', at });
+        expect(read.statusCode).toBe(200);
+        expect(read.json()).toMatchObject({ changed: true, message: { id: reply.id, status: 'read', statusAt: at } });
+        const late = (await json('POST', `/v1/messages/${reply.id}/status`, { status: 'delivered' })).json();
+        expect(late).toMatchObject({ changed: false, message: { status: 'read', statusAt: at } });
+        expect((await json('GET', `/v1/messages/${reply.id}`)).json()).toMatchObject({ status: 'read' });
+        const bad = await json('POST', `/v1/messages/${reply.id}/status`, { status: 'seen' });
+        expect(bad.statusCode).toBe(400);
+        expect(bad.json().error.details.errors[0]).toMatchObject({ path: '/status', message: expect.stringContaining('"delivered"') });
+        expect((await json('POST', `/v1/messages/${reply.id}/status`, { status: 'sent', at: 1764580000 })).statusCode).toBe(400);
+        expect((await json('POST', `/v1/messages/${MISSING}/status`, { status: 'sent' })).statusCode).toBe(404);
+
+        const byHandle = (await json('GET', `/v1/contacts?channel=whatsapp&address=${address}`)).json();
+        expect(byHandle).toEqual({ data: [expect.objectContaining({ id: inbound.conversation.contactId })], nextCursor: null });
+        expect((await json('GET', '/v1/contacts?channel=whatsapp&address=nobody')).json()).toEqual({ data: [], nextCursor: null });
+        expect((await json('GET', '/v1/contacts?channel=whatsapp')).json().error.details.errors[0].path).toBe('/address');
+
+        const page = await json('GET', `/v1/events?conversationId=${inbound.conversation.id}&limit=2`, undefined, { accept: 'application/json' });
+        expect(page.headers['content-type']).toMatch(/application\/json/);
+        expect(page.json().data.map((e: { type: string }) => e.type)).toEqual(['conversation.created', 'message.created']);
+        const rest = (await json('GET', `/v1/events?conversationId=${inbound.conversation.id}&after=${page.json().nextCursor}`, undefined, { accept: 'application/json' })).json();
+        expect(rest.data.map((e: { type: string }) => e.type)).toEqual(['message.created', 'message.status']);
+      });
+
       it('answers every bad request with a 4xx JSON error and writes nothing', async () => {
         const { id } = (await json('POST', '/v1/conversations', {})).json();
         const url = `/v1/conversations/${id}/messages`;

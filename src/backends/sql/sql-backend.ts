@@ -17,7 +17,7 @@ import type { EraseEvents } from './events.js';
 import { keyRepository } from './keys.js';
 import { messageRepository } from './messages.js';
 import { checkSchema, migrateSchema, type Bookkeeping, type Migration } from './migrations.js';
-import { exportRecords, importRecords, type PortableRecord } from './portable.js';
+import { exportRecords, importStream } from './portable.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import { stateRepository } from './states.js';
 import type { Tables } from './tables.js';
@@ -60,7 +60,7 @@ export function createSqlBackend(engine: Engine): Backend {
     async *exportRecords() {
       yield* engine.snapshot((snapshot) => exportRecords(snapshot, tables));
     },
-    importRecords: (records: PortableRecord[]) => sql.tx((tx) => importRecords(tx, tables, records)),
+    importRecords: (records, options) => importStream(sql, tables, records, options),
     async setting(name) {
       return (await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]))?.value;
     },

@@ -1,12 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
-import { IdSchema } from '../../domain/entities.js';
+import { EventListSchema } from '../../domain/inputs.js';
 
 const EventsQuery = Type.Object(
-  { conversationId: Type.Optional(IdSchema), after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { ...EventListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })) },
   { additionalProperties: false },
 );
+
+/** Whether the client asked for a JSON page rather than a stream (`Accept: application/json`). */
+const wantsJson = (accept: string | undefined) => accept !== undefined && /application\/json/i.test(accept) && !/text\/event-stream/i.test(accept);
 
 const BATCH = 100;
 /** Wake-ups come from this process and, through Redis or LISTEN/NOTIFY, from the fleet; the poll covers a lost one. */
@@ -44,6 +47,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const conversationId = request.query.conversationId;
     const lastEventId = request.headers['last-event-id'];
     let cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
+    // The same log as a page, for a client that polls (pass `nextCursor` back as `after`).
+    if (wantsJson(request.headers.accept)) return store.events.list({ ...request.query, ...(cursor ? { after: cursor } : {}) });
     const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
     let batch = (await read()).data; // an invalid cursor answers 400 here, before the stream starts
 

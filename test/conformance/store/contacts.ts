@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { expectError, type Harness } from './harness.js';
 
-export function contactsCases({ fresh, setup }: Harness): void {
+export function contactsCases({ fresh, second, setup }: Harness): void {
   describe('contacts', () => {
     it('upserts by handle: one contact per handle, name and metadata updated', async () => {
       const store = fresh();
@@ -87,6 +87,42 @@ export function contactsCases({ fresh, setup }: Harness): void {
       expect((await store.conversations.get(id))!.previousConversationId).toBe(conversation.id); // read (and cached) with the link
       expect(await store.contacts.erase(contact.id)).toBe(true);
       expect((await store.conversations.get(id))!.previousConversationId).toBeNull();
+    });
+  });
+
+  describe('the contact-merge rule (imports)', () => {
+    it('merges a contact given a handle of another: the older survives, the older-activity open conversation closes and links', async () => {
+      const store = fresh();
+      const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
+      const older = await store.ingest({ channelId: channel.id, from: { address: 'a', name: 'Ana' }, externalId: 'm-a', content: 'oi', timestamp: Date.now() - 60_000 });
+      const newer = await store.ingest({ channelId: channel.id, from: { address: 'b' }, externalId: 'm-b', content: 'olá' });
+      const olderContact = older.conversation.contactId!;
+      const newerContact = (await store.contacts.get(newer.conversation.contactId!))!;
+      // The newer contact's record, as an export of another database would carry it, with Ana's handle as well.
+      const record = { kind: 'contact', tenant: store.tenantId, data: { ...newerContact, handles: [...newerContact.handles, { channel: 'whatsapp', address: 'a' }] } };
+      const races = [store, ...(second() ? [second()!.tenant(store.tenantId)] : []), store];
+      const reports = await Promise.all(races.map((s) => s.importAll([record])));
+      expect(reports.map((r) => r.merged + r.present)).toEqual(races.map(() => 1));
+      expect(reports.reduce((n, r) => n + r.merged, 0)).toBe(1);
+      expect(reports.reduce((n, r) => n + r.closed, 0)).toBe(1);
+
+      const survivor = (await store.contacts.get(olderContact))!;
+      expect(survivor.handles.map((h) => h.address).sort()).toEqual(['a', 'b']);
+      expect(await store.contacts.get(newerContact.id)).toBeNull();
+      expect(await store.conversations.get(older.conversation.id)).toMatchObject({ status: 'closed', version: older.conversation.version + 1 });
+      expect(await store.conversations.get(newer.conversation.id)).toMatchObject({
+        status: 'open', contactId: olderContact, previousConversationId: older.conversation.id, version: newer.conversation.version + 1,
+      });
+      const events = (await store.events.list({ limit: 100 })).data.filter((e) => e.type === 'contact.merged' || (e.type === 'conversation.updated'));
+      expect(events.map((e) => e.type)).toEqual(['conversation.updated', 'conversation.updated', 'contact.merged']);
+      expect(events.at(-1)!.data).toEqual({ survivorId: olderContact, mergedId: newerContact.id, closed: [older.conversation.id], moved: [newer.conversation.id] });
+      // Both numbers now reach the survivor's one open conversation; the merged id still imports as present.
+      for (const address of ['a', 'b']) {
+        const next = await store.ingest({ channelId: channel.id, from: { address }, externalId: `again-${address}`, content: '?' });
+        expect(next.conversation.id).toBe(newer.conversation.id);
+      }
+      expect(await store.importAll([record])).toMatchObject({ present: 1, merged: 0 });
+      expect(await store.importAll([record], { dryRun: true })).toMatchObject({ present: 1, merged: 0 });
     });
   });
 

@@ -1,0 +1,10 @@
+-- 0008: contacts merged into another (the contact-merge rule: `colloquy import`, handle normalisation). A merged
+-- contact's id keeps answering for its survivor: a second import of the same file finds it present.
+-- backward-compatible: yes (a new table earlier code never reads)
+CREATE TABLE contact_merges (
+  merged_id   TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL,
+  survivor_id TEXT NOT NULL,
+  merged_at   INTEGER NOT NULL
+);
+CREATE INDEX contact_merges_survivor ON contact_merges(survivor_id);

@@ -1,0 +1,94 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** The ```sh blocks of a README section, as written. */
+function shellBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+const section = (title: string) => {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`README has no "## ${title}" section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+};
+
+const freePort = async () => {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+};
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+describe('the README', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-readme-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("Quick start: its shell blocks run as pasted against a fresh `npm start`, twice, without an error or a second channel", async () => {
+    const [setup, ...client] = shellBlocks(section('Quick start'));
+    const commands = setup!.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+    expect(commands).toEqual(['npm install', 'npm start', 'npm test']);
+    expect(client.length).toBeGreaterThan(0);
+    // `npm install` builds dist/ (its prepare script); build it here instead of reinstalling. `npm test` is this run.
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+
+    const port = await freePort();
+    // The database goes to a temporary file, not ./data of the checkout; PORT and COLLOQUY_DB_URL are the documented variables.
+    const server = spawn('npm', ['start'], {
+      cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(port), COLLOQUY_DB_URL: `sqlite:${join(dir, 'quickstart.db')}` },
+    });
+    const logs: string[] = [];
+    server.stdout!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    server.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    const exited = once(server, 'exit');
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      for (let tries = 0; ; tries++) {
+        if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
+        if (tries > 600 || server.exitCode !== null) throw new Error(`npm start did not serve:\n${logs.join('')}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+
+      const runs: string[] = [];
+      for (let run = 0; run < 2; run++) {
+        for (const block of client) {
+          const out = execFileSync('bash', ['-c', block.replaceAll('localhost:8080', `localhost:${port}`)], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+          expect(out).not.toMatch(/"error"|undefined/);
+          runs.push(out);
+        }
+      }
+      const ids = runs.map((out) => new RegExp(`^channel (${UUID}), conversation (${UUID})$`, 'm').exec(out)?.slice(1));
+      expect(ids[0]).toHaveLength(2);
+      expect(ids.at(-1)).toEqual(ids[0]);
+
+      const channels = (await (await fetch(`${base}/v1/channels`)).json()) as { data: unknown[] };
+      expect(channels.data).toHaveLength(1);
+      const messages = (await (await fetch(`${base}/v1/conversations/${ids[0]![1]}/messages`)).json()) as { data: Array<{ role: string }> };
+      expect(messages.data.map((m) => m.role)).toEqual(['user', 'assistant']);
+    } finally {
+      // SIGTERM to npm reaches the server (the start script execs node): it stops, and the port closes.
+      server.kill('SIGTERM');
+      await exited;
+    }
+    expect(await fetch(`${base}/health`).then(() => 'answering', () => 'closed')).toBe('closed');
+  }, 120_000);
+
+  it('says in its first line what a shell block outside the Quick start needs when it reaches an outside service', () => {
+    const outside = shellBlocks(readme.replace(section('Quick start'), ''));
+    for (const block of outside) {
+      if (/graph\.facebook\.com|api\.telegram\.org|api\.openai\.com|api\.anthropic\.com/.test(block)) expect(block.split('\n')[0]).toMatch(/^# needs /);
+    }
+  });
+});
