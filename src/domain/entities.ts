@@ -53,7 +53,7 @@ export const ContactSchema = Type.Object({
   metadata: JsonObjectSchema,
   createdAt: Time,
   updatedAt: Time,
-});
+}, { title: 'Contact' });
 export type Contact = Static<typeof ContactSchema>;
 
 export const ChannelConfigSchema = Type.Object(
@@ -76,7 +76,7 @@ export const ChannelSchema = Type.Object({
   }),
   createdAt: Time,
   updatedAt: Time,
-});
+}, { title: 'Channel' });
 export type Channel = Static<typeof ChannelSchema>;
 
 export const ConversationSchema = Type.Object({
@@ -95,7 +95,7 @@ export const ConversationSchema = Type.Object({
   lastActivityAt: Time,
   lastMessageAt: NullableTime,
   closedAt: NullableTime,
-});
+}, { title: 'Conversation' });
 export type Conversation = Static<typeof ConversationSchema>;
 
 export const MessageSchema = Type.Object({
@@ -114,7 +114,7 @@ export const MessageSchema = Type.Object({
   entities: JsonSchema,
   metadata: Nullable(JsonObjectSchema),
   createdAt: Time,
-});
+}, { title: 'Message' });
 export type Message = Static<typeof MessageSchema>;
 
 export const ConversationStateSchema = Type.Object({
@@ -124,7 +124,7 @@ export const ConversationStateSchema = Type.Object({
   data: JsonObjectSchema,
   version: Type.Integer({ description: '0 until the first write; every write adds 1.' }),
   updatedAt: NullableTime,
-});
+}, { title: 'ConversationState' });
 export type ConversationState = Static<typeof ConversationStateSchema>;
 
 export const AgentSchema = Type.Object({
@@ -136,7 +136,7 @@ export const AgentSchema = Type.Object({
   metadata: JsonObjectSchema,
   createdAt: Time,
   updatedAt: Time,
-});
+}, { title: 'Agent' });
 export type Agent = Static<typeof AgentSchema>;
 
 /** An API key as listed: never the key itself, which is shown once at creation. */
@@ -160,7 +160,7 @@ export const StoreEventSchema = Type.Object({
   conversationId: Nullable(Type.String()),
   data: JsonObjectSchema,
   createdAt: Time,
-});
+}, { title: 'Event' });
 export type StoreEvent = Static<typeof StoreEventSchema>;
 
 /** One page of a list; pass `nextCursor` back as `cursor` for the next one (null: this was the last). */
@@ -173,7 +173,7 @@ export interface Page<T> {
 export const AppendResultSchema = Type.Object({
   message: MessageSchema,
   duplicate: Type.Boolean({ description: 'A message with the same externalId or idempotencyKey already existed; nothing was written.' }),
-});
+}, { title: 'AppendResult' });
 export interface AppendResult {
   message: Message;
   duplicate: boolean;
@@ -184,7 +184,7 @@ export const IngestResultSchema = Type.Object({
   conversation: ConversationSchema,
   created: Type.Boolean({ description: 'A new conversation was started for this message.' }),
   reopened: Type.Boolean({ description: 'A closed conversation was reopened for this message.' }),
-});
+}, { title: 'IngestResult' });
 export interface IngestResult extends AppendResult {
   conversation: Conversation;
   created: boolean;
@@ -201,5 +201,5 @@ export interface StatusUpdateResult {
 export const ContactExportSchema = Type.Object({
   contact: ContactSchema,
   conversations: Type.Array(Type.Object({ ...ConversationSchema.properties, state: ConversationStateSchema, messages: Type.Array(MessageSchema) })),
-});
+}, { title: 'ContactExport' });
 export type ContactExport = Static<typeof ContactExportSchema>;

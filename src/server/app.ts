@@ -21,6 +21,8 @@ import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
+import * as E from '../domain/entities.js';
+import { documentRoutes, ErrorSchema, namedSchemas } from './openapi.js';
 import { messageRoutes } from './routes/messages.js';
 
 export interface AppConfig {
@@ -72,6 +74,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  documentRoutes(app);
+
   // The same TypeBox validation as the library. Query strings arrive as text: convert before checking.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const check = Compile(schema as TSchema);
@@ -118,10 +122,29 @@ export async function buildApp(config: AppConfig): Promise<App> {
   });
 
   await app.register(swagger, {
+    transformObject: namedSchemas([
+      E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, E.AgentSchema, E.StoreEventSchema,
+      E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, ErrorSchema,
+    ]),
     openapi: {
-      info: { title: 'Colloquy', version: VERSION, description: 'Conversation store and chat gateway for chatbots and AI agents.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create`.' } } },
-      security: [{ apiKey: [] }],
+      // 3.1: its schemas are JSON Schema, as TypeBox writes them (nullable fields are `type: [T, "null"]`).
+      openapi: '3.1.0',
+      info: {
+        title: 'Colloquy', version: VERSION,
+        description: 'Conversation store and chat gateway for chatbots and AI agents: durable, idempotent, ordered. '
+          + 'Every failure answers `{ error: { code, message, details } }` with a stable code; lists answer pages `{ data, nextCursor }`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create` (the admin key may add `X-Colloquy-Tenant`). Not needed on a loopback server without keys.' } } },
+      tags: [
+        { name: 'conversations', description: 'Threads between a contact and the bot, agent or humans; their messages, in seq order; the bot\'s working memory (state).' },
+        { name: 'messages', description: 'One message, and its delivery status.' },
+        { name: 'inbound', description: 'Messages arriving from any channel: contact → conversation (continuity rules) → stored once.' },
+        { name: 'contacts', description: 'People, found by their handles; erasure and export of everything of one person.' },
+        { name: 'channels', description: 'Connections messages arrive and leave by, with public config and write-only secrets.' },
+        { name: 'agents', description: 'AI personas: instructions, model, parameters.' },
+        { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
+        { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring: no key needed.' },
+      ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

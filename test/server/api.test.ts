@@ -213,17 +213,11 @@ for (const target of storeTargets) {
         expect((await json('GET', url)).json().data).toEqual([]);
       });
 
-      it('publishes an OpenAPI document generated from the route schemas, and docs', async () => {
+      it('publishes the OpenAPI document generated from the route schemas (its content: openapi.test.ts)', async () => {
         const spec = (await json('GET', '/openapi.json')).json();
-        expect(spec.openapi).toMatch(/^3\./);
         const append = spec.paths['/v1/conversations/{id}/messages'].post;
         expect(append.requestBody.content['application/json'].schema.properties.role.enum).toEqual(['user', 'assistant', 'system', 'tool']);
         expect(append.parameters.some((p: { name: string }) => p.name === 'idempotency-key')).toBe(true);
-        expect(spec.paths['/v1/inbound'].post).toBeDefined();
-        expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
-        const docs = await app.inject({ method: 'GET', url: '/docs/' });
-        expect(docs.statusCode).toBe(200);
-        expect(docs.headers['content-type']).toMatch(/text\/html/);
       });
 
       it('reports health and readiness', async () => {

@@ -2,12 +2,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ChannelSchema, PageSchema } from '../../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, PageOptionsSchema } from '../../domain/inputs.js';
+import { answer, example } from '../openapi.js';
 import { found, IdempotencyHeaders, IdParams } from './params.js';
 
 /** Channels: `secrets` are write-only; every answer shows only which are set. */
 export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/channels', {
-    schema: { headers: IdempotencyHeaders, body: Type.Omit(ChannelCreateSchema, ['idempotencyKey'], { additionalProperties: false }), response: { 200: ChannelSchema, 201: ChannelSchema } },
+    schema: {
+      operationId: 'createChannel', summary: 'Create a channel',
+      description: 'With an `Idempotency-Key` header, a repeat answers the channel that key first created (200), so a setup script can run twice.',
+      headers: IdempotencyHeaders,
+      body: example(Type.Omit(ChannelCreateSchema, ['idempotencyKey'], { additionalProperties: false }), {
+        kind: 'whatsapp', name: 'Clinic', config: { phoneNumberId: '106540352242922', reopenWindowSeconds: 86400 }, secrets: { accessToken: 'EAAG…', appSecret: '…' },
+      }),
+      response: { 200: answer(ChannelSchema, 'A repeated Idempotency-Key: the channel it first created'), 201: answer(ChannelSchema, 'Created') },
+    },
   }, async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (key === undefined) {
@@ -19,12 +28,20 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return channel;
   });
 
-  app.get('/channels', { schema: { querystring: PageOptionsSchema, response: { 200: PageSchema(ChannelSchema) } } }, async (request) =>
-    request.store.channels.list(request.query));
+  app.get('/channels', {
+    schema: { operationId: 'listChannels', summary: 'List channels', description: 'Oldest first.', querystring: PageOptionsSchema, response: { 200: PageSchema(ChannelSchema) } },
+  }, async (request) => request.store.channels.list(request.query));
 
-  app.get('/channels/:id', { schema: { params: IdParams, response: { 200: ChannelSchema } } }, async (request) =>
-    found(await request.store.channels.get(request.params.id), 'channel', request.params.id));
+  app.get('/channels/:id', {
+    schema: { operationId: 'getChannel', summary: 'Get a channel', description: 'Its config, and which secrets are set (never their values).', params: IdParams, response: { 200: ChannelSchema } },
+  }, async (request) => found(await request.store.channels.get(request.params.id), 'channel', request.params.id));
 
-  app.patch('/channels/:id', { schema: { params: IdParams, body: ChannelUpdateSchema, response: { 200: ChannelSchema } } }, async (request) =>
-    request.store.channels.update(request.params.id, request.body));
+  app.patch('/channels/:id', {
+    schema: {
+      operationId: 'updateChannel', summary: 'Rename a channel, change its config or secrets',
+      description: '`config` is merged (a key set to null is removed); each secret given is set, or removed when null; the others stay.',
+      params: IdParams, body: example(ChannelUpdateSchema, { config: { reopenWindowSeconds: 3600 }, secrets: { accessToken: 'EAAG…new' } }),
+      response: { 200: answer(ChannelSchema, 'The channel as changed') },
+    },
+  }, async (request) => request.store.channels.update(request.params.id, request.body));
 };

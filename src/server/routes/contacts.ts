@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { ContactExportSchema, ContactSchema, HandleSchema, PageSchema } from '../../domain/entities.js';
 import { ColloquyError, notFound } from '../../domain/errors.js';
 import { ContactUpsertSchema, PageOptionsSchema } from '../../domain/inputs.js';
+import { answer, example, failure } from '../openapi.js';
 import { found, IdParams } from './params.js';
 
 // A list, or the one contact of a handle (`?channel=whatsapp&address=…`).
@@ -13,10 +14,22 @@ const ContactQuery = Type.Object({
 }, { additionalProperties: false });
 
 export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/contacts', { schema: { body: ContactUpsertSchema, response: { 200: ContactSchema } } }, async (request) =>
-    request.store.contacts.upsert(request.body));
+  app.post('/contacts', {
+    schema: {
+      operationId: 'upsertContact', summary: 'Create or update a contact by handle',
+      description: 'Finds the contact of the handle (one per handle in a tenant) or creates it; sets `name` and `metadata` when given.',
+      body: example(ContactUpsertSchema, { handle: { channel: 'whatsapp', address: '5511999999999' }, name: 'Ana', metadata: { vip: true } }),
+      response: { 200: answer(ContactSchema, 'The contact of the handle'), 409: failure('conflict') },
+    },
+  }, async (request) => request.store.contacts.upsert(request.body));
 
-  app.get('/contacts', { schema: { querystring: ContactQuery, response: { 200: PageSchema(ContactSchema) } } }, async (request) => {
+  app.get('/contacts', {
+    schema: {
+      operationId: 'listContacts', summary: 'List contacts, or find one by handle',
+      description: 'Oldest first; with `channel` and `address`, the contact of that handle (a page of zero or one).',
+      querystring: ContactQuery, response: { 200: PageSchema(ContactSchema) },
+    },
+  }, async (request) => {
     const { channel, address, ...page } = request.query;
     if (channel === undefined && address === undefined) return request.store.contacts.list(page);
     if (channel === undefined || address === undefined) {
@@ -28,16 +41,25 @@ export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { data: contact ? [contact] : [], nextCursor: null };
   });
 
-  app.get('/contacts/:id', { schema: { params: IdParams, response: { 200: ContactSchema } } }, async (request) =>
-    found(await request.store.contacts.get(request.params.id), 'contact', request.params.id));
+  app.get('/contacts/:id', {
+    schema: { operationId: 'getContact', summary: 'Get a contact', description: 'Its name, metadata and handles.', params: IdParams, response: { 200: ContactSchema } },
+  }, async (request) => found(await request.store.contacts.get(request.params.id), 'contact', request.params.id));
 
-  // Right to erasure: the person and everything of theirs.
-  app.delete('/contacts/:id', { schema: { params: IdParams } }, async (request, reply) => {
+  app.delete('/contacts/:id', {
+    schema: {
+      operationId: 'eraseContact', summary: 'Erase a person (right to erasure)',
+      description: 'Erases the contact with its handles, conversations, messages and state; a new message from the same handle starts from nothing.',
+      params: IdParams, response: { 204: answer(Type.Null(), 'Erased') },
+    },
+  }, async (request, reply) => {
     if (!(await request.store.contacts.erase(request.params.id))) throw notFound('contact', request.params.id);
     reply.code(204);
   });
 
-  // Portability: everything stored about the person.
-  app.get('/contacts/:id/export', { schema: { params: IdParams, response: { 200: ContactExportSchema } } }, async (request) =>
-    found(await request.store.contacts.export(request.params.id), 'contact', request.params.id));
+  app.get('/contacts/:id/export', {
+    schema: {
+      operationId: 'exportContact', summary: 'Everything stored about a person (portability)',
+      description: 'The contact, its conversations with their state, and every message.', params: IdParams, response: { 200: ContactExportSchema },
+    },
+  }, async (request) => found(await request.store.contacts.export(request.params.id), 'contact', request.params.id));
 };

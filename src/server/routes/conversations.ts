@@ -12,6 +12,7 @@ import { notFound } from '../../domain/errors.js';
 import * as I from '../../domain/inputs.js';
 import { newestPage } from '../../store/page-json.js';
 import { errorBody } from '../errors.js';
+import { answer, example, failure } from '../openapi.js';
 import { found, IdempotencyHeaders, IdParams } from './params.js';
 
 const AppendBody = Type.Omit(I.MessageAppendSchema, ['idempotencyKey'], { additionalProperties: false });
@@ -21,31 +22,69 @@ const MessagePage = PageSchema(MessageSchema);
 const ConversationPage = PageSchema(ConversationSchema);
 
 export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/conversations', { schema: { body: I.ConversationCreateSchema, response: { 201: ConversationSchema } } }, async (request, reply) => {
+  app.post('/conversations', {
+    schema: {
+      operationId: 'createConversation', summary: 'Start a conversation',
+      description: 'A conversation for an API caller (no contact), or for a contact on a channel: at most one open or waiting conversation per contact and channel.',
+      body: example(I.ConversationCreateSchema, { title: 'Booking', metadata: { source: 'web' } }),
+      response: { 201: answer(ConversationSchema, 'The conversation, version 1'), 404: failure('not_found'), 409: failure('conflict') },
+    },
+  }, async (request, reply) => {
     reply.code(201);
     return request.store.conversations.create(request.body);
   });
 
-  app.get('/conversations', { schema: { querystring: I.ConversationListSchema, response: { 200: ConversationPage } } }, async (request) =>
-    request.store.conversations.list(request.query));
+  app.get('/conversations', {
+    schema: {
+      operationId: 'listConversations', summary: 'List conversations',
+      description: 'Newest activity first, filtered by status, contact, channel or agent; pass `nextCursor` back as `cursor`.',
+      querystring: I.ConversationListSchema, response: { 200: ConversationPage },
+    },
+  }, async (request) => request.store.conversations.list(request.query));
 
-  // Erases all of one contact's conversations (the contact stays): 200 with the ids erased.
-  app.delete('/conversations', { schema: { querystring: Type.Object({ contactId: IdSchema }, { additionalProperties: false }) } }, async (request) =>
-    ({ deleted: await request.store.conversations.deleteByContact(request.query.contactId) }));
+  app.delete('/conversations', {
+    schema: {
+      operationId: 'deleteContactConversations', summary: "Erase one contact's conversations",
+      description: 'Erases every conversation of the contact, with their messages and state; the contact stays.',
+      querystring: Type.Object({ contactId: IdSchema }, { additionalProperties: false }),
+      response: { 200: answer(Type.Object({ deleted: Type.Array(Type.String()) }), 'The ids erased') },
+    },
+  }, async (request) => ({ deleted: await request.store.conversations.deleteByContact(request.query.contactId) }));
 
-  app.get('/conversations/:id', { schema: { params: IdParams, response: { 200: ConversationSchema } } }, async (request) =>
-    found(await request.store.conversations.get(request.params.id), 'conversation', request.params.id));
+  app.get('/conversations/:id', {
+    schema: { operationId: 'getConversation', summary: 'Get a conversation', description: 'Its status, version, contact, channel, agent, the conversation before it, and the seq of its newest message.', params: IdParams, response: { 200: ConversationSchema } },
+  }, async (request) => found(await request.store.conversations.get(request.params.id), 'conversation', request.params.id));
 
-  app.patch('/conversations/:id', { schema: { params: IdParams, body: I.ConversationUpdateSchema, response: { 200: ConversationSchema } } }, async (request) =>
-    request.store.conversations.update(request.params.id, request.body));
+  app.patch('/conversations/:id', {
+    schema: {
+      operationId: 'updateConversation', summary: 'Close, reopen, retitle or reassign a conversation',
+      description: 'Changes what is given; with `expectedVersion`, only if nobody changed it meanwhile (else 409 `version_mismatch`). Reopening fails with 409 `conflict` when the contact already has another open conversation on the channel.',
+      params: IdParams, body: example(I.ConversationUpdateSchema, { status: 'closed', expectedVersion: 3 }),
+      response: { 200: answer(ConversationSchema, 'The conversation as changed (its version bumped when anything changed)'), 409: failure('version_mismatch', 'conflict') },
+    },
+  }, async (request) => request.store.conversations.update(request.params.id, request.body));
 
-  app.delete('/conversations/:id', { schema: { params: IdParams } }, async (request, reply) => {
+  app.delete('/conversations/:id', {
+    schema: {
+      operationId: 'deleteConversation', summary: 'Erase a conversation', description: 'Erases the conversation with its messages and state.',
+      params: IdParams, response: { 204: answer(Type.Null(), 'Erased') },
+    },
+  }, async (request, reply) => {
     if (!(await request.store.conversations.delete(request.params.id))) throw notFound('conversation', request.params.id);
     reply.code(204);
   });
 
   app.post('/conversations/:id/messages', {
-    schema: { params: IdParams, headers: IdempotencyHeaders, body: AppendBody, response: { 200: AppendResultSchema, 201: AppendResultSchema } },
+    schema: {
+      operationId: 'appendMessage', summary: 'Append a message',
+      description: 'Appends with the next seq. A repeat with the same `Idempotency-Key` header (or `externalId`) stores nothing and answers the first message with `duplicate: true`.',
+      params: IdParams, headers: IdempotencyHeaders, body: example(AppendBody, { role: 'assistant', content: 'Com qual médico?' }),
+      response: {
+        200: answer(AppendResultSchema, 'A repeat: the message stored the first time (`duplicate: true`)'),
+        201: answer(AppendResultSchema, 'Stored (`duplicate: false`)'),
+        409: failure('conversation_closed'),
+      },
+    },
   }, async (request, reply) => {
     const key = request.headers['idempotency-key'];
     const result = await request.store.messages.append(request.params.id, { ...request.body, ...(key ? { idempotencyKey: key } : {}) });
@@ -53,7 +92,13 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return result;
   });
 
-  app.get('/conversations/:id/messages', { schema: { params: IdParams, querystring: MessageQuery, response: { 200: MessagePage } } }, async (request, reply) => {
+  app.get('/conversations/:id/messages', {
+    schema: {
+      operationId: 'listMessages', summary: 'Read messages',
+      description: 'A page by seq: `after`/`before` exclusive, `order=desc` for the newest first; pass `nextCursor` back as `cursor`.',
+      params: IdParams, querystring: MessageQuery, response: { 200: MessagePage },
+    },
+  }, async (request, reply) => {
     const { after, before, cursor, limit = 50, order } = request.query;
     // The newest page, the hot one: from the hot tier as its JSON text, sent as it is (no parse, no serialisation).
     if (order === 'desc' && after === undefined && before === undefined && cursor === undefined) {
@@ -64,14 +109,30 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return request.store.messages.list(request.params.id, request.query);
   });
 
-  app.get('/conversations/:id/context', { schema: { params: IdParams } }, async (_request, reply) => {
+  app.get('/conversations/:id/context', {
+    schema: {
+      operationId: 'getContext', summary: 'The newest messages that fit a token budget (not yet)',
+      description: 'Arrives with agents; meanwhile read `…/messages?order=desc&limit=N`.',
+      params: IdParams, response: { 501: failure('not_implemented') },
+    },
+  }, async (_request, reply) => {
     reply.code(501);
     return errorBody('not_implemented', 'Context windows arrive with the agents feature; use GET …/messages?order=desc&limit=N meanwhile.');
   });
 
-  app.get('/conversations/:id/state', { schema: { params: IdParams, response: { 200: ConversationStateSchema } } }, async (request) =>
-    request.store.state.get(request.params.id));
+  app.get('/conversations/:id/state', {
+    schema: {
+      operationId: 'getState', summary: "Read the bot's working memory",
+      description: '`state`, `previous_state`, `data` and `version` (0 before the first write).', params: IdParams, response: { 200: ConversationStateSchema },
+    },
+  }, async (request) => request.store.state.get(request.params.id));
 
-  app.put('/conversations/:id/state', { schema: { params: IdParams, body: I.StateSetSchema, response: { 200: ConversationStateSchema } } }, async (request) =>
-    request.store.state.set(request.params.id, request.body));
+  app.put('/conversations/:id/state', {
+    schema: {
+      operationId: 'setState', summary: "Write the bot's working memory",
+      description: 'Compare-and-set: written only when `expectedVersion` is the current version; a stale one is 409 `version_mismatch` and writes nothing.',
+      params: IdParams, body: example(I.StateSetSchema, { state: 'choosing_doctor', data: { patient: 'Ana' }, expectedVersion: 0 }),
+      response: { 200: answer(ConversationStateSchema, 'The state written, its version bumped'), 409: failure('version_mismatch') },
+    },
+  }, async (request) => request.store.state.set(request.params.id, request.body));
 };

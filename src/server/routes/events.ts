@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
+import { PageSchema, StoreEventSchema } from '../../domain/entities.js';
 import { EventListSchema } from '../../domain/inputs.js';
+import { answer } from '../openapi.js';
 
 const EventsQuery = Type.Object(
   { ...EventListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })) },
@@ -42,7 +44,15 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
    * The tenant's durable event log as server-sent events. Resume with the `Last-Event-ID` header (or `after`):
    * delivery continues exactly after that event, without loss or repetition.
    */
-  app.get('/events', { schema: { querystring: EventsQuery }, exposeHeadRoute: false }, async (request, reply) => {
+  app.get('/events', {
+    schema: {
+      operationId: 'streamEvents', summary: 'Follow the event log',
+      description: 'Server-sent events (`text/event-stream`): `id:` the event id, `event:` its type, `data:` the event. Reconnect with `Last-Event-ID` (or `?after=`) to continue exactly after the last one received. With `Accept: application/json`, one page `{ data, nextCursor }` instead: pass `nextCursor` back as `after`.',
+      querystring: EventsQuery,
+      response: { 200: answer(PageSchema(StoreEventSchema), 'A page (with `Accept: application/json`); otherwise a `text/event-stream` of these events') },
+    },
+    exposeHeadRoute: false,
+  }, async (request, reply) => {
     const { store } = request;
     const conversationId = request.query.conversationId;
     const lastEventId = request.headers['last-event-id'];

@@ -1,16 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import { answer, failure } from '../openapi.js';
 import type { Store } from '../../store/store.js';
 import { VERSION } from '../../version.js';
 import { errorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
+const Status = (status: string) => Type.Object({ status: Type.Literal(status) });
+const Detailed = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  version: Type.String(), node: Type.String(), uptimeSeconds: Type.Integer(),
+  database: Type.Record(Type.String(), Type.Unknown()), cache: Type.Record(Type.String(), Type.Unknown()),
+  eventStreams: Type.Number(), channels: Type.Record(Type.String(), Type.Unknown()),
+});
+
 /** Operations endpoints: unauthenticated (they hold counts, never conversation data); keep them off the public internet. */
 export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
-  /** The process is alive. */
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { operationId: 'health', summary: 'The process is alive', description: 'Always `{ "status": "ok" }` while the process serves: a liveness probe.', response: { 200: Status('ok') } } }, async () => ({ status: 'ok' }));
 
-  /** The database answers; 503 otherwise, so a load balancer stops sending traffic here. */
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', {
+    schema: { operationId: 'ready', summary: 'The database answers', description: '200 `{ "status": "ready" }`, or 503 `unavailable` so that a load balancer stops sending traffic here.', response: { 200: Status('ready'), 503: failure('unavailable') } },
+  }, async (_request, reply) => {
     try {
       await store.ping();
       return { status: 'ready' };
@@ -20,8 +30,13 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
     }
   });
 
-  /** Everything an operator checks first; 503 when the database does not answer. */
-  app.get('/health/detailed', async (_request, reply) => {
+  app.get('/health/detailed', {
+    schema: {
+      operationId: 'healthDetailed', summary: 'Everything an operator checks first',
+      description: '`status` (`ok`; `degraded` while the hot tier fails and the database serves everything; `down`, with 503, when the database does not answer), version, database latency and pool, cache, event streams, per-channel counters.',
+      response: { 200: Detailed, 503: answer(Detailed, 'The database does not answer (`status: "down"`)') },
+    },
+  }, async (_request, reply) => {
     let database: Record<string, unknown>;
     try {
       database = { status: 'ok', ...(await store.health()) };
@@ -43,8 +58,7 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
     };
   });
 
-  /** Prometheus exposition format. */
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { operationId: 'metrics', summary: 'Prometheus metrics', description: 'The Prometheus text exposition format.', produces: ['text/plain'], response: { 200: answer(Type.String(), 'Metrics, `text/plain; version=0.0.4`') } } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

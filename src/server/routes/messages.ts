@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { MessageSchema, MessageStatusSchema } from '../../domain/entities.js';
 import { TimestampSchema } from '../../domain/inputs.js';
+import { example } from '../openapi.js';
 import { found, IdParams } from './params.js';
 
 const StatusBody = Type.Object({
@@ -15,9 +16,15 @@ const StatusResult = Type.Object({
 
 /** One message by id, and its delivery status for bots that receive the provider's receipts themselves. */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/messages/:id', { schema: { params: IdParams, response: { 200: MessageSchema } } }, async (request) =>
+  app.get('/messages/:id', { schema: { operationId: 'getMessage', summary: 'Get a message', description: 'Its conversation, seq, role, content and parts, and its delivery status.', params: IdParams, response: { 200: MessageSchema } } }, async (request) =>
     found(await request.store.messages.get(request.params.id), 'message', request.params.id));
 
-  app.post('/messages/:id/status', { schema: { params: IdParams, body: StatusBody, response: { 200: StatusResult } } }, async (request) =>
+  app.post('/messages/:id/status', {
+    schema: {
+      operationId: 'updateMessageStatus', summary: "Record a message's delivery status",
+      description: 'Forward only (pending → sent → delivered → read; failed from pending or sent): a late or repeated receipt answers `changed: false` and writes nothing.',
+      params: IdParams, body: example(StatusBody, { status: 'read', at: '2026-12-01T09:31:00Z' }), response: { 200: StatusResult },
+    },
+  }, async (request) =>
     request.store.messages.updateStatus(request.params.id, request.body.status, request.body.at));
 };

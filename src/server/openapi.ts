@@ -1,0 +1,100 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { SwaggerTransformObject } from '@fastify/swagger';
+import Type, { type TSchema } from 'typebox';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import { statusOf } from './errors.js';
+
+/** The one error body of every failure. */
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    code: Type.Union(ERROR_CODES.map((code) => Type.Literal(code)), { description: 'Stable: branch on it, never on the message.' }),
+    message: Type.String({ description: 'What went wrong and what to do about it.' }),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Which field or record is at fault (`errors: [{ path, message }]` for a body).' })),
+  }),
+}, { title: 'Error' });
+
+const WHEN: Record<ErrorCode, string> = {
+  invalid_argument: 'a field, id, cursor or header is invalid; `details.errors` names each field and what it accepts',
+  unauthenticated: 'no API key, or an unknown or revoked one',
+  not_found: 'the record does not exist in this tenant',
+  conflict: 'a unique rule (`details.reason`)',
+  version_mismatch: 'a stale `expectedVersion` (`details.currentVersion`)',
+  conversation_closed: 'the conversation is closed: reopen it, or ingest',
+  payload_too_large: 'a body over 1 MiB',
+  unsupported_media_type: 'a body that is not `application/json`',
+  rate_limited: "more requests per minute than the key's limit",
+  not_implemented: 'not available yet',
+  schema_too_new: 'the database was migrated by a newer Colloquy',
+  schema_outdated: 'the database lacks this version\'s migrations: run `colloquy migrate`',
+  unavailable: 'the database cannot be reached or written; nothing was acknowledged',
+  internal: 'an unexpected database error (a bug: please report it); nothing was acknowledged',
+};
+
+/** The error response for these codes (they must share a status), described by when each is answered. */
+export function failure(...codes: ErrorCode[]): TSchema {
+  return { ...ErrorSchema, description: codes.map((code) => `\`${code}\`: ${WHEN[code]}`).join('; ') };
+}
+
+/** A success response with the words that say what it means. */
+export const answer = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description });
+
+/** A schema with an example value, shown in /docs. */
+export const example = <T extends TSchema>(schema: T, value: unknown): T => ({ ...schema, examples: [value] });
+
+/** The codes each status can carry, as the error handler maps them. */
+const byStatus = (status: number) => ERROR_CODES.filter((code) => statusOf(code) === status);
+
+const DEFAULT_SUCCESS: Record<string, string> = { 200: 'OK', 201: 'Created', 204: 'Done: no content' };
+
+/**
+ * Completes every operation of the OpenAPI document from its route: the resource tag, the bearer key on /v1
+ * (and only there), and the error responses any request can get (400, 401, 429, 500, 503; 404 where it names
+ * a record; 413 and 415 where it takes a body), so that each route declares only what is its own (a 409).
+ * Registered before the routes, so it sees each one as it is added.
+ */
+export function documentRoutes(app: FastifyInstance): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = (route.schema ??= {}) as Record<string, unknown> & { response?: Record<string, unknown>; hide?: boolean };
+    if (schema.hide) return;
+    const url = route.url;
+    const v1 = url.startsWith('/v1/');
+    schema.tags ??= [v1 ? url.split('/')[2] : url.startsWith('/webhooks/') ? 'webhooks' : 'operations'];
+    schema.security ??= v1 ? [{ apiKey: [] }] : [];
+    const response = (schema.response ??= {});
+    for (const [status, value] of Object.entries(response)) {
+      if (DEFAULT_SUCCESS[status] && !(value as { description?: string }).description) response[status] = { ...(value as object), description: DEFAULT_SUCCESS[status] };
+    }
+    if (!v1) return;
+    const methods = [route.method].flat();
+    const statuses = [400, 401, 429, 500, 503];
+    if (url.includes(':')) statuses.push(404); // a route whose body names records declares its own
+    if (schema.body || methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH')) statuses.push(413, 415);
+    for (const status of statuses) response[status] ??= failure(...byStatus(status));
+  });
+}
+
+/**
+ * The document with every titled schema (the entities, the error) once under `components.schemas` and a
+ * `$ref` wherever it appears, so that /docs shows named models and the document stays small.
+ */
+export function namedSchemas(named: TSchema[]): SwaggerTransformObject {
+  const byTitle = new Map(named.map((schema) => [(schema as { title?: string }).title!, schema]));
+  const components: Record<string, unknown> = {};
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!node || typeof node !== 'object') return node;
+    const title = (node as { title?: unknown }).title;
+    if (typeof title === 'string' && byTitle.has(title)) {
+      if (!(title in components)) {
+        components[title] = null; // a placeholder while its own members are walked
+        components[title] = walk({ ...byTitle.get(title)!, title: undefined });
+      }
+      return { $ref: `#/components/schemas/${title}` };
+    }
+    return Object.fromEntries(Object.entries(node).filter(([, v]) => v !== undefined).map(([k, v]) => [k, walk(v)]));
+  };
+  return (document) => {
+    const openapi = (document as { openapiObject: Record<string, any> }).openapiObject;
+    return { ...openapi, paths: walk(openapi.paths), components: { ...openapi.components, schemas: { ...openapi.components?.schemas, ...components } } } as never;
+  };
+}
