@@ -145,6 +145,7 @@ export interface KeyRepository {
   create(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<E.ApiKey>;
   /** Oldest first. */
   list(page: PageRequest<string>): Promise<E.ApiKey[]>;
+  get(id: string): Promise<E.ApiKey | undefined>;
   /** False if the key does not exist or was already revoked. */
   revoke(id: string, now: number): Promise<boolean>;
   /** The unrevoked key with this hash. */

@@ -34,11 +34,12 @@ program
   .addOption(new Option('--cache <kind>', 'without Redis: "memory" for an in-process cache (only for a single server that is the database\'s only writer)')
     .env('COLLOQUY_CACHE').choices(['memory', 'none']).default('none'))
   .addOption(new Option('--cache-ttl <seconds>', 'cached records expire this long after their last change or fill').env('COLLOQUY_CACHE_TTL').default('86400'))
-  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string }) => {
+  .addOption(new Option('--cors-origin <origins>', 'origins browsers may call the API from, comma-separated (https://app.example.com), or *; default: none').env('COLLOQUY_CORS_ORIGIN'))
+  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string; corsOrigin?: string }) => {
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
-      secretKey: secretKey(),
+      secretKey: secretKey(), corsOrigins: options.corsOrigin?.split(',').map((o) => o.trim()).filter(Boolean),
     });
   });
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
-import { buildApp } from '../server/app.js';
+import { buildApp, loggerOptions } from '../server/app.js';
 import { openStore } from '../store/open-store.js';
 
 export interface ServeOptions {
@@ -17,6 +17,21 @@ export interface ServeOptions {
   cacheTtlSeconds?: number | undefined;
   /** Encrypts channel secrets at rest (from COLLOQUY_SECRET_KEY). */
   secretKey?: string | undefined;
+  /** Origins browsers may call the API from (CORS), or `*`. */
+  corsOrigins?: string[] | undefined;
+}
+
+/** An origin as a browser sends it (`https://app.example.com`, no path), or `*`; anything else is a mistake worth saying. */
+function checkOrigin(origin: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    parsed = undefined;
+  }
+  if (origin !== '*' && (!parsed || parsed.origin !== origin)) {
+    throw new ColloquyError('invalid_argument', `Invalid CORS origin "${origin}": write it as a browser sends it, scheme and host (and port), no path or trailing slash: https://app.example.com, or * for any.`);
+  }
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -30,6 +45,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (options.cacheTtlSeconds !== undefined && !(options.cacheTtlSeconds >= 1)) {
     throw new ColloquyError('invalid_argument', `Invalid cache TTL "${options.cacheTtlSeconds}": a number of seconds, at least 1.`);
   }
+  for (const origin of options.corsOrigins ?? []) checkOrigin(origin);
   let degraded: ((message: string, error?: unknown) => void) | undefined;
   const store = await openStore({
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
@@ -60,8 +76,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   });
   const app = await buildApp({
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
-    rateLimitRedis: limiter, redisPrefix: options.redisPrefix,
-    logger: { level: options.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+    rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
+    logger: loggerOptions(options.logLevel ?? 'info'),
   });
   degraded = (message, error) => (error ? app.log.warn({ err: error }, message) : app.log.info(message));
   let stopping = false;

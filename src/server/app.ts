@@ -1,11 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 import * as E from '../domain/entities.js';
 import { documentRoutes, ErrorSchema, namedSchemas } from './openapi.js';
+import type { StreamGrant, StreamTokens } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
 
 export interface AppConfig {
@@ -43,6 +44,8 @@ export interface AppConfig {
   readonly rateLimitRedis?: RedisClient | undefined;
   /** Prefix of the rate-limit keys in that Redis. Default `colloquy:`. */
   readonly redisPrefix?: string | undefined;
+  /** Origins browsers may call the API from (CORS): exact origins such as `https://app.example.com`, or `*`. Default: none (CORS off). */
+  readonly corsOrigins?: readonly string[] | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -50,19 +53,41 @@ export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeP
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
+    streamTokens: StreamTokens;
   }
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
     store: Store;
+    /** The key the caller used: an API key's id, `admin`, or `open` (a server without keys). */
+    keyId: string;
+    /** Set when the caller came with a stream token (`?token=` on GET /v1/events): what it is limited to. */
+    streamGrant: StreamGrant | undefined;
   }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Request logs that hold no credential: the Authorization header and a stream token in the URL are redacted. */
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: ['req.headers.authorization'],
+    serializers: {
+      req: (request: { method: string; url: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: request.method,
+        url: request.url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]'),
+        host: request.hostname,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
+  };
+}
+
 /** The HTTP API over a store. A route knows HTTP, not SQL: every rule lives in the store. */
 export async function buildApp(config: AppConfig): Promise<App> {
   const app = Fastify({
-    logger: config.logger ?? { level: 'info', redact: ['req.headers.authorization'] },
+    logger: config.logger ?? loggerOptions('info'),
     bodyLimit: config.bodyLimit ?? 1_048_576,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
@@ -102,6 +127,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
   });
 
   app.decorateRequest('store', null as unknown as Store);
+  app.decorateRequest('keyId', '');
+  app.decorateRequest('streamGrant', undefined);
   const auth = createAuthenticator({
     store: config.store, adminKey: config.adminKey, openWithoutKeys: config.openWithoutKeys ?? true,
     ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}),
@@ -109,6 +136,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
 
   const metrics = createMetrics(config.store);
   app.decorate('metrics', metrics);
+  app.decorate('streamTokens', auth.tokens);
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
@@ -150,12 +178,29 @@ export async function buildApp(config: AppConfig): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  if (config.corsOrigins?.length) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-colloquy-tenant', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      maxAge: 600,
+    });
+  }
+
   await app.register(healthRoutes, { store: config.store, metrics });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
     v1.addHook('onRequest', async (request) => {
+      // A browser's EventSource cannot send a header: GET /v1/events alone also takes a stream token.
+      const token = request.headers.authorization === undefined && request.routeOptions.url === '/v1/events' ? (request.query as { token?: unknown }).token : undefined;
       const tenant = request.headers['x-colloquy-tenant'];
-      request.store = await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
+      const caller = typeof token === 'string'
+        ? await auth.authenticateStream(token)
+        : await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
+      request.store = caller.store;
+      request.keyId = caller.keyId;
+      request.streamGrant = 'grant' in caller ? (caller.grant as StreamGrant) : undefined;
     });
     const perMinute = config.rateLimitPerMinute ?? 60_000;
     if (perMinute > 0) {
@@ -163,12 +208,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
         max: perMinute,
         timeWindow: 60_000,
         hook: 'preHandler', // after authentication: the limit is per key
-        // A digest of the bearer token (so `bearer K` and `Bearer K` share a bucket and Redis never holds a
-        // key), else the address.
-        keyGenerator: (request) => {
-          const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-          return token ? createHash('sha256').update(token).digest('base64url') : request.ip;
-        },
+        // Per key (its id: Redis never holds a secret), and per address on a server without keys.
+        keyGenerator: (request) => (request.keyId && request.keyId !== 'open' ? `key:${request.keyId}` : `ip:${request.ip}`),
         // Shared by the fleet through Redis; a Redis failure lets the request through rather than fail it.
         ...(config.rateLimitRedis ? { redis: config.rateLimitRedis, nameSpace: `${config.redisPrefix ?? 'colloquy:'}rate:`, skipOnError: true } : {}),
         errorResponseBuilder: (_request, context) =>

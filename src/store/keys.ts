@@ -13,12 +13,14 @@ export interface KeysApi {
   create(input: KeyCreate): Promise<{ key: ApiKey; secret: string }>;
   /** Oldest first; `limit` 1–200, default 50. */
   list(options?: PageOptions): Promise<Page<ApiKey>>;
+  /** A key by id, revoked or not (never its secret). */
+  get(id: string): Promise<ApiKey | null>;
   /** How many keys exist, and how many are not revoked. */
   count(): Promise<{ total: number; active: number }>;
   /** False if the key does not exist or was already revoked. */
   revoke(id: string): Promise<boolean>;
-  /** The tenant of an unrevoked key, or null. */
-  authenticate(secret: string): Promise<string | null>;
+  /** The id and tenant of the unrevoked key with this secret, or null. */
+  authenticate(secret: string): Promise<{ id: string; tenantId: string } | null>;
 }
 
 const hashKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');
@@ -36,13 +38,16 @@ export function keysOf(s: Scope): KeysApi {
       return { key, secret };
     },
     list: (options = {}) => paged('keys', options, byId, (page) => keys.list(page)),
+    async get(id) {
+      return (await keys.get(s.id(id, 'API key'))) ?? null;
+    },
     count: () => keys.count(),
     async revoke(id) {
       return keys.revoke(s.id(id, 'API key'), s.clock());
     },
     async authenticate(secret) {
       if (typeof secret !== 'string' || secret.length > 200) return null;
-      return (await keys.find(hashKey(secret)))?.tenantId ?? null;
+      return (await keys.find(hashKey(secret))) ?? null;
     },
   };
 }

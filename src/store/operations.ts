@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Diagnosis, PoolStats } from '../backends/backend.js';
 import { portableProblem, type ImportReport, type PortableRecord } from '../backends/sql/portable.js';
 import type { HotTierStats } from '../cache/hot-tier.js';
@@ -29,6 +30,11 @@ export interface OperationsApi {
    * this store's key.
    */
   importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean }): Promise<ImportReport>;
+  /**
+   * A random 32-byte secret of this name, created on first use and the same for every instance over this
+   * database (kept in the database's settings). For signatures instances must agree on (stream tokens).
+   */
+  sharedSecret(name: string): Promise<Buffer>;
   /** The hot tier's kind, status and counters, or null without a cache. Synchronous: for metrics and health. */
   cacheStats(): HotTierStats | null;
   /** Connection pool figures (PostgreSQL), or null. Synchronous: for metrics. */
@@ -86,6 +92,9 @@ export function operationsOf(s: Scope): OperationsApi {
       // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.
       if (!options.dryRun && (report.inserted || report.present || report.merged)) await s.hot?.clear();
       return report;
+    },
+    async sharedSecret(name) {
+      return Buffer.from(await admin.initSetting(`secret:${name}`, randomBytes(32).toString('hex')), 'hex');
     },
     cacheStats: () => s.hot?.stats() ?? null,
     poolStats: () => admin.poolStats(),

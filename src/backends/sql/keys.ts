@@ -16,6 +16,11 @@ export function keyRepository(engine: SqlEngine, tables: Tables): KeyRepository 
       return rows.map((row) => map(row));
     },
 
+    async get(id) {
+      const row = await engine.one('SELECT * FROM api_keys WHERE id = ?', [id]);
+      return row && map(row);
+    },
+
     async revoke(id, now) {
       return (await engine.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [now, id])) > 0;
     },

@@ -1,14 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
-import { PageSchema, StoreEventSchema } from '../../domain/entities.js';
+import { IdSchema, PageSchema, StoreEventSchema } from '../../domain/entities.js';
+import { ColloquyError, notFound } from '../../domain/errors.js';
 import { EventListSchema } from '../../domain/inputs.js';
-import { answer } from '../openapi.js';
+import { answer, example, failure } from '../openapi.js';
 
-const EventsQuery = Type.Object(
-  { ...EventListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })) },
-  { additionalProperties: false },
-);
+const EventsQuery = Type.Object({
+  ...EventListSchema.properties,
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })),
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'A stream token from POST /v1/events/tokens, for a browser that cannot send a header.' })),
+}, { additionalProperties: false });
+
+const TokenBody = Type.Object({
+  conversationId: Type.Optional({ ...IdSchema, description: "Limit the token to this conversation's events (a web chat's own thread)." }),
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400, description: 'How long the token opens streams: default 3600 (1 h), at most 86400.' })),
+}, { additionalProperties: false });
+const TokenAnswer = Type.Object({
+  token: Type.String(),
+  expiresAt: Type.String({ format: 'date-time' }),
+  url: Type.String({ description: 'The stream to open with it, relative to the server: `new EventSource(base + url)`.' }),
+});
 
 /** Whether the client asked for a JSON page rather than a stream (`Accept: application/json`). */
 const wantsJson = (accept: string | undefined) => accept !== undefined && /application\/json/i.test(accept) && !/text\/event-stream/i.test(accept);
@@ -54,11 +66,18 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     exposeHeadRoute: false,
   }, async (request, reply) => {
     const { store } = request;
-    const conversationId = request.query.conversationId;
+    const grant = request.streamGrant;
+    if (grant?.conversationId && request.query.conversationId !== undefined && request.query.conversationId !== grant.conversationId) {
+      throw new ColloquyError('invalid_argument', `This stream token is for conversation ${grant.conversationId} only.`, { errors: [{ path: '/conversationId', message: 'is not the conversation of the token' }] });
+    }
+    const conversationId = grant?.conversationId ?? request.query.conversationId;
     const lastEventId = request.headers['last-event-id'];
     let cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
     // The same log as a page, for a client that polls (pass `nextCursor` back as `after`).
-    if (wantsJson(request.headers.accept)) return store.events.list({ ...request.query, ...(cursor ? { after: cursor } : {}) });
+    if (wantsJson(request.headers.accept)) {
+      const { token: _token, ...page } = request.query;
+      return store.events.list({ ...page, ...(cursor ? { after: cursor } : {}), ...(conversationId ? { conversationId } : {}) });
+    }
     const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
     let batch = (await read()).data; // an invalid cursor answers 400 here, before the stream starts
 
@@ -113,5 +132,22 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       clearInterval(heartbeat);
       res.end();
     }
+  });
+
+  app.post('/events/tokens', {
+    schema: {
+      operationId: 'createStreamToken', summary: 'A stream token for a browser',
+      description: "A short-lived token that opens `GET /v1/events?token=…` for this key's tenant (or one conversation of it), so that a browser's `EventSource`, which cannot send a header, never holds the API key. Any instance of a fleet accepts it; it stops working when it expires or its key is revoked. Ask for a new one when a stream answers 401.",
+      body: example(TokenBody, { conversationId: '018f2a4e-6c1b-7b9a-9d7e-0a1b2c3d4e5f', ttlSeconds: 3600 }),
+      response: { 201: answer(TokenAnswer, 'The token; pass it as `?token=`'), 404: failure('not_found') },
+    },
+  }, async (request, reply) => {
+    if (request.streamGrant) throw new ColloquyError('unauthenticated', 'A stream token cannot ask for another: use an API key.');
+    const { conversationId = null, ttlSeconds = 3600 } = request.body ?? {};
+    if (conversationId !== null && !(await request.store.conversations.get(conversationId))) throw notFound('conversation', conversationId);
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    const token = await app.streamTokens.issue({ keyId: request.keyId, tenant: request.store.tenantId, conversationId, expiresAt });
+    reply.code(201);
+    return { token, expiresAt: new Date(expiresAt).toISOString(), url: `/v1/events?token=${token}` };
   });
 };
