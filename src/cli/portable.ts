@@ -33,12 +33,22 @@ export async function exportTo(url: string, out: string | undefined, options: { 
   const sink: Writable = out ? createWriteStream(out) : process.stdout;
   const bar = progress('exported');
   let n = 0;
+  // A reader that stops early (`colloquy export | head`) closes the pipe: that ends the export, it is no failure.
+  let closed = false;
+  let failed: Error | undefined;
+  const pipeClosed = new Promise<void>((resolve) => sink.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') closed = true;
+    else failed = error;
+    resolve();
+  }));
   try {
     const write = async (line: string) => {
-      if (!sink.write(`${line}\n`)) await once(sink, 'drain');
+      if (!sink.write(`${line}\n`)) await Promise.race([once(sink, 'drain').catch(() => undefined), pipeClosed]);
+      if (failed) throw failed;
     };
     await write(JSON.stringify({ kind: HEADER_KIND, version: 1, colloquy: VERSION, exportedAt: new Date().toISOString() }));
     for await (const record of store.exportAll({ includeSecrets: options.includeSecrets ?? false })) {
+      if (closed) break;
       await write(JSON.stringify(record));
       bar.tick(++n);
     }
@@ -49,6 +59,7 @@ export async function exportTo(url: string, out: string | undefined, options: { 
       await once(sink, 'finish');
     }
   }
+  if (closed) return n;
   bar.done(`exported ${n} records${out ? ` to ${out}` : ''}${options.includeSecrets ? ', channel secrets included in the clear: keep the file safe' : ''}`);
   return n;
 }

@@ -15,7 +15,7 @@ export interface ChannelCounters {
 /** Prometheus metrics of one server, in its own registry (several apps in one process do not collide). */
 export function createMetrics(store: Store) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'colloquy_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'colloquy_' }); // colloquy_process_cpu_seconds_total, colloquy_nodejs_heap_size_used_bytes, …
   const requests = new Histogram({
     name: 'colloquy_http_request_duration_seconds',
     help: 'HTTP request latency by route template, method and status.',

@@ -6,7 +6,7 @@ import { expectConverged, fleetSetup, runFleetLoad } from './fleet-load.js';
 
 const up = (await postgresAvailable()) && (await redisAvailable());
 
-const health = async (base: string) => (await (await fetch(`${base}/health/detailed`)).json()) as { status: string; cache: { status: string; fallbacks: number; hits: number } };
+const health = async (base: string) => (await (await fetch(`${base}/health/detailed`)).json()) as { status: string; database: { status: string }; cache: { status: string; fallbacks: number; hits: number } };
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -42,7 +42,12 @@ describe.skipIf(!up)('a fleet: two colloquy serve processes on one PostgreSQL an
     expect(load.requests).toBeGreaterThan(32 * 30 * 2);
     await expectConverged([a.url, b.url], conversations);
     const [ha, hb] = await Promise.all([health(a.url), health(b.url)]);
-    expect(ha.status).toBe('ok');
+    // The contract is above (nothing failed, nothing stale). Health may say `degraded` on a loaded machine: a
+    // Redis call slower than its 50 ms timeout is served by the database and reported, as it should be.
+    for (const h of [ha, hb]) {
+      expect(['ok', 'degraded']).toContain(h.status);
+      expect(h.database.status).toBe('ok');
+    }
     expect(ha.cache.hits + hb.cache.hits).toBeGreaterThan(0); // the reads really went through the cache
   });
 
@@ -118,11 +123,9 @@ describe.skipIf(!up)('a fleet whose Redis fails in the middle of a load', () => 
     expect(load.failures).toEqual([]);
     expect(load.stale).toEqual([]);
     await expectConverged(instances, conversations);
-    const after = await Promise.all(instances.map(health));
-    for (const h of after) {
-      expect(h.cache.fallbacks).toBeGreaterThan(0);
-      expect(h.cache.status).toBe('ok');
-    }
+    // A last slow call under load may have degraded the tier again: what must hold is that it recovers.
+    await waitFor('both caches to be ok once the load stopped', async () => (await Promise.all(instances.map(health))).every((h) => h.cache.status === 'ok'), 30_000);
+    for (const h of await Promise.all(instances.map(health))) expect(h.cache.fallbacks).toBeGreaterThan(0);
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(metrics).toMatch(/colloquy_cache_operations_total\{result="fallback"\} [1-9]/);
   }, 60_000);

@@ -244,6 +244,9 @@ for (const target of storeTargets) {
         expect(metrics.body).toContain(`colloquy_ingest_messages_total{channel="${channel.id}",outcome="stored"} 1`);
         expect(metrics.body).toMatch(/colloquy_http_request_duration_seconds_count\{method="POST",route="\/v1\/inbound",status="201"\} \d+/);
         expect(metrics.body).not.toContain(MISSING);
+        // Process metrics under the one prefix, no word repeated.
+        expect(metrics.body).toMatch(/^colloquy_process_cpu_seconds_total \d/m);
+        expect(metrics.body).not.toMatch(/colloquy_process_process_|colloquy_process_nodejs_/);
         if (target.name === 'postgres') expect(metrics.body).toMatch(/colloquy_db_pool_connections\{state="total"\} \d+/);
       });
     });

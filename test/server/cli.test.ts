@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/index.js';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -19,6 +20,9 @@ describe('colloquy CLI', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/serve/);
     for (const command of ['migrate', 'doctor', 'export', 'import', 'keys']) expect(help.stdout).toContain(command);
+    const version = run('--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
     const serveHelp = run('serve', '--help');
     expect(serveHelp.stdout).toMatch(/--db <url>.*COLLOQUY_DB_URL/s);
     expect(serveHelp.stdout).toMatch(/--port <port>.*PORT/s);
@@ -39,6 +43,24 @@ describe('colloquy CLI', () => {
       expect(run('keys', 'revoke', id, '--db', db).stdout).toMatch(/revoked/);
       expect(run('keys', 'revoke', id, '--db', db).status).toBe(1);
       expect(run('keys', 'create', '--tenant', 'no spaces', '--db', db).status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ends an export quietly, with status 0, when its reader closes the pipe (`colloquy export | head`)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-epipe-'));
+    try {
+      const db = `sqlite:${join(dir, 'big.db')}`;
+      const store = await openStore({ url: db });
+      const { id } = await store.conversations.create({});
+      // Well over a pipe's 64 KiB buffer, so that the export is still writing when head has gone.
+      for (let i = 0; i < 2000; i++) await store.messages.append(id, { role: 'user', content: 'x'.repeat(200) });
+      await store.close();
+      const piped = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" --import tsx "${cli}" export --db "${db}" | head -1`], { encoding: 'utf8', timeout: 60_000 });
+      expect(piped.stderr).toBe('');
+      expect(piped.status).toBe(0);
+      expect(JSON.parse(piped.stdout).kind).toBe('colloquy-export');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

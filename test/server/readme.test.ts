@@ -85,6 +85,21 @@ describe('the README', () => {
     expect(await fetch(`${base}/health`).then(() => 'answering', () => 'closed')).toBe('closed');
   }, 120_000);
 
+  it('has what a project is expected to have: a LICENSE matching package.json, and a .env.example naming every variable', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string };
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    for (const line of example.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[A-Z_]+=\S*$/);
+    const cli = ['main.ts', 'serve.ts'].map((f) => readFileSync(join(root, 'src/cli', f), 'utf8')).join('\n');
+    const read = new Set([...cli.matchAll(/\.env\('([A-Z_]+)'\)|process\.env\.([A-Z_]+)/g)].map((m) => m[1] ?? m[2]!));
+    expect(read.size).toBeGreaterThan(8);
+    for (const name of read) {
+      expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+      expect(readme, name).toContain(`\`${name}\``);
+    }
+  });
+
   it('says in its first line what a shell block outside the Quick start needs when it reaches an outside service', () => {
     const outside = shellBlocks(readme.replace(section('Quick start'), ''));
     for (const block of outside) {
