@@ -35,6 +35,7 @@ describe('colloquy CLI', () => {
       const created = run('keys', 'create', '--tenant', 'clinic', '--name', 'bot', '--db', db);
       expect(created.status).toBe(0);
       const secret = created.stdout.trim();
+      expect(created.stderr).toMatch(new RegExp(`^database: ${db}\n`)); // which database it acts on: stderr, as stdout is the secret
       expect(secret).toMatch(/^cq_[A-Za-z0-9_-]{32}$/);
       const listed = run('keys', 'list', '--db', db);
       expect(listed.stdout).toMatch(/\tclinic\tbot\tcq_/);

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import * as E from '../../src/domain/entities.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -84,6 +85,17 @@ describe('the README', () => {
     }
     expect(await fetch(`${base}/health`).then(() => 'answering', () => 'closed')).toBe('closed');
   }, 120_000);
+
+  it('lists every enum as the schemas define it', () => {
+    const enumOf = (schema: object) => (schema as { enum: string[] }).enum;
+    const values = section('Library API').split('### Values')[1]!.split('###')[0]!;
+    const row = (field: string) => [...new RegExp(`^\\| ${field} \\| ([^\\n]*)$`, 'm').exec(values)![1]!.split(' (')[0]!.matchAll(/`([a-z._]+)`/g)].map((m) => m[1]);
+    expect(row('channel `kind`')).toEqual(enumOf(E.ChannelKindSchema));
+    expect(row('conversation `status`')).toEqual(enumOf(E.ConversationStatusSchema));
+    expect(row('message `role`')).toEqual(enumOf(E.MessageRoleSchema));
+    expect(row('message `status`')).toEqual(enumOf(E.MessageStatusSchema));
+    expect(row('event `type`')).toEqual(enumOf(E.EventTypeSchema));
+  });
 
   it('has what a project is expected to have: a LICENSE matching package.json, and a .env.example naming every variable', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string };
