@@ -1,6 +1,7 @@
 import type * as E from '../domain/entities.js';
 import type { EventBus } from '../events/bus.js';
-import type { ImportReport, PortableRecord } from './sql/portable.js';
+import type { PortableRecord } from './sql/portable.js';
+import type { ImportReport } from './sql/portable-import.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -175,10 +176,10 @@ export interface AdminRepository {
   exportRecords(): AsyncGenerator<PortableRecord>;
   /**
    * Inserts the records that are absent, merges contacts that share a handle, and reports every record
-   * (`colloquy import`; `backends/sql/portable.ts`). Writes events only for what it changed of the records
-   * already there. A dry run rolls everything back.
+   * (`colloquy import`; `backends/sql/portable-import.ts`). Writes events only for what it changed of the
+   * records already there. A dry run changes nothing; `committed` hears the report after each committed batch.
    */
-  importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number }): Promise<ImportReport>;
+  importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number; committed?: ((report: ImportReport) => void) | undefined }): Promise<ImportReport>;
   /** Reads a setting of the database itself (e.g. the secret key's check value); undefined when unset. */
   setting(name: string): Promise<string | undefined>;
   /** Writes a setting unless one of that name exists; returns the value stored. */

@@ -77,9 +77,9 @@ program
 
 program
   .command('import')
-  .description('Import a `colloquy export` file: inserts what is absent (importing twice changes nothing), merges a contact with the one already there that has one of its handles, reports every record. Every line is checked first.')
+  .description('Import a `colloquy export` file: inserts what is absent (importing twice changes nothing), merges a contact with the one already there that has one of its handles, reports every record. Every line is checked first; commits every 500 records.')
   .argument('<file>', 'a file written by `colloquy export`')
-  .option('--dry-run', 'do it all in one transaction and roll it back: print what an import would do, write nothing')
+  .option('--dry-run', 'print what an import would do and change nothing (SQLite: on a throwaway copy; PostgreSQL: one transaction rolled back, which holds live events back while it runs)')
   .addOption(db())
   .addOption(redis())
   .addOption(redisPrefix())

@@ -1,8 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { portableProblem, type ImportReport, type PortableRecord } from '../backends/sql/portable.js';
+import type { ImportReport } from '../backends/sql/portable-import.js';
+import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { createRedisCache } from '../cache/redis/redis-cache.js';
@@ -41,10 +43,12 @@ export async function exportTo(url: string, out: string | undefined, options: { 
     else failed = error;
     resolve();
   }));
+  const writeFailed = (error: Error) =>
+    new ColloquyError('unavailable', `Could not write ${out ?? 'the export'}: ${error.message}. The export is incomplete.`, { reason: 'write_failed' });
   try {
     const write = async (line: string) => {
       if (!sink.write(`${line}\n`)) await Promise.race([once(sink, 'drain').catch(() => undefined), pipeClosed]);
-      if (failed) throw failed;
+      if (failed) throw writeFailed(failed);
     };
     await write(JSON.stringify({ kind: HEADER_KIND, version: 1, colloquy: VERSION, exportedAt: new Date().toISOString() }));
     for await (const record of store.exportAll({ includeSecrets: options.includeSecrets ?? false })) {
@@ -54,19 +58,23 @@ export async function exportTo(url: string, out: string | undefined, options: { 
     }
   } finally {
     await store.close();
-    if (out) {
+    // A file is complete only once flushed: a write error (a full disk) surfaces here, never a silent exit 0.
+    if (out && !failed) {
       sink.end();
-      await once(sink, 'finish');
+      await Promise.race([finished(sink).catch((error: Error) => void (failed ??= error)), pipeClosed]);
     }
+    if (out && failed) sink.destroy();
   }
+  if (failed) throw writeFailed(failed);
   if (closed) return n;
   bar.done(`exported ${n} records${out ? ` to ${out}` : ''}${options.includeSecrets ? ', channel secrets included in the clear: keep the file safe' : ''}`);
   return n;
 }
 
 /**
- * Reads a JSON Lines export: every line is checked before anything is written, then the records are imported
- * (committed every 500; `dryRun`: one transaction, rolled back). Prints what happened to every record.
+ * Reads a JSON Lines export: every line is checked (JSON, envelope, each record's data against its schema)
+ * before anything is written, then the records are imported, committed every 500 (`dryRun`: on a copy, or in
+ * one transaction rolled back). Prints what happened to every record.
  */
 export async function importFrom(
   url: string, file: string,
@@ -96,9 +104,11 @@ export async function importFrom(
   }
 
   const dryRun = options.dryRun ?? false;
-  const store = await openStore({ url, secretKey: options.secretKey, create: !dryRun });
+  // A dry run writes nothing, migrations included: a database that needs them says so (`colloquy migrate`).
+  const store = await openStore({ url, secretKey: options.secretKey, ...(dryRun ? { create: false, migrate: false } : {}) });
   const bar = progress(dryRun ? 'checked' : 'imported');
   let report: ImportReport;
+  let committed: ImportReport | undefined;
   try {
     let n = 0;
     const ticking = async function* () {
@@ -107,22 +117,30 @@ export async function importFrom(
         bar.tick(++n);
       }
     };
-    report = await store.importAll(ticking(), { dryRun });
+    report = await store.importAll(ticking(), { dryRun, committed: (so_far) => (committed = so_far) });
+  } catch (error) {
+    // What committed before the failure stays (an import again finds it present): say how much.
+    if (committed) process.stderr.write(`\nbefore the failure, ${summary(committed)} were committed; fix the cause and import again: what is there is found present\n`);
+    throw error;
   } finally {
     await store.close();
   }
   // The records went around the fleet's hot tier: empty it once at the end.
   if (!dryRun && options.redis && (report.inserted || report.present || report.merged)) await clearRedisCache(options.redis, options.redisPrefix);
-  bar.done(`${dryRun ? 'dry run, nothing written: would import' : 'imported'} ${report.inserted} new records, ${report.present} already present, `
-    + `${report.merged} contacts merged into ones already there, ${report.skipped} skipped`
-    + (report.closed ? `; ${report.closed} conversations closed, each linked to the open one of its contact and channel` : ''));
-  for (const problem of report.problems) process.stderr.write(`  skipped: ${problem}\n`);
-  if (report.skipped > report.problems.length) process.stderr.write(`  … and ${report.skipped - report.problems.length} more skipped\n`);
+  bar.done(`${dryRun ? 'dry run, nothing written: would import' : 'imported'} ${summary(report)}`
+    + (report.closed ? `; ${report.closed} conversations closed, each linked to the open one of its contact and channel` : '')
+    + (report.adjusted ? `; ${report.adjusted} imported with a link or key left out` : ''));
+  for (const note of report.notes) process.stderr.write(`  ${note}\n`);
+  const noted = report.skipped + report.adjusted;
+  if (noted > report.notes.length) process.stderr.write(`  … and about ${noted - report.notes.length} more\n`);
   if (withoutSecrets) {
     process.stderr.write(`${withoutSecrets} channel(s) were exported without their secrets: set them again (PATCH /v1/channels/:id), or export with --include-secrets\n`);
   }
   return report;
 }
+
+const summary = (r: ImportReport) =>
+  `${r.inserted} new records, ${r.present} already present, ${r.merged} merged with records already there (contacts sharing a handle, agents sharing a name), ${r.skipped} skipped`;
 
 async function clearRedisCache(url: string, prefix: string | undefined): Promise<void> {
   const client = connectRedis(url, { timeoutMs: 10_000 });

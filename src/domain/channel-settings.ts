@@ -33,5 +33,13 @@ export function mergeSecrets(current: Record<string, string>, patch: Record<stri
 export const secretFlags = (sealed: Record<string, string>): Record<string, boolean> =>
   Object.fromEntries(Object.keys(sealed).sort().map((name) => [name, true]));
 
-/** The idempotency-key prefix of a channel `channels.ensure` created by its kind and name; a rename frees the key. */
-export const ENSURED_BY_NAME = 'ensure:';
+/**
+ * A channel's stored idempotency key is one of two kinds, so that neither can be mistaken for the other:
+ * `key:<the caller's key>` (POST /v1/channels with Idempotency-Key) or `name:<kind>:<name>` (`channels.ensure`
+ * by name, a key a rename frees).
+ */
+export const channelKey = {
+  caller: (key: string) => `key:${key}`,
+  byName: (kind: string, name: string) => `name:${kind}:${name}`,
+  isByName: (stored: string | null | undefined) => stored?.startsWith('name:') ?? false,
+};

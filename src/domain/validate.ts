@@ -71,7 +71,8 @@ function resolve(schema: TSchema, pointer: string): unknown {
   return at;
 }
 
-function findBadText(value: unknown, path: string, depth = 0): FieldError | undefined {
+/** The first string (or key) that cannot be stored (NUL, ill-formed Unicode), or a non-JSON value, anywhere in `value`. */
+export function findBadText(value: unknown, path: string, depth = 0): FieldError | undefined {
   if (typeof value === 'string') {
     if (value.includes('\u0000')) return { path: path || '/', message: 'contains a NUL character' };
     if (!value.isWellFormed()) return { path: path || '/', message: 'is not well-formed Unicode' };

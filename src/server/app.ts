@@ -58,7 +58,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
     store: Store;
-    /** The key the caller used: an API key's id, `admin`, or `open` (a server without keys). */
+    /** The key the caller used: an API key's id, `admin:…`, or `open` (a server without keys). */
     keyId: string;
     /** Set when the caller came with a stream token (`?token=` on GET /v1/events): what it is limited to. */
     streamGrant: StreamGrant | undefined;
@@ -66,6 +66,26 @@ declare module 'fastify' {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const CREDENTIAL = /^(token|key|api[-_]?key|access[-_]?token|secret|password)$/i;
+
+/** The URL with the value of any parameter named like a credential (however its name is encoded) replaced. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      return text;
+    }
+  };
+  const params = url.slice(q + 1).split('&').map((part) => {
+    const name = part.split('=')[0]!;
+    return CREDENTIAL.test(decode(name).trim()) ? `${name}=[redacted]` : part;
+  });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
 
 /** Request logs that hold no credential: the Authorization header and a stream token in the URL are redacted. */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
@@ -75,7 +95,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     serializers: {
       req: (request: { method: string; url: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) => ({
         method: request.method,
-        url: request.url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]'),
+        url: redactUrl(request.url),
         host: request.hostname,
         remoteAddress: request.ip,
         remotePort: request.socket?.remotePort,
@@ -162,7 +182,10 @@ export async function buildApp(config: AppConfig): Promise<App> {
         description: 'Conversation store and chat gateway for chatbots and AI agents: durable, idempotent, ordered. '
           + 'Every failure answers `{ error: { code, message, details } }` with a stable code; lists answer pages `{ data, nextCursor }`.',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create` (the admin key may add `X-Colloquy-Tenant`). Not needed on a loopback server without keys.' } } },
+      components: { securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create` (the admin key may add `X-Colloquy-Tenant`). Not needed on a loopback server without keys.' },
+        streamToken: { type: 'apiKey', in: 'query', name: 'token', description: 'A stream token from POST /v1/events/tokens: GET /v1/events only.' },
+      } },
       tags: [
         { name: 'conversations', description: 'Threads between a contact and the bot, agent or humans; their messages, in seq order; the bot\'s working memory (state).' },
         { name: 'messages', description: 'One message, and its delivery status.' },
@@ -208,8 +231,13 @@ export async function buildApp(config: AppConfig): Promise<App> {
         max: perMinute,
         timeWindow: 60_000,
         hook: 'preHandler', // after authentication: the limit is per key
-        // Per key (its id: Redis never holds a secret), and per address on a server without keys.
-        keyGenerator: (request) => (request.keyId && request.keyId !== 'open' ? `key:${request.keyId}` : `ip:${request.ip}`),
+        // Per key (its id: Redis never holds a secret), per address on a server without keys; a stream token's
+        // holder (a web page) has a bucket of its own, so that visitors cannot use up the key's.
+        keyGenerator: (request) => {
+          const grant = request.streamGrant;
+          if (grant) return `token:${grant.keyId}:${grant.conversationId ?? '*'}`;
+          return request.keyId && request.keyId !== 'open' ? `key:${request.keyId}` : `ip:${request.ip}`;
+        },
         // Shared by the fleet through Redis; a Redis failure lets the request through rather than fail it.
         ...(config.rateLimitRedis ? { redis: config.rateLimitRedis, nameSpace: `${config.redisPrefix ?? 'colloquy:'}rate:`, skipOnError: true } : {}),
         errorResponseBuilder: (_request, context) =>

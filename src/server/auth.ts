@@ -15,7 +15,7 @@ export interface AuthConfig {
 
 export interface Caller {
   store: Store;
-  /** An API key's id, `admin`, or `open`. */
+  /** An API key's id, `admin:<a digest of the admin key>`, or `open`. */
   keyId: string;
 }
 
@@ -30,6 +30,8 @@ const MAX_CACHED = 10_000;
 export function createAuthenticator(config: AuthConfig) {
   const cacheMs = config.cacheMs ?? 5_000;
   const admin = config.adminKey ? digest(config.adminKey) : undefined;
+  // Names the admin key in what it signs (stream tokens), so that a token outlives no rotation of the key.
+  const adminId = admin && `admin:${createHash('sha256').update(admin).digest('hex').slice(0, 16)}`;
   const tenants = new Map<string, Store>();
   const lookups = new Map<string, { key: { id: string; tenantId: string } | null; until: number }>();
   const grants = new Map<string, { tenant: string | null; until: number }>();
@@ -67,7 +69,7 @@ export function createAuthenticator(config: AuthConfig) {
   /** Whether the key a stream token names still holds for its tenant (revocation ends its tokens too). */
   const holds = async (grant: StreamGrant): Promise<boolean> => {
     if (grant.keyId === 'open') return open();
-    if (grant.keyId === 'admin') return admin !== undefined;
+    if (grant.keyId.startsWith('admin')) return adminId !== undefined && grant.keyId === adminId;
     const now = Date.now();
     const cached = grants.get(grant.keyId);
     if (cached && cached.until > now) return cached.tenant === grant.tenant;
@@ -89,14 +91,14 @@ export function createAuthenticator(config: AuthConfig) {
       return !(await open());
     },
 
-    /** The caller's tenant store and which key it used (`admin`, or `open` on a server without keys). */
+    /** The caller's tenant store and which key it used (`admin:…`, or `open` on a server without keys). */
     async authenticate(authorization: string | undefined, tenantHeader: string | undefined): Promise<Caller> {
       if (await open()) return { store: storeOf('default'), keyId: 'open' };
       const secret = /^Bearer (\S{1,200})$/i.exec(authorization ?? '')?.[1];
       if (!secret) {
         throw new ColloquyError('unauthenticated', 'Send Authorization: Bearer <key>. Create a key with `colloquy keys create --tenant NAME`.');
       }
-      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default'), keyId: 'admin' };
+      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default'), keyId: adminId! };
       const key = await keyOf(secret);
       if (!key) throw new ColloquyError('unauthenticated', 'This API key is unknown or revoked.');
       return { store: storeOf(key.tenantId), keyId: key.id };

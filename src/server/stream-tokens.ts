@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 
 /** What a stream token allows: one tenant's events (or one conversation's), until it expires. */
 export interface StreamGrant {
-  /** The key that asked for it: an API key's id, `admin`, or `open` (a server without keys). */
+  /** The key that asked for it: an API key's id, `admin:<digest>` (that admin key), or `open` (a server without keys). */
   keyId: string;
   tenant: string;
   conversationId: string | null;

@@ -1,4 +1,4 @@
-import { configOf, ENSURED_BY_NAME } from '../domain/channel-settings.js';
+import { channelKey, configOf } from '../domain/channel-settings.js';
 import type { Channel, Page } from '../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
 import { newId } from '../domain/ids.js';
@@ -43,7 +43,7 @@ export function channelsOf(s: Scope): ChannelsApi {
       if (named) return { channel: named, created: false };
     }
     // Without a key of the caller's, the name is the key, so that two racing ensures create one channel.
-    return backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: v.idempotencyKey ?? `${ENSURED_BY_NAME}${v.kind}:${v.name}` });
+    return backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: v.idempotencyKey === undefined ? channelKey.byName(v.kind, v.name) : channelKey.caller(v.idempotencyKey) });
   };
   return {
     async create(input) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Diagnosis, PoolStats } from '../backends/backend.js';
-import { portableProblem, type ImportReport, type PortableRecord } from '../backends/sql/portable.js';
+import type { ImportReport } from '../backends/sql/portable-import.js';
+import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
 import type { HotTierStats } from '../cache/hot-tier.js';
 import { ColloquyError } from '../domain/errors.js';
 import type { Scope } from './scope.js';
@@ -22,14 +23,14 @@ export interface OperationsApi {
   /**
    * Imports records as `exportAll` yields them (`colloquy import`): inserts what is absent, leaves what is
    * present (importing the same records twice changes nothing), merges a contact with the one already there
-   * that has one of its handles (the older survives and takes the other's handles and conversations), closes
-   * the older of two open conversations of one contact on one channel, and skips only what references data
-   * that is not in its tenant. The report accounts for every record and says why any was skipped; `dryRun`
-   * rolls it all back. An array is checked whole before anything is written; a stream is committed every 500
-   * records and stops at the first bad one (`invalid_argument` naming it). Channel secrets are sealed with
-   * this store's key.
+   * that has one of its handles (the older survives and takes the other's handles and conversations) and an
+   * agent with the one of its name, closes the older of two open conversations of one contact on one channel,
+   * and skips only what references data outside its tenant. The report accounts for every record and says why
+   * any was skipped or changed; `dryRun` changes nothing. An array is checked whole before anything is
+   * written; a stream is committed every 500 records (`committed` hears each) and stops at the first bad
+   * record (`invalid_argument` naming it). Channel secrets are sealed with this store's key.
    */
-  importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean }): Promise<ImportReport>;
+  importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean; committed?: (report: ImportReport) => void }): Promise<ImportReport>;
   /**
    * A random 32-byte secret of this name, created on first use and the same for every instance over this
    * database (kept in the database's settings). For signatures instances must agree on (stream tokens).
@@ -88,7 +89,7 @@ export function operationsOf(s: Scope): OperationsApi {
           }
         }
       };
-      const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock() });
+      const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock(), committed: options.committed });
       // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.
       if (!options.dryRun && (report.inserted || report.present || report.merged)) await s.hot?.clear();
       return report;

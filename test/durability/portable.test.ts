@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { doctor } from '../../src/cli/doctor.js';
 import { exportTo, importFrom } from '../../src/cli/portable.js';
+import { loadMigrations } from '../../src/backends/sql/migrations.js';
+import { createSqliteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { openStore } from '../../src/index.js';
 import { expectError } from '../conformance/store-conformance.js';
 import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
@@ -51,8 +53,8 @@ describe('colloquy export and import', () => {
       ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(a) - ['channel', 'agent', 'contact', 'conversation', 'message'].indexOf(b)));
 
     const target = `sqlite:${join(dir, 'target.db')}`;
-    expect(await importFrom(target, file)).toEqual({ inserted: exported, present: 0, merged: 0, skipped: 0, closed: 0, problems: [] });
-    expect(await importFrom(target, file)).toEqual({ inserted: 0, present: exported, merged: 0, skipped: 0, closed: 0, problems: [] });
+    expect(await importFrom(target, file)).toEqual({ inserted: exported, present: 0, merged: 0, skipped: 0, closed: 0, adjusted: 0, notes: [] });
+    expect(await importFrom(target, file)).toEqual({ inserted: 0, present: exported, merged: 0, skipped: 0, closed: 0, adjusted: 0, notes: [] });
     const again = join(dir, 'again.jsonl');
     await exportTo(target, again);
     expect(recordsOf(again)).toEqual(records);
@@ -118,7 +120,7 @@ describe('colloquy export and import', () => {
     const before = (await dst.events.list({ limit: 1000 })).data.length;
     const again = await importFrom(target, file);
     // The imported one was active later (the seed's last message is an hour ahead): the rival is closed.
-    expect(again).toMatchObject({ inserted: 1 + open.lastSeq, skipped: 0, closed: 1, problems: [] });
+    expect(again).toMatchObject({ inserted: 1 + open.lastSeq, skipped: 0, closed: 1, notes: [] });
     expect(again.inserted + again.present + again.merged + again.skipped).toBe(recordsOf(file).length);
     expect(await dst.conversations.get(open.id)).toMatchObject({ status: 'open', lastSeq: open.lastSeq });
     expect(await dst.conversations.get(rival.id)).toMatchObject({ status: 'closed', version: rival.version + 1 });
@@ -133,7 +135,7 @@ describe('colloquy export and import', () => {
     const moved = await importFrom(target, rewritten);
     expect(moved.inserted).toBe(0);
     expect(moved.inserted + moved.present + moved.merged + moved.skipped).toBe(recordsOf(file).length);
-    expect(moved.problems[0]).toMatch(/^channel [0-9a-f-]{36} \(tenant intruder\) has the id of a channel of another tenant$/);
+    expect(moved.notes[0]).toMatch(/^channel [0-9a-f-]{36} \(tenant intruder\) skipped: its id is that of a channel of another tenant$/);
     const intruder = (await openStore({ url: target })).tenant('intruder');
     expect((await intruder.contacts.list()).data).toEqual([]);
     expect(await intruder.contacts.findByHandle({ channel: 'whatsapp', address: '5511' })).toBeNull();
@@ -160,7 +162,7 @@ describe('colloquy export and import', () => {
     const sourceBo = records.find((r) => r.kind === 'contact' && r.tenant === 'clinic' && r.data.handles.some((h: { address: string }) => h.address === '42')).data;
 
     const dry = await importFrom(target, file, { dryRun: true });
-    expect(dry).toMatchObject({ merged: 2, skipped: 0, problems: [] });
+    expect(dry).toMatchObject({ merged: 2, skipped: 0, notes: [] });
     expect(dry.inserted + dry.present + dry.merged + dry.skipped).toBe(records.length);
     let store = (await openStore({ url: target })).tenant('clinic');
     expect((await store.contacts.list()).data.map((c) => c.id).sort()).toEqual([ana.conversation.contactId!, bo.id].sort());
@@ -168,7 +170,7 @@ describe('colloquy export and import', () => {
     await store.close();
 
     const report = await importFrom(target, file);
-    expect(report).toEqual({ ...dry, problems: [] });
+    expect(report).toEqual(dry);
     store = (await openStore({ url: target })).tenant('clinic');
     // Ana: the target's contact survives with both handles' conversations; the source's id is gone.
     const survivor = (await store.contacts.findByHandle({ channel: 'whatsapp', address: '5511' }))!;
@@ -192,8 +194,65 @@ describe('colloquy export and import', () => {
     expect(next.conversation.id).toBe(ana.conversation.id);
     await store.close();
     const twice = await importFrom(target, file);
-    expect(twice).toEqual({ inserted: 0, present: records.length, merged: 0, skipped: 0, closed: 0, problems: [] });
+    expect(twice).toEqual({ inserted: 0, present: records.length, merged: 0, skipped: 0, closed: 0, adjusted: 0, notes: [] });
     expect((await doctor(target)).ok).toBe(true);
+  });
+
+  it('moves a merged database whole: a link to a later conversation is set once it is in', async () => {
+    const url = `sqlite:${join(dir, 'links.db')}`;
+    const store = await openStore({ url });
+    const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
+    const first = await store.ingest({ channelId: channel.id, from: { address: 'a' }, externalId: 'a1', content: 'oi' });
+    const second = await store.ingest({ channelId: channel.id, from: { address: 'b' }, externalId: 'b1', content: 'olá' });
+    await store.ingest({ channelId: channel.id, from: { address: 'a' }, externalId: 'a2', content: 'still here', timestamp: Date.now() + 60_000 }); // a's is active last
+    const b = (await store.contacts.get(second.conversation.contactId!))!;
+    // b's record from elsewhere, with a's number too: merged, and a's conversation (the older id) now follows b's (the newer).
+    await store.importAll([{ kind: 'contact', tenant: store.tenantId, data: { ...b, handles: [...b.handles, { channel: 'whatsapp', address: 'a' }] } }]);
+    const linked = (await store.conversations.get(first.conversation.id))!;
+    expect(linked).toMatchObject({ status: 'open', previousConversationId: second.conversation.id });
+    expect(linked.id < second.conversation.id).toBe(true); // exported before what it points to
+    await store.close();
+    const file = await exported(url, 'links.jsonl');
+    const target = `sqlite:${join(dir, 'links-target.db')}`;
+    expect(await importFrom(target, file)).toMatchObject({ inserted: recordsOf(file).length, skipped: 0, adjusted: 0 });
+    const back = await exported(target, 'links-back.jsonl');
+    expect(recordsOf(back)).toEqual(recordsOf(file));
+  });
+
+  it("takes an agent whose name is already there as that agent, keeping every conversation it answered", async () => {
+    const source = `sqlite:${join(dir, 'agent-source.db')}`;
+    await seed(source);
+    const target = `sqlite:${join(dir, 'agent-target.db')}`;
+    const early = (await openStore({ url: target })).tenant('clinic');
+    const mine = await early.agents.create({ name: 'bot', model: 'openai:gpt-4o' }); // the seed's agent is named bot too
+    await early.close();
+    const file = await exported(source, 'agent.jsonl');
+    const report = await importFrom(target, file);
+    expect(report).toMatchObject({ merged: 1, skipped: 0 });
+    expect(report.notes).toEqual([expect.stringMatching(new RegExp(`^agent .* merged with agent ${mine.id} of the same name`))]);
+    const store = (await openStore({ url: target })).tenant('clinic');
+    const answered = (await store.conversations.list({ agentId: mine.id })).data;
+    expect(answered).toHaveLength(1);
+    expect((await store.messages.list(answered[0]!.id)).data.length).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it('a dry run writes nothing, not even a migration: a database that needs one says so', async () => {
+    const path = join(dir, 'behind.db');
+    const migrations = loadMigrations(new URL('../../src/backends/sqlite/migrations/', import.meta.url));
+    const behind = await createSqliteBackend({ path, migrations: migrations.slice(0, -1) });
+    await behind.admin.migrate();
+    await behind.admin.close();
+    const source = `sqlite:${join(dir, 'behind-source.db')}`;
+    await seed(source);
+    const file = await exported(source, 'behind.jsonl');
+    const error = await expectError(importFrom(`sqlite:${path}`, file, { dryRun: true }), 'schema_outdated');
+    expect(error.message).toMatch(/colloquy migrate/);
+    const check = await createSqliteBackend({ path, migrations: migrations.slice(0, -1) });
+    await check.admin.checkSchema(); // still exactly one migration behind
+    await check.admin.close();
+    await expectError(importFrom(`sqlite:${join(dir, 'nowhere.db')}`, file, { dryRun: true }), 'unavailable');
+    expect(existsSync(join(dir, 'nowhere.db'))).toBe(false);
   });
 
   it('checks every line first: a bad file imports nothing and names the line', async () => {
@@ -208,6 +267,18 @@ describe('colloquy export and import', () => {
     expect(error.message).toContain(`bad.jsonl:${lines.length + 1}`);
     writeFileSync(file, [...lines.slice(0, 3), 'not json', ...lines.slice(3)].join('\n'));
     expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toContain('bad.jsonl:4 is not JSON');
+    // Data the database would refuse (a date that is none, a NUL PostgreSQL cannot store) is caught first, too.
+    const contact = lines.findIndex((line) => line.includes('"kind":"contact"'));
+    const breakings: Array<[(data: Record<string, any>) => void, RegExp]> = [
+      [(data) => (data.createdAt = 'yesterday'), /\/createdAt must match format "date-time"/],
+      [(data) => (data.metadata = { x: 'a\u0000b' }), /\/metadata\/x contains a NUL character/],
+    ];
+    for (const [breakIt, why] of breakings) {
+      const record = JSON.parse(lines[contact]!);
+      breakIt(record.data);
+      writeFileSync(file, [...lines.slice(0, contact), JSON.stringify(record), ...lines.slice(contact + 1)].join('\n'));
+      expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toMatch(new RegExp(`bad\\.jsonl:${contact + 1} has a contact whose ${why.source}`));
+    }
     const store = await openStore({ url: target });
     expect((await store.channels.list()).data).toEqual([]);
     await store.close();

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../../src/cli/serve.js';
 import { openStore, type Store } from '../../src/index.js';
-import { buildApp, loggerOptions, type App } from '../../src/server/app.js';
+import { buildApp, loggerOptions, redactUrl, type App } from '../../src/server/app.js';
 import { expectError } from '../conformance/store-conformance.js';
 
 const ORIGIN = 'https://app.example.com';
@@ -120,6 +120,26 @@ describe('browsers', () => {
       ({ secret: key, key: { id: keyId } } = await store.keys.create({ tenant: 'clinic' }));
     });
 
+    it('ends the tokens of an admin key when the admin key changes', async () => {
+      const adminKey = 'a'.repeat(40);
+      const before = await buildApp({ store, logger: false, adminKey });
+      const minted = (await before.inject({ method: 'POST', url: '/v1/events/tokens', payload: {}, headers: { authorization: `Bearer ${adminKey}` } })).json().token;
+      expect((await page(before, `/v1/events?token=${minted}`)).statusCode).toBe(200);
+      const rotated = await buildApp({ store, logger: false, adminKey: 'b'.repeat(40) });
+      expect((await page(rotated, `/v1/events?token=${minted}`)).statusCode).toBe(401);
+      await before.close();
+      await rotated.close();
+    });
+
+    it("gives a token's holder a rate-limit bucket of its own: a page polling cannot use up its key's", async () => {
+      const limited = await buildApp({ store, logger: false, keyCacheMs: 0, rateLimitPerMinute: 3 });
+      const issued = await token({}, limited);
+      for (let i = 0; i < 3; i++) expect((await page(limited, issued.url)).statusCode).toBe(200);
+      expect((await page(limited, issued.url)).statusCode).toBe(429);
+      expect((await limited.inject({ url: '/v1/conversations', headers: bearer() })).statusCode).toBe(200);
+      await limited.close();
+    });
+
     it('limits a token to one conversation when asked, and streams it to a real EventSource-style client', async () => {
       const clinic = store.tenant('clinic');
       const mine = await clinic.conversations.create({ title: 'mine' });
@@ -139,6 +159,7 @@ describe('browsers', () => {
       const stream = await fetch(`${base}${issued.url}`, { headers: { accept: 'text/event-stream', origin: ORIGIN }, signal: abort.signal });
       expect(stream.status).toBe(200);
       expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+      expect(stream.headers.get('access-control-allow-origin')).toBe(ORIGIN); // else a browser's EventSource refuses the stream
       await clinic.messages.append(mine.id, { role: 'user', content: 'oi' });
       await clinic.messages.append(theirs.id, { role: 'user', content: 'not for this token' });
       const reader = stream.body!.getReader();
@@ -149,7 +170,10 @@ describe('browsers', () => {
       expect(text).not.toContain(theirs.id);
     });
 
-    it('never writes a token or a key into the request log', () => {
+    it('never writes a token or a key into the request log, however the parameter is spelled', async () => {
+      const issued = await token();
+      for (const spelling of ['%74oken', 'TOKEN', 'key', 'api_key']) await page(app, `/v1/events?${spelling}=${issued.token}&x=1`);
+      expect(redactUrl('/v1/events?a=1&%74oken=cqe_x&b=2')).toBe('/v1/events?a=1&%74oken=[redacted]&b=2');
       const all = logs.join('');
       expect(all).toContain('token=[redacted]');
       expect(all).not.toMatch(/cqe_[A-Za-z0-9_-]{20}/);

@@ -49,7 +49,7 @@ describe('colloquy CLI', () => {
     }
   });
 
-  it('ends an export quietly, with status 0, when its reader closes the pipe (`colloquy export | head`)', async () => {
+  it('ends an export quietly, with status 0, when its reader closes the pipe (`colloquy export | head`), and fails loudly on a full disk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'colloquy-epipe-'));
     try {
       const db = `sqlite:${join(dir, 'big.db')}`;
@@ -62,6 +62,10 @@ describe('colloquy CLI', () => {
       expect(piped.stderr).toBe('');
       expect(piped.status).toBe(0);
       expect(JSON.parse(piped.stdout).kind).toBe('colloquy-export');
+      // A file that cannot be written is a failure that says so, never an exit 0 with half a file.
+      const full = run('export', '--db', db, '--out', '/dev/full');
+      expect(full.status).toBe(1);
+      expect(full.stderr).toMatch(/Could not write \/dev\/full: ENOSPC.*incomplete/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

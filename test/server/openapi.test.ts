@@ -42,7 +42,8 @@ describe('the OpenAPI document', () => {
       expect(op.description, path).toMatch(/\S/);
       expect(op.tags, path).toHaveLength(1);
       expect(tags.has(op.tags![0]!), path).toBe(true);
-      expect(op.security, path).toEqual(path.startsWith('/v1/') ? [{ apiKey: [] }] : []);
+      const key = path === '/v1/events' ? [{ apiKey: [] }, { streamToken: [] }] : [{ apiKey: [] }];
+      expect(op.security, path).toEqual(path.startsWith('/v1/') ? key : []);
     }
   });
 

@@ -1,4 +1,4 @@
-import { ENSURED_BY_NAME, mergeConfig, mergeSecrets } from '../../domain/channel-settings.js';
+import { channelKey, mergeConfig, mergeSecrets } from '../../domain/channel-settings.js';
 import type { NewChannel } from '../backend-inputs.js';
 import type { ChannelRepository } from '../backend.js';
 import type { SqlEngine } from './sql.js';
@@ -50,7 +50,7 @@ export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRep
       const secrets = patch.secrets ? mergeSecrets(tables.channelSecrets(row), patch.secrets) : tables.channelSecrets(row);
       // A channel `ensure` created by its name gives that name's key up when renamed: ensuring the old name again makes a new one.
       const name = patch.name ?? row.name;
-      const key = name !== row.name && row.idempotency_key?.startsWith(ENSURED_BY_NAME) ? null : row.idempotency_key;
+      const key = name !== row.name && channelKey.isByName(row.idempotency_key) ? null : row.idempotency_key;
       const updated = await sql.one(`UPDATE channels SET name = ?, config = ?, secrets = ?, reopen_window_ms = ?, updated_at = ?, idempotency_key = ?
         WHERE id = ? RETURNING *`, [
         name, JSON.stringify(config), JSON.stringify(secrets), config.reopenWindowSeconds * 1000, patch.now, key, id,

@@ -17,7 +17,8 @@ import type { EraseEvents } from './events.js';
 import { keyRepository } from './keys.js';
 import { messageRepository } from './messages.js';
 import { checkSchema, migrateSchema, type Bookkeeping, type Migration } from './migrations.js';
-import { exportRecords, importStream } from './portable.js';
+import { exportRecords } from './portable.js';
+import { importStream } from './portable-import.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import { stateRepository } from './states.js';
 import type { Tables } from './tables.js';
@@ -37,6 +38,8 @@ export interface Engine {
   readonly eraseEvents: EraseEvents;
   /** Runs `read` over one consistent, read-only snapshot that does not block writers. */
   snapshot<T>(read: (sql: SqlRunner) => AsyncGenerator<T>): AsyncGenerator<T>;
+  /** A private, throwaway copy of the database to try things on (a dry-run import), where the engine can make one cheaply. */
+  scratchCopy?(): Promise<Backend & { discard(): Promise<void> }>;
   /** Problems of the engine itself, for `colloquy doctor`. */
   warnings(): Promise<string[]>;
   poolStats(): PoolStats | null;
@@ -60,7 +63,18 @@ export function createSqlBackend(engine: Engine): Backend {
     async *exportRecords() {
       yield* engine.snapshot((snapshot) => exportRecords(snapshot, tables));
     },
-    importRecords: (records, options) => importStream(sql, tables, records, options),
+    async importRecords(records, options) {
+      // A dry run on a copy where the engine can make one (SQLite): the live database is never locked meanwhile.
+      if (options.dryRun && engine.scratchCopy) {
+        const copy = await engine.scratchCopy();
+        try {
+          return await copy.admin.importRecords(records, { ...options, dryRun: false, committed: undefined });
+        } finally {
+          await copy.discard();
+        }
+      }
+      return importStream(sql, tables, records, options);
+    },
     async setting(name) {
       return (await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]))?.value;
     },

@@ -159,6 +159,7 @@ export function createTables(json: (value: unknown) => any) {
         tenant_id: (_c, tenant) => tenant,
         reopen_window_ms: (c: Channel) => c.config.reopenWindowSeconds * 1000,
         secrets: (_c, _t, more) => JSON.stringify(more.secrets ?? {}),
+        idempotency_key: (_c, _t, more) => more.idempotencyKey ?? null,
       },
     }, json, { secrets: (row) => secretFlags(json(row.secrets)) }),
     /** A channel row's sealed secrets, as stored. */

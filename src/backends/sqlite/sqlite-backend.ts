@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { ColloquyError } from '../../domain/errors.js';
 import type { Backend } from '../backend.js';
@@ -163,6 +164,29 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
         reader.exec('COMMIT');
         reader.close();
       }
+    },
+    async scratchCopy() {
+      const dir = mkdtempSync(join(tmpdir(), 'colloquy-copy-'));
+      const path = join(dir, 'copy.db');
+      const into = `VACUUM INTO '${path.replaceAll("'", "''")}'`;
+      // A read of its own connection (an in-memory database has only the one): the live database stays writable.
+      if (memory) await gate.exclusive(async () => db.exec(into));
+      else {
+        const reader = new Driver(settings.path, { readonly: true, timeout: settings.busyTimeoutMs });
+        try {
+          reader.exec(into);
+        } finally {
+          reader.close();
+        }
+      }
+      const copy = await createSqliteBackend({ path, migrations: settings.migrations });
+      return {
+        ...copy,
+        async discard() {
+          await copy.admin.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
     warnings: async () => [],
     poolStats: () => null,

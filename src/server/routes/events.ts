@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Type from 'typebox';
 import { IdSchema, PageSchema, StoreEventSchema } from '../../domain/entities.js';
 import { ColloquyError, notFound } from '../../domain/errors.js';
@@ -61,7 +61,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'streamEvents', summary: 'Follow the event log',
       description: 'Server-sent events (`text/event-stream`): `id:` the event id, `event:` its type, `data:` the event. Reconnect with `Last-Event-ID` (or `?after=`) to continue exactly after the last one received. With `Accept: application/json`, one page `{ data, nextCursor }` instead: pass `nextCursor` back as `after`.',
       querystring: EventsQuery,
-      response: { 200: answer(PageSchema(StoreEventSchema), 'A page (with `Accept: application/json`); otherwise a `text/event-stream` of these events') },
+      security: [{ apiKey: [] }, { streamToken: [] }],
+      response: {
+        200: {
+          description: 'A `text/event-stream` of events; with `Accept: application/json`, a page of them',
+          content: {
+            'text/event-stream': { schema: Type.String({ description: '`id: <event id>`, `event: <type>`, `data: <the event as JSON>`, one blank line after each' }) },
+            'application/json': { schema: PageSchema(StoreEventSchema) },
+          },
+        },
+      },
     },
     exposeHeadRoute: false,
   }, async (request, reply) => {
@@ -84,6 +93,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
+      ...(reply.getHeaders() as OutgoingHttpHeaders), // what hooks set on the reply (CORS, the request id) before it was hijacked
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',

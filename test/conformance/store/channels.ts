@@ -86,6 +86,13 @@ export function channelsCases({ fresh }: Harness): void {
       expect(fresh2.channel.id).not.toBe(first.channel.id);
       const all = (await store.channels.list({ limit: 200 })).data;
       expect(all.filter((c) => c.kind === 'api')).toHaveLength(1);
+      // A caller's key can never pass for a name, whatever it spells, and a rename keeps it.
+      const spoof = await store.channels.create({ kind: 'whatsapp', name: 'spoof', idempotencyKey: 'name:telegram:Bot' });
+      const bot = await store.channels.ensure({ kind: 'telegram', name: 'Bot' });
+      expect(bot.created).toBe(true);
+      expect(bot.channel.id).not.toBe(spoof.id);
+      await store.channels.update(spoof.id, { name: 'renamed' });
+      expect((await store.channels.create({ kind: 'whatsapp', name: 'spoof', idempotencyKey: 'name:telegram:Bot' })).id).toBe(spoof.id);
       await expectError(store.channels.ensure({ kind: 'web', name: '' }), 'invalid_argument');
     });
 

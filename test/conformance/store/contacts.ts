@@ -126,6 +126,36 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
     });
   });
 
+  describe('imports at once', () => {
+    it('two imports whose contacts share handles in the opposite order both finish, and every pair of handles ends on one contact', async () => {
+      const store = fresh();
+      const other = second()?.tenant(store.tenantId) ?? store;
+      const now = new Date().toISOString();
+      const contact = (handles: Array<[string, string]>) => ({
+        kind: 'contact', tenant: store.tenantId,
+        data: { id: randomUUID(), name: null, metadata: {}, createdAt: now, updatedAt: now, handles: handles.map(([channel, address]) => ({ channel, address })) },
+      });
+      const one = [];
+      const two = [];
+      for (let i = 0; i < 30; i++) {
+        one.push(contact([['whatsapp', `h${i}`], ['telegram', `g${i}`]]));
+        two.push(contact([['telegram', `g${i}`], ['whatsapp', `h${i}`]]));
+      }
+      const [a, b] = await Promise.all([store.importAll(one), other.importAll(two)]);
+      for (const r of [a, b]) expect(r.inserted + r.present + r.merged + r.skipped).toBe(30);
+      expect(a.merged + b.merged).toBe(30);
+      for (let i = 0; i < 30; i++) {
+        const byPhone = await store.contacts.findByHandle({ channel: 'whatsapp', address: `h${i}` });
+        expect((await store.contacts.findByHandle({ channel: 'telegram', address: `g${i}` }))!.id).toBe(byPhone!.id);
+      }
+      // The same new file twice at once: one import inserts each record, the other finds it present; nothing is skipped.
+      const three = Array.from({ length: 30 }, (_, i) => contact([['web', `w${i}`]]));
+      const twice = await Promise.all([store.importAll(three), other.importAll(three)]);
+      expect(twice.map((r) => r.skipped)).toEqual([0, 0]);
+      expect(twice[0]!.inserted + twice[1]!.inserted).toBe(30);
+    });
+  });
+
   describe('contacts listing and erasing conversations by contact', () => {
     it('lists contacts oldest first with cursor paging', async () => {
       const store = fresh();
