@@ -27,6 +27,21 @@ export interface NewChannel {
   now: number;
   /** Unique per tenant when set: a second create with it answers the first channel (`createOnce`). */
   idempotencyKey?: string;
+  /** With `idempotencyKey`: a hash of the request, so that a reused key is told apart from a retry. */
+  requestHash?: string | undefined;
+  /** Written in the change's own transaction when the change is made (not when `createOnce` finds the channel). */
+  audit?: NewAudit | undefined;
+}
+
+/** An audit log entry; the backend adds the subject's id where it learns it. */
+export interface NewAudit {
+  id: string;
+  actor: string;
+  action: E.AuditAction;
+  tenant: string | null;
+  subjectId: string | null;
+  details: E.JsonObject;
+  now: number;
 }
 
 export interface ChannelPatch {
@@ -34,6 +49,7 @@ export interface ChannelPatch {
   config?: E.JsonObject | undefined;
   secrets?: Record<string, string | null> | undefined;
   now: number;
+  audit?: NewAudit | undefined;
 }
 
 export interface NewConversation {

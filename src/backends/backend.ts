@@ -12,6 +12,7 @@ import type {
   NewChannel,
   NewContact,
   NewConversation,
+  NewAudit,
   NewInbound,
   NewMessage,
   PageRequest,
@@ -41,6 +42,7 @@ export interface Backend {
   readonly states: StateRepository;
   readonly agents: AgentRepository;
   readonly keys: KeyRepository;
+  readonly audit: AuditRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }
@@ -73,7 +75,7 @@ export interface ContactRepository {
 export interface ChannelRepository {
   create(tenant: string, input: NewChannel): Promise<E.Channel>;
   /** Creates the channel unless one with `input.idempotencyKey` exists, which it answers instead, unchanged; a race creates one. */
-  createOnce(tenant: string, input: NewChannel & { idempotencyKey: string }): Promise<{ channel: E.Channel; created: boolean }>;
+  createOnce(tenant: string, input: NewChannel & { idempotencyKey: string }): Promise<{ channel: E.Channel; created: boolean; requestHash: string | null }>;
   get(tenant: string, id: string): Promise<E.Channel | undefined>;
   /** The oldest channel of this kind with this name. */
   findByName(tenant: string, kind: E.ChannelKind, name: string): Promise<E.Channel | undefined>;
@@ -143,16 +145,23 @@ export interface AgentRepository {
 
 /** API keys are not tenant-scoped: they are what assigns a caller its tenant. */
 export interface KeyRepository {
-  create(input: { id: string; tenant: string; name: string; prefix: string; hash: string; now: number }): Promise<E.ApiKey>;
+  /** Creates the key and writes `audit` in the same transaction. */
+  create(input: { id: string; tenant: string; name: string; prefix: string; hash: string; expiresAt: number | null; now: number }, audit: NewAudit): Promise<E.ApiKey>;
   /** Oldest first. */
   list(page: PageRequest<string>): Promise<E.ApiKey[]>;
   get(id: string): Promise<E.ApiKey | undefined>;
-  /** False if the key does not exist or was already revoked. */
-  revoke(id: string, now: number): Promise<boolean>;
-  /** The unrevoked key with this hash. */
-  find(hash: string): Promise<{ id: string; tenantId: string } | undefined>;
-  /** How many keys exist, and how many of them are unrevoked. */
-  count(): Promise<{ total: number; active: number }>;
+  /** False if the key does not exist or was already revoked; writes `audit` in the same transaction when it revokes. */
+  revoke(id: string, now: number, audit: NewAudit): Promise<boolean>;
+  /** The key with this hash, revoked or expired ones included (the caller says why it refuses them). */
+  find(hash: string): Promise<{ id: string; tenantId: string; revokedAt: number | null; expiresAt: number | null } | undefined>;
+  /** How many keys exist, and how many of them are neither revoked nor expired at `now`. */
+  count(now: number): Promise<{ total: number; active: number }>;
+}
+
+/** Across tenants, like keys. */
+export interface AuditRepository {
+  /** Oldest first; only `tenant`'s entries when given. */
+  list(page: PageRequest<string>, tenant: string | undefined): Promise<E.AuditEntry[]>;
 }
 
 export interface EventRepository {
@@ -204,6 +213,8 @@ export interface Diagnosis {
   seqMismatches: Array<{ conversationId: string; lastSeq: number; messages: number; maxSeq: number }>;
   /** (contact, channel) pairs with more than one non-closed conversation. */
   doubleOpen: number;
+  /** Contacts merged into another (by `colloquy import` or handle normalisation), and when last. */
+  merges: { count: number; lastAt: string | null };
   /** Problems of the engine itself (PostgreSQL: transactions that hold back event delivery). */
   warnings: string[];
 }
@@ -211,6 +222,8 @@ export interface Diagnosis {
 export interface MigrationReport {
   applied: string[];
   current: string | null;
+  /** Stored handles respelled to the normalised form (once per database), and contacts merged because of it. */
+  handles?: { changed: number; merged: number };
 }
 
 /** A connection pool's figures; `queries` counts every statement sent since the pool opened (round trips). */

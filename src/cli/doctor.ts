@@ -38,6 +38,10 @@ export async function doctor(url: string, options: DoctorOptions = {}): Promise<
     const d = await store.diagnose();
     const { open, waiting, closed } = d.conversationsByStatus;
     checks.push({ name: 'contents', ok: true, detail: `${open} open, ${waiting} waiting, ${closed} closed conversations; ${d.messages} messages` });
+    checks.push({
+      name: 'merges', ok: true,
+      detail: d.merges.count ? `${d.merges.count} contact(s) merged into another that shared a handle (last ${d.merges.lastAt}); their ids still find the survivor` : 'no contact merged',
+    });
     const problems = [
       d.seqMismatches.length && `${d.seqMismatches.length} conversation(s) whose messages are not seq 1..lastSeq (first: ${d.seqMismatches[0]!.conversationId})`,
       d.duplicateExternalIds.length && `${d.duplicateExternalIds.length} external id(s) stored more than once`,

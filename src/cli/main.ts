@@ -35,21 +35,54 @@ program
     .env('COLLOQUY_CACHE').choices(['memory', 'none']).default('none'))
   .addOption(new Option('--cache-ttl <seconds>', 'cached records expire this long after their last change or fill').env('COLLOQUY_CACHE_TTL').default('86400'))
   .addOption(new Option('--cors-origin <origins>', 'origins browsers may call the API from, comma-separated (https://app.example.com), or *; default: none').env('COLLOQUY_CORS_ORIGIN'))
-  .action(async (options: { db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string; corsOrigin?: string }) => {
+  .addOption(new Option('--open', 'on loopback, serve tenant "default" without a key although the database has had keys (while none is active)'))
+  .addOption(new Option('--allowed-host <names>', 'host names an open (keyless) server answers besides localhost, 127.0.0.1 and [::1], comma-separated').env('COLLOQUY_ALLOWED_HOSTS'))
+  .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; default: none, the socket\'s address').env('COLLOQUY_TRUST_PROXY'))
+  .addOption(new Option('--auth-failures <per-minute>', 'failed authentications per client address per minute before it gets 429 for the rest of the minute; 0 turns it off').env('COLLOQUY_AUTH_FAILURES').default('20'))
+  .addOption(new Option('--metrics-public', 'keep /health/detailed and /metrics open on a server with keys (default: they need the admin key)').env('COLLOQUY_METRICS_PUBLIC'))
+  .addOption(new Option('--headers-timeout <ms>', 'close a socket that has not sent a complete request head within this').env('COLLOQUY_HEADERS_TIMEOUT').default('10000'))
+  .addOption(new Option('--request-timeout <ms>', 'a whole request (head and body) must arrive within this').env('COLLOQUY_REQUEST_TIMEOUT').default('30000'))
+  .addOption(new Option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection after this (keep it above your load balancer\'s idle timeout)').env('COLLOQUY_KEEP_ALIVE_TIMEOUT').default('72000'))
+  .addOption(new Option('--idle-timeout <ms>', 'close a connection without traffic for this long (event streams excepted)').env('COLLOQUY_IDLE_TIMEOUT').default('120000'))
+  .addOption(new Option('--max-connections <n>', 'open connections at most; new ones beyond are refused').env('COLLOQUY_MAX_CONNECTIONS').default('10000'))
+  .addOption(new Option('--max-streams-per-key <n>', 'open event streams per API key').env('COLLOQUY_MAX_STREAMS_PER_KEY').default('100'))
+  .addOption(new Option('--max-streams <n>', 'open event streams per server').env('COLLOQUY_MAX_STREAMS').default('10000'))
+  .action(async (options: ServeFlags) => {
+    const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
+    const count = (value: string, name: string, min: number) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min) throw new Error(`Invalid ${name} "${value}": a whole number, at least ${min}.`);
+      return n;
+    };
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
-      secretKey: secretKey(), corsOrigins: options.corsOrigin?.split(',').map((o) => o.trim()).filter(Boolean),
+      secretKey: secretKey(), corsOrigins: list(options.corsOrigin),
+      open: options.open ?? false, allowedHosts: list(options.allowedHost), trustProxy: list(options.trustProxy),
+      authFailuresPerMinute: count(options.authFailures, '--auth-failures', 0), metricsPublic: options.metricsPublic !== undefined && options.metricsPublic !== false,
+      limits: {
+        headersTimeoutMs: count(options.headersTimeout, '--headers-timeout', 1), requestTimeoutMs: count(options.requestTimeout, '--request-timeout', 1),
+        keepAliveTimeoutMs: count(options.keepAliveTimeout, '--keep-alive-timeout', 1), idleTimeoutMs: count(options.idleTimeout, '--idle-timeout', 0),
+        maxConnections: count(options.maxConnections, '--max-connections', 1),
+        streamsPerKey: count(options.maxStreamsPerKey, '--max-streams-per-key', 1), streamsPerServer: count(options.maxStreams, '--max-streams', 1),
+      },
     });
   });
+
+interface ServeFlags {
+  db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string;
+  corsOrigin?: string; open?: boolean; allowedHost?: string; trustProxy?: string; authFailures: string; metricsPublic?: boolean | string;
+  headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
+}
 
 program
   .command('migrate')
   .description('Apply pending schema migrations to the database and exit.')
   .addOption(db())
   .action(async (options: { db: string }) => {
-    const { applied, current } = await migrate({ url: options.db });
+    const { applied, current, handles } = await migrate({ url: options.db });
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}; schema is at ${current}\n` : `already at ${current}; nothing to do\n`);
+    if (handles) process.stdout.write(`respelled ${handles.changed} contact handle(s) to their normal form; merged ${handles.merged} contact(s) that turned out to be one person\n`);
   });
 
 program
@@ -95,10 +128,11 @@ keys
   .description('Create a key for a tenant and print it once (only its hash is stored).')
   .requiredOption('--tenant <name>', 'tenant the key acts on')
   .option('--name <label>', 'a label to recognise the key by', 'default')
+  .option('--expires <when>', 'when the key stops working: an ISO-8601 date-time, or a duration from now such as 90d, 12h')
   .addOption(db())
-  .action(async (options: { tenant: string; name: string; db: string }) => {
+  .action(async (options: { tenant: string; name: string; db: string; expires?: string }) => {
     await withStore(options.db, async (store) => {
-      const { key, secret } = await store.keys.create({ tenant: options.tenant, name: options.name });
+      const { key, secret } = await store.keys.create({ tenant: options.tenant, name: options.name, ...(options.expires ? { expiresAt: expiryOf(options.expires) } : {}) });
       process.stdout.write(`${secret}\n`);
       process.stderr.write(`created key ${key.id} (${key.prefix}…) for tenant ${key.tenantId}; it is not shown again\n`);
     });
@@ -113,7 +147,10 @@ keys
       let cursor: string | undefined;
       do {
         const page = await store.keys.list({ limit: 200, ...(cursor ? { cursor } : {}) });
-        for (const k of page.data) process.stdout.write(`${k.id}\t${k.tenantId}\t${k.name}\t${k.prefix}…\t${k.createdAt}\t${k.revokedAt ?? 'active'}\n`);
+        for (const k of page.data) {
+          const state = k.revokedAt ? `revoked ${k.revokedAt}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? `expired ${k.expiresAt}` : k.expiresAt ? `active until ${k.expiresAt}` : 'active';
+          process.stdout.write(`${k.id}\t${k.tenantId}\t${k.name}\t${k.prefix}…\t${k.createdAt}\t${state}\n`);
+        }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
     });
@@ -131,12 +168,19 @@ keys
     });
   });
 
+/** `90d`, `12h`, `30m` from now, or a date-time as given. */
+function expiryOf(text: string): string | number {
+  const span = /^(\d+)([dhm])$/.exec(text);
+  if (!span) return text;
+  return Date.now() + Number(span[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[span[2] as 'd' | 'h' | 'm'];
+}
+
 /** Opens the database for a command that changes it, saying which one (on stderr: stdout may be piped). */
 async function withStore(url: string, fn: (store: Store) => Promise<void>): Promise<void> {
   process.stderr.write(`database: ${redact(url)}\n`);
   const store = await openStore({ url, secretKey: secretKey() });
   try {
-    await fn(store);
+    await fn(store.as('cli'));
   } finally {
     await store.close();
   }

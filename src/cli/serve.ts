@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
-import { buildApp, loggerOptions } from '../server/app.js';
+import { buildApp, loggerOptions, type ServerLimits } from '../server/app.js';
+import { ADMIN_KEY_MIN_LENGTH } from '../server/auth.js';
 import { openStore } from '../store/open-store.js';
 
 export interface ServeOptions {
@@ -19,6 +20,16 @@ export interface ServeOptions {
   secretKey?: string | undefined;
   /** Origins browsers may call the API from (CORS), or `*`. */
   corsOrigins?: string[] | undefined;
+  /** Serve tenant `default` without a key on loopback although the database has had keys (none active). */
+  open?: boolean | undefined;
+  /** Host names an open server answers besides localhost, 127.0.0.1, [::1]. */
+  allowedHosts?: string[] | undefined;
+  /** Proxies (IPs, CIDRs) whose X-Forwarded-For names the client. */
+  trustProxy?: string[] | undefined;
+  /** Failed authentications per address per minute before 429. */
+  authFailuresPerMinute?: number | undefined;
+  metricsPublic?: boolean | undefined;
+  limits?: Partial<ServerLimits> | undefined;
 }
 
 /** An origin as a browser sends it (`https://app.example.com`, no path), or `*`; anything else is a mistake worth saying. */
@@ -54,6 +65,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     log: (message, error) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`)),
   });
   const adminKey = process.env.COLLOQUY_ADMIN_KEY || undefined;
+  if (options.open && !isLoopback(options.host)) {
+    await store.close();
+    throw new ColloquyError('invalid_argument', `--open serves without keys: only on a loopback address (127.0.0.1, ::1, localhost), not ${options.host}.`);
+  }
+  if (adminKey !== undefined && adminKey.length < ADMIN_KEY_MIN_LENGTH) {
+    await store.close();
+    throw new ColloquyError('invalid_argument',
+      `COLLOQUY_ADMIN_KEY is ${adminKey.length} characters long; use at least ${ADMIN_KEY_MIN_LENGTH} random ones: COLLOQUY_ADMIN_KEY=$(openssl rand -base64 32).`);
+  }
   if (!isLoopback(options.host) && !adminKey && (await store.keys.count()).active === 0) {
     await store.close();
     throw new ColloquyError(
@@ -77,6 +97,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   const app = await buildApp({
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
+    forceOpen: options.open ?? false, allowedHosts: options.allowedHosts, trustProxy: options.trustProxy, metricsPublic: options.metricsPublic ?? false,
+    ...(options.authFailuresPerMinute !== undefined ? { authFailuresPerMinute: options.authFailuresPerMinute } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
     logger: loggerOptions(options.logLevel ?? 'info'),
   });
   degraded = (message, error) => (error ? app.log.warn({ err: error }, message) : app.log.info(message));

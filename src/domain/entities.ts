@@ -147,8 +147,24 @@ export const ApiKeySchema = Type.Object({
   prefix: Type.String({ description: "The key's first characters, to recognise it." }),
   createdAt: Time,
   revokedAt: NullableTime,
-});
+  expiresAt: Nullable({ ...Time, description: 'After this instant the key is refused; null: it never expires.' }),
+}, { title: 'ApiKey' });
 export type ApiKey = Static<typeof ApiKeySchema>;
+
+export const AuditActionSchema = StringEnum(['key.created', 'key.revoked', 'channel.secrets_changed']);
+export type AuditAction = Static<typeof AuditActionSchema>;
+
+/** One change to who may do what: keys (and so tenants, which exist through their keys) and channel secrets. Never holds a secret. */
+export const AuditEntrySchema = Type.Object({
+  id: Type.String(),
+  createdAt: Time,
+  actor: Type.String({ description: 'Who made the change: an API key id, `admin:<digest of the admin key>`, `cli` or `library`.' }),
+  action: AuditActionSchema,
+  tenantId: Nullable(Type.String()),
+  subjectId: Nullable(Type.String({ description: 'The key or channel changed.' })),
+  details: JsonObjectSchema,
+}, { title: 'AuditEntry' });
+export type AuditEntry = Static<typeof AuditEntrySchema>;
 
 /**
  * A durable record of one change, written in the change's own transaction. `id` is an opaque cursor: pass it

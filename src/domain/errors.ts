@@ -5,10 +5,12 @@
 export const ERROR_CODES = [
   'invalid_argument',
   'unauthenticated',
+  'forbidden',
   'not_found',
   'conflict',
   'version_mismatch',
   'conversation_closed',
+  'idempotency_key_reused',
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',

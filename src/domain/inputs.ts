@@ -65,6 +65,10 @@ export const ChannelUpdateSchema = Type.Object(
 );
 
 export const PageOptionsSchema = Type.Object({ limit: Type.Optional(Limit(200)), cursor: Type.Optional(Cursor) }, closed);
+export const AuditListSchema = Type.Object({
+  ...PageOptionsSchema.properties,
+  tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Only this tenant's entries." })),
+}, closed);
 
 export const ConversationCreateSchema = Type.Object(
   {
@@ -84,7 +88,7 @@ export const ConversationUpdateSchema = Type.Object(
     title: Type.Optional(Type.Union([Name, Type.Null()])),
     metadata: Type.Optional(JsonObjectSchema),
     agentId: Type.Optional(Type.Union([IdSchema, Type.Null()])),
-    expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+    expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   },
   closed,
 );
@@ -121,8 +125,8 @@ export const MessageAppendSchema = Type.Object(
 
 export const MessageListSchema = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
-    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Optional(Limit(1000)),
     order: Type.Optional(StringEnum(['asc', 'desc'])),
     cursor: Type.Optional(Cursor),
@@ -147,7 +151,7 @@ export const StateSetSchema = Type.Object(
   {
     state: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
     data: Type.Optional(JsonObjectSchema),
-    expectedVersion: Type.Integer({ minimum: 0 }),
+    expectedVersion: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   },
   closed,
 );
@@ -176,7 +180,11 @@ export const EventListSchema = Type.Object(
 );
 
 export const KeyCreateSchema = Type.Object(
-  { tenant: Type.String({ minLength: 1, maxLength: 64 }), name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+  {
+    tenant: Type.String({ minLength: 1, maxLength: 64 }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    expiresAt: Type.Optional({ ...TimestampSchema, description: 'When the key stops working (ISO 8601 or epoch ms, in the future); default never.' }),
+  },
   closed,
 );
 
@@ -196,3 +204,4 @@ export type AgentCreate = Static<typeof AgentCreateSchema>;
 export type AgentUpdate = Static<typeof AgentUpdateSchema>;
 export type EventListOptions = Static<typeof EventListSchema>;
 export type KeyCreate = Static<typeof KeyCreateSchema>;
+export type AuditListOptions = Static<typeof AuditListSchema>;

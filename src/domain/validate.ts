@@ -99,12 +99,15 @@ export function findBadText(value: unknown, path: string, depth = 0): FieldError
 
 /** 2001-01-01 in epoch milliseconds: a number below it is seconds (WhatsApp's, Telegram's) mistaken for milliseconds. */
 const MS_FROM = 978_307_200_000;
+/** How far ahead of the server's clock a given time may be (clock skew between a channel's servers and ours). */
+const MAX_AHEAD_MS = 86_400_000;
 
 /**
  * Parses a Timestamp — an ISO-8601 date-time or epoch milliseconds — into epoch ms. A number that can only be
- * seconds (before 2001 read as milliseconds) is refused: stored, it would date the message in January 1970.
+ * seconds (before 2001 read as milliseconds) is refused: stored, it would date the message in January 1970. So is
+ * any time before 2001 or more than `maxAheadMs` (default a day) after `fallback`, which is now.
  */
-export function toEpochMs(value: string | number | undefined, field: string, fallback: number): number {
+export function toEpochMs(value: string | number | undefined, field: string, fallback: number, maxAheadMs = MAX_AHEAD_MS): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < MS_FROM) {
     throw new ColloquyError('invalid_argument',
@@ -116,6 +119,12 @@ export function toEpochMs(value: string | number | undefined, field: string, fal
     throw new ColloquyError('invalid_argument', `Invalid ${field}: expected an ISO-8601 date-time or epoch milliseconds, from 1970 on.`, {
       errors: [{ path: `/${field}`, message: 'is not a date-time' }],
     });
+  }
+  // A time far off would pin a conversation to the top (or bottom) of every list: it must be near now.
+  if (ms < MS_FROM || ms > fallback + maxAheadMs) {
+    throw new ColloquyError('invalid_argument',
+      `Invalid ${field}: ${new Date(ms).toISOString()} is ${ms < MS_FROM ? 'before 2001' : 'more than a day ahead of this server\'s clock'}; send the time the message was sent.`,
+      { errors: [{ path: `/${field}`, message: ms < MS_FROM ? 'is before 2001' : 'is in the future' }] });
   }
   return ms;
 }

@@ -3,13 +3,15 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type Authenticator, type Caller } from './auth.js';
+import { createAuthThrottle } from './auth-throttle.js';
+import { ColloquyError, isColloquyError } from '../domain/errors.js';
 import { coercer } from './coerce.js';
 import { describeErrors } from '../domain/validate.js';
 import { errorBody, handleError } from './errors.js';
@@ -19,12 +21,13 @@ import { channelRoutes } from './routes/channels.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
-import { healthRoutes } from './routes/health.js';
+import { forbiddenUnlessAdmin, healthRoutes, tenantHealthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 import * as E from '../domain/entities.js';
 import { documentRoutes, ErrorSchema, namedSchemas } from './openapi.js';
 import type { StreamGrant, StreamTokens } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
+import { keyRoutes } from './routes/keys.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -36,8 +39,20 @@ export interface AppConfig {
   readonly adminKey?: string | undefined;
   /** How long API key lookups are cached (revocation delay). Default 5000 ms. */
   readonly keyCacheMs?: number;
-  /** Serve tenant `default` without authentication while no key exists. `colloquy serve` allows it on loopback only. Default true. */
+  /** Serve tenant `default` without authentication while the database has never had a key. `colloquy serve` allows it on loopback only. Default true. */
   readonly openWithoutKeys?: boolean;
+  /** Also while every key is revoked or expired (`colloquy serve --open`, loopback only). Default false. */
+  readonly forceOpen?: boolean;
+  /** Host names an open server answers besides localhost, 127.0.0.1 and [::1] (DNS rebinding: any other Host is refused). */
+  readonly allowedHosts?: readonly string[] | undefined;
+  /** Failed authentications per client address per minute before it is refused (429) for the rest of the minute. Default 20; 0 turns it off. */
+  readonly authFailuresPerMinute?: number;
+  /** Proxies whose X-Forwarded-For to believe for the client address (IPs or CIDRs); default none: the socket's address. */
+  readonly trustProxy?: readonly string[] | undefined;
+  /** Keep /health/detailed and /metrics open on a server with keys (default: they need the admin key then). */
+  readonly metricsPublic?: boolean;
+  /** Connection limits; see `serverLimits`. */
+  readonly limits?: Partial<ServerLimits>;
   /** Requests per minute per API key (per address without keys); 0 turns the limit off. Default 60000. */
   readonly rateLimitPerMinute?: number;
   /** Redis holding the rate-limit counters, so that a fleet shares them; each instance counts alone without it. */
@@ -48,12 +63,36 @@ export interface AppConfig {
   readonly corsOrigins?: readonly string[] | undefined;
 }
 
+/** What bounds a slow, silent or greedy client. */
+export interface ServerLimits {
+  /** A socket that has not sent a complete request head within this is closed. Default 10 s. */
+  readonly headersTimeoutMs: number;
+  /** A request (head and body) must arrive within this. Default 30 s. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this (longer than a load balancer's idle timeout). Default 72 s. */
+  readonly keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed (event streams excepted: they send heartbeats). Default 120 s. */
+  readonly idleTimeoutMs: number;
+  /** Open connections at most; beyond, new ones are refused at once. Default 10,000. */
+  readonly maxConnections: number;
+  /** Open event streams per key, and per server (beyond: 429). Defaults 100 and 10,000. */
+  readonly streamsPerKey: number;
+  readonly streamsPerServer: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 120_000, maxConnections: 10_000,
+  streamsPerKey: 100, streamsPerServer: 10_000,
+};
+
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
     streamTokens: StreamTokens;
+    auth: Authenticator;
+    limits: ServerLimits;
   }
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
@@ -104,13 +143,37 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   };
 }
 
+const tooManyFailures = (request: FastifyRequest, reply: FastifyReply, waitMs: number) => {
+  void reply.header('retry-after', Math.ceil(waitMs / 1000));
+  return new ColloquyError('rate_limited', `Too many failed authentications from ${request.ip}; retry in ${Math.ceil(waitMs / 1000)} s with a valid key.`);
+};
+
+/** The host name of a Host header, lower-cased, without its port (`[::1]:8080` → `[::1]`). */
+const hostName = (host: string | undefined): string => (host ?? '').toLowerCase().replace(/:\d+$/, '');
+
 /** The HTTP API over a store. A route knows HTTP, not SQL: every rule lives in the store. */
 export async function buildApp(config: AppConfig): Promise<App> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const app = Fastify({
+    // Node checks the head and request timeouts of every socket once per connectionsCheckingInterval.
+    http: { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
     logger: config.logger ?? loggerOptions('info'),
     bodyLimit: config.bodyLimit ?? 1_048_576,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    ...(config.trustProxy?.length ? { trustProxy: [...config.trustProxy] } : {}),
+    // Errors of the HTTP parser (headers too large, Content-Length with Transfer-Encoding, …): the same error shape.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify(tooLarge
+        ? errorBody('invalid_argument', 'The request headers are too large (16 KiB at most); send fewer or shorter headers.', { reason: 'headers_too_large' })
+        : errorBody('invalid_argument', `The request is not valid HTTP (${error.code ?? 'malformed'}); send a well-formed HTTP/1.1 request.`, { reason: 'malformed_request' }));
+      socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     // Errors Fastify raises before routing (a malformed URL, say) get the same error shape as all others.
     frameworkErrors: (error, _request, reply) => {
       const raw = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
@@ -119,6 +182,18 @@ export async function buildApp(config: AppConfig): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.server.maxConnections = limits.maxConnections;
+  // Node checks headersTimeout only on sockets that have begun a request: one that connects and sends nothing, or
+  // drips its head, must be closed too, or silent sockets exhaust the file descriptors.
+  const awaitingHead = new WeakMap<object, NodeJS.Timeout>();
+  app.server.on('connection', (socket) => {
+    const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    timer.unref();
+    awaitingHead.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  app.server.on('request', (request) => clearTimeout(awaitingHead.get(request.socket)));
+  app.decorate('limits', limits);
   documentRoutes(app);
 
   // The same TypeBox validation as the library. Query strings arrive as text: convert before checking.
@@ -133,6 +208,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     };
   });
 
+  // Bodies are JSON: a text/plain one is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   // Invalid UTF-8 is refused, not silently replaced by U+FFFD and stored.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -150,13 +227,17 @@ export async function buildApp(config: AppConfig): Promise<App> {
   app.decorateRequest('keyId', '');
   app.decorateRequest('streamGrant', undefined);
   const auth = createAuthenticator({
-    store: config.store, adminKey: config.adminKey, openWithoutKeys: config.openWithoutKeys ?? true,
+    store: config.store, adminKey: config.adminKey, openWithoutKeys: config.openWithoutKeys ?? true, forceOpen: config.forceOpen ?? false,
     ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}),
   });
+  const failuresPerMinute = config.authFailuresPerMinute ?? 20;
+  const throttle = createAuthThrottle({ limit: failuresPerMinute, redis: config.rateLimitRedis, prefix: config.redisPrefix });
+  const hosts = new Set(['localhost', '127.0.0.1', '[::1]', ...(config.allowedHosts ?? []).map((h) => h.toLowerCase())]);
 
   const metrics = createMetrics(config.store);
   app.decorate('metrics', metrics);
   app.decorate('streamTokens', auth.tokens);
+  app.decorate('auth', auth);
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
@@ -172,7 +253,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
   await app.register(swagger, {
     transformObject: namedSchemas([
       E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, E.AgentSchema, E.StoreEventSchema,
-      E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, ErrorSchema,
+      E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
     ]),
     openapi: {
       // 3.1: its schemas are JSON Schema, as TypeBox writes them (nullable fields are `type: [T, "null"]`).
@@ -194,7 +275,9 @@ export async function buildApp(config: AppConfig): Promise<App> {
         { name: 'channels', description: 'Connections messages arrive and leave by, with public config and write-only secrets.' },
         { name: 'agents', description: 'AI personas: instructions, model, parameters.' },
         { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
-        { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring: no key needed.' },
+        { name: 'keys', description: 'API keys, for operators: the admin key only.' },
+        { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },
+        { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring.' },
       ],
     },
   });
@@ -211,16 +294,52 @@ export async function buildApp(config: AppConfig): Promise<App> {
     });
   }
 
-  await app.register(healthRoutes, { store: config.store, metrics });
-  await app.register(async (v1) => {
-    // Every /v1 call is scoped to the tenant of its API key.
-    v1.addHook('onRequest', async (request) => {
-      // A browser's EventSource cannot send a header: GET /v1/events alone also takes a stream token.
-      const token = request.headers.authorization === undefined && request.routeOptions.url === '/v1/events' ? (request.query as { token?: unknown }).token : undefined;
+  /**
+   * The caller of a request, judged by its credential (a stream token where one is allowed); failed
+   * credentials are counted per client address, and an address over the limit is refused (429).
+   */
+  const identify = async (request: FastifyRequest, reply: FastifyReply, token?: string): Promise<Caller & { grant?: StreamGrant }> => {
+    const refusedFor = failuresPerMinute > 0 ? throttle.refusedFor(request.ip) : 0;
+    if (refusedFor > 0) {
+      metrics.authFailures.inc({ reason: 'throttled' });
+      throw tooManyFailures(request, reply, refusedFor);
+    }
+    let caller: Caller & { grant?: StreamGrant };
+    try {
       const tenant = request.headers['x-colloquy-tenant'];
-      const caller = typeof token === 'string'
+      caller = token !== undefined
         ? await auth.authenticateStream(token)
         : await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
+    } catch (error) {
+      if (!isColloquyError(error, 'unauthenticated')) throw error;
+      const reason = typeof error.details?.reason === 'string' ? error.details.reason : 'unknown';
+      metrics.authFailures.inc({ reason });
+      // Only a credential that failed counts: a request without one can guess nothing.
+      if (reason !== 'missing' && failuresPerMinute > 0) {
+        const wait = await throttle.failed(request.ip);
+        if (wait > 0) throw tooManyFailures(request, reply, wait);
+      }
+      throw error;
+    }
+    // DNS rebinding: a page of another site that resolves its own name to 127.0.0.1 must not reach an open server.
+    if (caller.keyId === 'open' && !hosts.has(hostName(request.headers.host))) {
+      throw new ColloquyError('forbidden', 'This server is open without keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1]; add this Host with --allowed-host, or use an API key.', { host: request.headers.host ?? null });
+    }
+    return caller;
+  };
+  const operator = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (config.metricsPublic) return;
+    const caller = await identify(request, reply);
+    if (caller.keyId !== 'open' && !auth.isAdmin(caller.keyId)) throw forbiddenUnlessAdmin();
+  };
+
+  await app.register(healthRoutes, { store: config.store, metrics, operator });
+  await app.register(async (v1) => {
+    // Every /v1 call is scoped to the tenant of its API key.
+    v1.addHook('onRequest', async (request, reply) => {
+      // A browser's EventSource cannot send a header: GET /v1/events alone also takes a stream token.
+      const token = request.headers.authorization === undefined && request.routeOptions.url === '/v1/events' ? (request.query as { token?: unknown }).token : undefined;
+      const caller = await identify(request, reply, typeof token === 'string' ? token : undefined);
       request.store = caller.store;
       request.keyId = caller.keyId;
       request.streamGrant = 'grant' in caller ? (caller.grant as StreamGrant) : undefined;
@@ -251,6 +370,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(channelRoutes);
     await v1.register(agentRoutes);
     await v1.register(eventRoutes);
+    await v1.register(keyRoutes);
+    await v1.register(tenantHealthRoutes, { metrics });
   }, { prefix: '/v1' });
   return app;
 }

@@ -9,8 +9,13 @@ export interface AuthConfig {
   readonly adminKey?: string | undefined;
   /** How long a key lookup (and whether any key exists) is remembered. Revocation takes effect within it. Default 5 s. */
   readonly cacheMs?: number;
-  /** Whether a server without any key is open (tenant `default`). False on a public address: revoking the last key must lock it, not open it. Default true. */
+  /**
+   * Serve tenant `default` without a key while the database has never had a key (and there is no admin key).
+   * False on a public address. Default true.
+   */
   readonly openWithoutKeys?: boolean;
+  /** Also while every key is revoked or expired (`colloquy serve --open`, loopback only): an operator's explicit choice. */
+  readonly forceOpen?: boolean;
 }
 
 export interface Caller {
@@ -19,30 +24,48 @@ export interface Caller {
   keyId: string;
 }
 
+/** Why a request was refused: no credential, or one that does not hold. */
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+export const authFailure = (reason: AuthFailure, message: string) => new ColloquyError('unauthenticated', message, { reason });
+
+/** Shortest admin key accepted: a guessable one gives every tenant away. */
+export const ADMIN_KEY_MIN_LENGTH = 32;
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 const MAX_CACHED = 10_000;
+const HOW = 'Create a key with `colloquy keys create --tenant NAME` (or POST /v1/keys with the admin key).';
 
 /**
- * Resolves the caller's tenant store from `Authorization: Bearer <key>`.
- * With no admin key and no API key in the database the server is open (tenant `default`): `colloquy serve`
- * allows that only on loopback.
+ * Resolves the caller's tenant store from `Authorization: Bearer <key>`. A request that carries a credential is
+ * judged by it, always: an unknown, revoked or expired one is a 401 even where requests without one are served.
+ * Requests without one are served on tenant `default` only by an open server: never with an admin key or on a
+ * public address, and, once the database has had a key, only when the operator asked for it (`--open`) and no
+ * key is active.
  */
 export function createAuthenticator(config: AuthConfig) {
   const cacheMs = config.cacheMs ?? 5_000;
+  if (config.adminKey !== undefined && config.adminKey.length < ADMIN_KEY_MIN_LENGTH) {
+    throw new ColloquyError('invalid_argument',
+      `The admin key is ${config.adminKey.length} characters long; use at least ${ADMIN_KEY_MIN_LENGTH} random ones, such as the output of \`openssl rand -base64 32\`.`);
+  }
   const admin = config.adminKey ? digest(config.adminKey) : undefined;
   // Names the admin key in what it signs (stream tokens), so that a token outlives no rotation of the key.
   const adminId = admin && `admin:${createHash('sha256').update(admin).digest('hex').slice(0, 16)}`;
-  const tenants = new Map<string, Store>();
-  const lookups = new Map<string, { key: { id: string; tenantId: string } | null; until: number }>();
+  const stores = new Map<string, Store>();
+  const lookups = new Map<string, { key: { id: string; tenantId: string } | AuthFailure; until: number }>();
   const grants = new Map<string, { tenant: string | null; until: number }>();
   const tokens = streamTokens(config.store);
-  let keysExist: { value: boolean; until: number } | undefined;
+  let counts: { total: number; active: number; until: number } | undefined;
 
-  const storeOf = (tenant: string): Store => {
-    let store = tenants.get(tenant);
+  /** The tenant's store, naming the caller in the audit log. */
+  const storeOf = (tenant: string, keyId: string): Store => {
+    const name = `${tenant}\n${keyId}`;
+    let store = stores.get(name);
     if (!store) {
-      store = config.store.tenant(tenant);
-      tenants.set(tenant, store);
+      if (stores.size >= MAX_CACHED) stores.clear();
+      store = config.store.tenant(tenant).as(keyId);
+      stores.set(name, store);
     }
     return store;
   };
@@ -50,41 +73,47 @@ export function createAuthenticator(config: AuthConfig) {
   const open = async (): Promise<boolean> => {
     if (admin || config.openWithoutKeys === false) return false;
     const now = Date.now();
-    if (!keysExist || keysExist.until <= now) {
-      keysExist = { value: (await config.store.keys.count()).active > 0, until: now + cacheMs };
-    }
-    return !keysExist.value;
+    if (!counts || counts.until <= now) counts = { ...(await config.store.keys.count()), until: now + cacheMs };
+    return counts.total === 0 || (config.forceOpen === true && counts.active === 0);
   };
 
-  const keyOf = async (secret: string): Promise<{ id: string; tenantId: string } | null> => {
+  const keyOf = async (secret: string): Promise<{ id: string; tenantId: string } | AuthFailure> => {
     const now = Date.now();
     const cached = lookups.get(secret);
     if (cached && cached.until > now) return cached.key;
-    const key = await config.store.keys.authenticate(secret);
+    const check = await config.store.keys.check(secret);
+    const key = check.ok ? { id: check.id, tenantId: check.tenantId } : check.reason;
     if (lookups.size >= MAX_CACHED) lookups.clear();
     lookups.set(secret, { key, until: now + cacheMs });
     return key;
   };
 
-  /** Whether the key a stream token names still holds for its tenant (revocation ends its tokens too). */
-  const holds = async (grant: StreamGrant): Promise<boolean> => {
-    if (grant.keyId === 'open') return open();
-    if (grant.keyId.startsWith('admin')) return adminId !== undefined && grant.keyId === adminId;
+  /** The tenant the key `keyId` still acts on (null: revoked, expired or unknown), remembered for `maxAgeMs`. */
+  const tenantOfKey = async (keyId: string, maxAgeMs: number): Promise<string | null> => {
     const now = Date.now();
-    const cached = grants.get(grant.keyId);
-    if (cached && cached.until > now) return cached.tenant === grant.tenant;
-    const key = await config.store.keys.get(grant.keyId).catch((error) => {
+    const cached = grants.get(keyId);
+    if (cached && cached.until > now) return cached.tenant;
+    const key = await config.store.keys.get(keyId).catch((error) => {
       if (isColloquyError(error, 'invalid_argument')) return null;
       throw error;
     });
-    const tenant = key && key.revokedAt === null ? key.tenantId : null;
+    const valid = key && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > now);
+    const tenant = valid ? key.tenantId : null;
     if (grants.size >= MAX_CACHED) grants.clear();
-    grants.set(grant.keyId, { tenant, until: now + cacheMs });
-    return tenant === grant.tenant;
+    grants.set(keyId, { tenant, until: now + maxAgeMs });
+    return tenant;
+  };
+
+  /** Whether the key a caller used still holds for `tenant` (a stream re-checks this while it runs). */
+  const holds = async (keyId: string, tenant: string, maxAgeMs = cacheMs): Promise<boolean> => {
+    if (keyId === 'open') return open();
+    if (keyId.startsWith('admin:')) return adminId !== undefined && keyId === adminId;
+    return (await tenantOfKey(keyId, maxAgeMs)) === tenant;
   };
 
   return {
     tokens,
+    holds,
 
     /** Whether requests currently need a key. */
     async required(): Promise<boolean> {
@@ -93,22 +122,28 @@ export function createAuthenticator(config: AuthConfig) {
 
     /** The caller's tenant store and which key it used (`admin:…`, or `open` on a server without keys). */
     async authenticate(authorization: string | undefined, tenantHeader: string | undefined): Promise<Caller> {
-      if (await open()) return { store: storeOf('default'), keyId: 'open' };
-      const secret = /^Bearer (\S{1,200})$/i.exec(authorization ?? '')?.[1];
-      if (!secret) {
-        throw new ColloquyError('unauthenticated', 'Send Authorization: Bearer <key>. Create a key with `colloquy keys create --tenant NAME`.');
+      if (authorization === undefined) {
+        if (await open()) return { store: storeOf('default', 'open'), keyId: 'open' };
+        throw authFailure('missing', `Send Authorization: Bearer <key>. ${HOW}`);
       }
-      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default'), keyId: adminId! };
+      const secret = /^Bearer (\S{1,200})$/i.exec(authorization)?.[1];
+      if (!secret) throw authFailure('malformed', 'The Authorization header is not `Bearer <key>`.');
+      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default', adminId!), keyId: adminId! };
       const key = await keyOf(secret);
-      if (!key) throw new ColloquyError('unauthenticated', 'This API key is unknown or revoked.');
-      return { store: storeOf(key.tenantId), keyId: key.id };
+      if (typeof key === 'string') throw authFailure(key, `This API key is ${key === 'unknown' ? 'unknown' : key}. ${HOW}`);
+      return { store: storeOf(key.tenantId, key.id), keyId: key.id };
     },
 
     /** The caller of a stream token (`?token=` on GET /v1/events), with what it is limited to. */
     async authenticateStream(token: string): Promise<Caller & { grant: StreamGrant }> {
       const grant = await tokens.verify(token, Date.now());
-      if (!(await holds(grant))) throw new ColloquyError('unauthenticated', 'The key this stream token was issued for is revoked: ask for a new token with another key.');
-      return { store: storeOf(grant.tenant), keyId: grant.keyId, grant };
+      if (!(await holds(grant.keyId, grant.tenant))) throw authFailure('revoked', 'The key this stream token was issued for is revoked: ask for a new token with another key.');
+      return { store: storeOf(grant.tenant, grant.keyId), keyId: grant.keyId, grant };
     },
+
+    /** Whether `keyId` is the admin key's. */
+    isAdmin: (keyId: string) => adminId !== undefined && keyId === adminId,
   };
 }
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -5,10 +5,12 @@ import { ColloquyError, type ErrorCode } from '../domain/errors.js';
 const STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   version_mismatch: 409,
   conversation_closed: 409,
+  idempotency_key_reused: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -70,6 +72,25 @@ export function handleError(error: FastifyError | ColloquyError, request: Fastif
     return;
   }
   const [status, body] = mapped;
-  if (status >= 500) request.log.error({ err: error }, 'store error');
+  if (status >= 500) logExpected(request, body.error.code, body.error.message);
   void reply.code(status).send(body);
+}
+
+const SAMPLE_MS = 10_000;
+const sampled = new Map<string, { until: number; suppressed: number }>();
+
+/**
+ * An expected failure (the database is down, the schema is missing): one line without a stack, and while it
+ * repeats, one line per 10 s per code saying how many were not logged. An outage must not flood the logs.
+ */
+function logExpected(request: FastifyRequest, code: string, message: string): void {
+  const now = Date.now();
+  const seen = sampled.get(code);
+  if (seen && seen.until > now) {
+    seen.suppressed++;
+    return;
+  }
+  sampled.set(code, { until: now + SAMPLE_MS, suppressed: 0 });
+  request.log.warn({ code, ...(seen?.suppressed ? { suppressed: seen.suppressed } : {}) },
+    seen?.suppressed ? `${message} (and ${seen.suppressed} more like it in the last ${SAMPLE_MS / 1000} s)` : message);
 }

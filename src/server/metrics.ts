@@ -30,6 +30,12 @@ export function createMetrics(store: Store) {
     registers: [registry],
   });
   const streams = new Gauge({ name: 'colloquy_event_stream_clients', help: 'Open server-sent event streams.', registers: [registry] });
+  const authFailures = new Counter({
+    name: 'colloquy_auth_failures_total',
+    help: 'Refused authentications by reason (missing, malformed, unknown, revoked, expired; throttled: refused because the address failed too often).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'colloquy_db_pool_connections',
     help: 'Database pool connections by state (PostgreSQL).',
@@ -84,6 +90,7 @@ export function createMetrics(store: Store) {
     registry,
     requests,
     streams,
+    authFailures,
     channels,
     /** Counts one inbound message of `channel` (a received message always ends in exactly one outcome). */
     ingest(channel: string, outcome: IngestOutcome): void {

@@ -15,14 +15,16 @@ export const ErrorSchema = Type.Object({
 
 const WHEN: Record<ErrorCode, string> = {
   invalid_argument: 'a field, id, cursor or header is invalid; `details.errors` names each field and what it accepts',
-  unauthenticated: 'no API key, or an unknown or revoked one',
+  unauthenticated: 'no API key, or an unknown, revoked or expired one (`details.reason`)',
+  forbidden: 'the admin key is needed; or, on an open server, a Host other than localhost',
   not_found: 'the record does not exist in this tenant',
   conflict: 'a unique rule (`details.reason`)',
   version_mismatch: 'a stale `expectedVersion` (`details.currentVersion`)',
   conversation_closed: 'the conversation is closed: reopen it, or ingest',
+  idempotency_key_reused: 'the Idempotency-Key (or externalId) was first used with another request: use a new key for a new request',
   payload_too_large: 'a body over 1 MiB',
   unsupported_media_type: 'a body that is not `application/json`',
-  rate_limited: "more requests per minute than the key's limit",
+  rate_limited: "more requests per minute than the key's limit, too many failed authentications from this address, or too many open event streams",
   not_implemented: 'not available yet',
   schema_too_new: 'the database was migrated by a newer Colloquy',
   schema_outdated: 'the database lacks this version\'s migrations: run `colloquy migrate`',
@@ -66,7 +68,7 @@ export function documentRoutes(app: FastifyInstance): void {
     }
     if (!v1) return;
     const methods = [route.method].flat();
-    const statuses = [400, 401, 429, 500, 503];
+    const statuses = [400, 401, 403, 429, 500, 503];
     if (url.includes(':')) statuses.push(404); // a route whose body names records declares its own
     if (schema.body || methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH')) statuses.push(413, 415);
     for (const status of statuses) response[status] ??= failure(...byStatus(status));

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { ColloquyError } from '../domain/errors.js';
 import { channelKey, configOf } from '../domain/channel-settings.js';
 import type { Channel, Page } from '../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
 import { newId } from '../domain/ids.js';
 import { validate } from '../domain/validate.js';
+import { auditEntry } from './audit.js';
 import { byId, paged } from './cursor.js';
 import type { Scope } from './scope.js';
 import { secretContext } from './secret-box.js';
@@ -26,15 +29,37 @@ export interface ChannelsApi {
   update(id: string, patch: ChannelUpdate): Promise<Channel>;
 }
 
+/**
+ * What a create asked for, as a hash: kind, name, config and which secrets (their values stay out of it, so
+ * that the hash reveals nothing of them).
+ */
+const hashOf = (v: ChannelCreate): string => createHash('sha256')
+  .update(JSON.stringify([v.kind, v.name, canonical(configOf(v.config)), Object.keys(v.secrets ?? {}).sort()])).digest('base64url');
+
+/** A JSON value with its object keys sorted, so that equal values hash alike. */
+const canonical = (value: unknown): unknown => (Array.isArray(value) ? value.map(canonical)
+  : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])])) : value);
+
 export function channelsOf(s: Scope): ChannelsApi {
   const { backend, tenant: t } = s;
   const seal = async (channelId: string, secrets: Record<string, string | null>) => {
     if (Object.values(secrets).some((value) => value !== null)) await s.box.ready();
     return Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value === null ? null : s.box.seal(value, secretContext(t, channelId, name))]));
   };
+  // Which secrets a change sets and removes (never their values), for the audit log.
+  const secretsAudit = (secrets: Record<string, string | null> | undefined) => {
+    const names = Object.keys(secrets ?? {});
+    if (names.length === 0) return undefined;
+    return auditEntry(s, 'channel.secrets_changed', t, {
+      set: names.filter((n) => secrets![n] !== null).sort(), removed: names.filter((n) => secrets![n] === null).sort(),
+    });
+  };
   const toNew = async (v: ChannelCreate) => {
     const id = newId();
-    return { id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: (await seal(id, v.secrets ?? {})) as Record<string, string>, now: s.clock() };
+    return {
+      id, kind: v.kind, name: v.name, config: configOf(v.config), secrets: (await seal(id, v.secrets ?? {})) as Record<string, string>, now: s.clock(),
+      audit: secretsAudit(v.secrets),
+    };
   };
   const ensure = async (input: ChannelCreate) => {
     const v = validate(ChannelCreateSchema, input, 'channel');
@@ -43,7 +68,16 @@ export function channelsOf(s: Scope): ChannelsApi {
       if (named) return { channel: named, created: false };
     }
     // Without a key of the caller's, the name is the key, so that two racing ensures create one channel.
-    return backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: v.idempotencyKey === undefined ? channelKey.byName(v.kind, v.name) : channelKey.caller(v.idempotencyKey) });
+    if (v.idempotencyKey === undefined) {
+      const { channel, created } = await backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: channelKey.byName(v.kind, v.name) });
+      return { channel, created };
+    }
+    const requestHash = hashOf(v);
+    const { channel, created, requestHash: first } = await backend.channels.createOnce(t, { ...(await toNew(v)), idempotencyKey: channelKey.caller(v.idempotencyKey), requestHash });
+    if (!created && first !== null && first !== requestHash) {
+      throw new ColloquyError('idempotency_key_reused', `The idempotency key "${v.idempotencyKey}" was first used to create another channel (${channel.id}); a retry must repeat the request exactly, and a new channel needs a new key.`, { idempotencyKey: v.idempotencyKey, channelId: channel.id });
+    }
+    return { channel, created };
   };
   return {
     async create(input) {
@@ -60,7 +94,7 @@ export function channelsOf(s: Scope): ChannelsApi {
       const key = s.id(id, 'channel');
       const v = validate(ChannelUpdateSchema, patch, 'channel update');
       return s.found(await backend.channels.update(t, key, {
-        name: v.name, config: v.config, secrets: v.secrets && (await seal(key, v.secrets)), now: s.clock(),
+        name: v.name, config: v.config, secrets: v.secrets && (await seal(key, v.secrets)), now: s.clock(), audit: secretsAudit(v.secrets),
       }), 'channel', key);
     },
   };

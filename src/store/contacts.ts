@@ -3,6 +3,7 @@ import { ContactUpsertSchema, type ContactUpsert, type PageOptions } from '../do
 import { newId } from '../domain/ids.js';
 import { HandleSchema } from '../domain/entities.js';
 import { validate } from '../domain/validate.js';
+import { normalizeAddress } from '../domain/handles.js';
 import { cacheKey, erased, touched } from './cache-keys.js';
 import { byId, paged } from './cursor.js';
 import type { Scope } from './scope.js';
@@ -13,6 +14,7 @@ export interface ContactsApi {
   get(id: string): Promise<Contact | null>;
   /** Oldest first; `limit` 1–200, default 50. */
   list(options?: PageOptions): Promise<Page<Contact>>;
+  /** The address is normalised as on every entry (`+55 11 9…` finds `55119…`); one that cannot be of its kind finds nothing. */
   findByHandle(handle: Handle): Promise<Contact | null>;
   /** Deletes the contact and everything of theirs (conversations, messages, state, events). False if missing. */
   erase(id: string): Promise<boolean>;
@@ -25,10 +27,11 @@ export function contactsOf(s: Scope): ContactsApi {
   return {
     async upsert(input) {
       const v = validate(ContactUpsertSchema, input, 'contact');
+      const address = normalizeAddress(v.handle.channel, v.handle.address, '/handle/address');
       const contact = await backend.contacts.upsert(t, {
-        id: newId(), channel: v.handle.channel, address: v.handle.address, name: v.name, metadata: v.metadata, now: s.clock(),
+        id: newId(), channel: v.handle.channel, address, name: v.name, metadata: v.metadata, now: s.clock(),
       });
-      await s.settle(() => [{ op: 'invalidate', keys: [cacheKey.handle(t, v.handle.channel, v.handle.address)] }]);
+      await s.settle(() => [{ op: 'invalidate', keys: [cacheKey.handle(t, v.handle.channel, address)] }]);
       return contact;
     },
     async get(id) {
@@ -36,7 +39,14 @@ export function contactsOf(s: Scope): ContactsApi {
     },
     list: (options = {}) => paged('contacts', options, byId, (page) => backend.contacts.list(t, page)),
     async findByHandle(handle) {
-      const v = validate(HandleSchema, handle, 'handle');
+      const given = validate(HandleSchema, handle, 'handle');
+      let address: string;
+      try {
+        address = normalizeAddress(given.channel, given.address);
+      } catch {
+        return null; // no contact can have an address that is not one of its kind
+      }
+      const v = { channel: given.channel, address };
       const load = () => backend.contacts.findByHandle(t, v);
       if (!hot) return (await load()) ?? null;
       // Contacts carry no version: the lease alone keeps a slow reader from installing an older one.

@@ -3,6 +3,7 @@ import type { IngestResult } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
 import { IngestSchema, type IngestInput } from '../domain/inputs.js';
 import { toEpochMs, validate } from '../domain/validate.js';
+import { normalizeAddress } from '../domain/handles.js';
 import { cacheKey, stampOf } from './cache-keys.js';
 import type { Scope } from './scope.js';
 
@@ -18,11 +19,13 @@ export function ingestOf(s: Scope): IngestApi {
     const v = validate(IngestSchema, input, 'inbound message');
     const now = s.clock();
     const channelId = v.channelId.toLowerCase();
-    // A name given may rename the contact: its handle's cache key needs the channel's kind, read before the
-    // write so that nothing can fail between the commit and the cache update.
-    const kind = hot && v.from.name !== undefined ? await s.kindOf(channelId) : undefined;
+    // The channel's kind says how its addresses are spelled; a name given may also rename the contact, whose
+    // handle's cache key needs it too. Read before the write, so that nothing can fail between commit and cache update.
+    const channelKind = await s.kindOf(channelId);
+    const address = normalizeAddress(channelKind, v.from.address, '/from/address');
+    const kind = hot && v.from.name !== undefined ? channelKind : undefined;
     const result = await backend.inbound.ingest(t, {
-      channelId, address: v.from.address, name: v.from.name ?? null,
+      channelId, address, name: v.from.name ?? null,
       contactId: newId(), conversationId: newId(), now,
       message: {
         id: newId(), role: 'user', content: v.content, parts: v.parts ?? null,
@@ -40,7 +43,7 @@ export function ingestOf(s: Scope): IngestApi {
       { op: 'write', key: cacheKey.conversation(t, conversation.id), version: stampOf(conversation), value: conversation },
       { op: 'push', key: cacheKey.page(t, conversation.id), version: message.seq, item: message },
     ];
-    if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, v.from.address)] });
+    if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, address)] });
     await s.settle(() => changes);
     return s.changed(result);
   };

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { PAGE_MAX } from '../cache/hot-tier.js';
 import { MessageStatusSchema, type AppendResult, type Message, type MessageStatus, type Page, type StatusUpdateResult } from '../domain/entities.js';
 import { ColloquyError } from '../domain/errors.js';
@@ -46,6 +47,24 @@ const seqKey = (parts: unknown[]) => {
   return parts.length === 3 && (order === 'asc' || order === 'desc') && count(seq) && count(bound) ? { order, seq, bound } : undefined;
 };
 
+/** Whether a stored message is what this append asked for: a retry, not another message under a reused key. */
+function sameRequest(stored: Message, v: MessageAppend): boolean {
+  const asked = {
+    role: v.role, content: v.content, parts: v.parts ?? null, intent: v.intent ?? null, confidence: v.confidence ?? null,
+    entities: v.entities ?? null, metadata: v.metadata ?? null,
+  };
+  const kept = {
+    role: stored.role, content: stored.content, parts: stored.parts, intent: stored.intent, confidence: stored.confidence,
+    entities: stored.entities ?? null, metadata: stored.metadata,
+  };
+  return isDeepStrictEqual(asked, kept) && (v.externalId === undefined || v.externalId === stored.externalId)
+    && (v.createdAt === undefined || Date.parse(stored.createdAt) === toEpochMs(v.createdAt, 'createdAt', Date.parse(stored.createdAt)));
+}
+
+export const reused = (key: string, id: string) => new ColloquyError('idempotency_key_reused',
+  `The idempotency key "${key}" was first used for another request (message ${id}); a retry must repeat the request exactly, and a new request needs a new key.`,
+  { idempotencyKey: key, messageId: id });
+
 export function messagesOf(s: Scope): MessagesApi {
   const { backend, tenant: t, hot } = s;
   return {
@@ -59,7 +78,10 @@ export function messagesOf(s: Scope): MessagesApi {
         confidence: v.confidence ?? null, entities: v.entities ?? null, metadata: v.metadata ?? null,
         createdAt: toEpochMs(v.createdAt, 'createdAt', s.clock()),
       });
-      if (result.duplicate) return result;
+      if (result.duplicate) {
+        if (v.idempotencyKey !== undefined && result.message.idempotencyKey === v.idempotencyKey && !sameRequest(result.message, v)) throw reused(v.idempotencyKey, result.message.id);
+        return result;
+      }
       await s.settle(() => [
         { op: 'push', key: cacheKey.page(t, key), version: result.message.seq, item: result.message },
         { op: 'invalidate', keys: [cacheKey.conversation(t, key)] },

@@ -3,14 +3,22 @@ import type { Diagnosis, PoolStats } from '../backends/backend.js';
 import type { ImportReport } from '../backends/sql/portable-import.js';
 import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
 import type { HotTierStats } from '../cache/hot-tier.js';
-import { ColloquyError } from '../domain/errors.js';
+import { ColloquyError, isColloquyError } from '../domain/errors.js';
 import type { Scope } from './scope.js';
+import type { Handle } from '../domain/entities.js';
+import { normalizeAddress } from '../domain/handles.js';
 import { secretContext } from './secret-box.js';
 
 /** The store's operations across tenants: health, integrity, export and import. */
 export interface OperationsApi {
   /** One round trip to the database; throws `unavailable` when it does not answer. */
   ping(): Promise<void>;
+  /**
+   * Whether this store can serve: the database answers and has the schema this code runs on. Throws
+   * `unavailable` (`details.reason: 'schema_missing'` for a database without Colloquy's tables, as one dropped
+   * and recreated empty), `schema_outdated` or `schema_too_new` otherwise.
+   */
+  ready(): Promise<void>;
   /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
   health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: PoolStats | null }>;
   /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
@@ -45,6 +53,25 @@ export interface OperationsApi {
 const isStringMap = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 
+/**
+ * A contact's handles as every entry point spells them now, so that an import from an older version or another
+ * system meets the contacts already here; an address that cannot be normalised (letters in an old WhatsApp
+ * handle) keeps its NFKC, trimmed spelling rather than being dropped.
+ */
+const normalizedHandles = (handles: Handle[]): Handle[] => {
+  const seen = new Map<string, Handle>();
+  for (const h of handles) {
+    let address: string;
+    try {
+      address = normalizeAddress(h.channel, h.address);
+    } catch {
+      address = h.address.normalize('NFKC').trim() || h.address;
+    }
+    seen.set(`${h.channel}\n${address}`, { channel: h.channel, address });
+  }
+  return [...seen.values()];
+};
+
 export function operationsOf(s: Scope): OperationsApi {
   const { admin } = s.backend;
   /** Each secret of a channel record through `f`, bound to where it belongs. */
@@ -52,6 +79,17 @@ export function operationsOf(s: Scope): OperationsApi {
     Object.fromEntries(Object.entries(record.secrets ?? {}).map(([name, value]) => [name, f(value, secretContext(record.tenant, record.data.id, name))]));
   return {
     ping: () => admin.ping(),
+    async ready() {
+      await admin.ping();
+      try {
+        await admin.checkSchema();
+      } catch (error) {
+        if (isColloquyError(error, 'schema_outdated') && error.details?.databaseVersion === 0) {
+          throw new ColloquyError('unavailable', `${error.message.split(':')[0]}: Colloquy's tables are missing. Run \`colloquy migrate\`.`, { reason: 'schema_missing' }, { cause: error });
+        }
+        throw error;
+      }
+    },
     async health() {
       const started = performance.now();
       await admin.ping();
@@ -80,7 +118,8 @@ export function operationsOf(s: Scope): OperationsApi {
         let index = 0;
         for await (const record of records) {
           const r = check(record, index++);
-          if (r.kind !== 'channel' || r.secrets === undefined) yield r;
+          if (r.kind === 'contact') yield { ...r, data: { ...r.data, handles: normalizedHandles(r.data.handles) } };
+          else if (r.kind !== 'channel' || r.secrets === undefined) yield r;
           // A dry run reads inside its transaction (sealing may need the database) and writes nothing: no values.
           else if (options.dryRun) yield { ...r, secrets: {} };
           else {

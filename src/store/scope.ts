@@ -25,6 +25,8 @@ export interface StoreContext {
 /** One tenant's view: what each entity module of the store works with. */
 export interface Scope extends StoreContext {
   readonly tenant: string;
+  /** Who the audit log names for changes made through this view (`store.as(actor)`). Default `library`. */
+  readonly actor: string;
   /** Applies a commit's cache changes before the caller hears of the commit (read-your-writes across instances). */
   settle(changes: () => CacheChange[]): Promise<void>;
   /** Passes a write's result through after waking this tenant's live readers. */
@@ -45,12 +47,13 @@ export function assertTenant(tenantId: string): void {
   }
 }
 
-export function scopeOf(context: StoreContext, tenant: string): Scope {
+export function scopeOf(context: StoreContext, tenant: string, actor = 'library'): Scope {
   assertTenant(tenant);
   const { hot, signal, channelKinds, backend } = context;
   return {
     ...context,
     tenant,
+    actor,
     async settle(changes) {
       if (hot) await hot.apply(changes());
     },

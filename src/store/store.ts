@@ -1,4 +1,5 @@
 import { agentsOf, type AgentsApi } from './agents.js';
+import { auditOf, type AuditApi } from './audit.js';
 import { channelsOf, type ChannelsApi } from './channels.js';
 import { contactsOf, type ContactsApi } from './contacts.js';
 import { conversationsOf, type ConversationsApi } from './conversations.js';
@@ -9,6 +10,10 @@ import { messagesOf, type MessagesApi } from './messages.js';
 import { operationsOf, type OperationsApi } from './operations.js';
 import { scopeOf, type Scope, type StoreContext } from './scope.js';
 import { stateOf, type StateApi } from './state.js';
+import { validate } from '../domain/validate.js';
+import Type from 'typebox';
+
+const ActorSchema = Type.String({ minLength: 1, maxLength: 100 });
 
 /**
  * The conversation store, scoped to one tenant: one module per entity (each documents its own methods), over a
@@ -26,21 +31,24 @@ export interface Store extends OperationsApi {
   readonly agents: AgentsApi;
   readonly events: EventsApi;
   readonly keys: KeysApi;
+  readonly audit: AuditApi;
   /** The same API for another tenant, sharing this store's connections. */
   tenant(id: string): Store;
+  /** The same store, naming `actor` (up to 100 characters) in the audit log for the changes made through it; default `library`. */
+  as(actor: string): Store;
   /** Closes the connections of every tenant view (and the hot tier and event bus given to it). */
   close(): Promise<void>;
 }
 
-export type { AgentsApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
+export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
 
 /** The tenant view of a store, for Colloquy's own modules (a channel reading its secrets); not public API. */
 export const scopeOfStore = (store: Store): Scope => scopes.get(store)!;
 
-export function createStore(context: StoreContext, tenant: string): Store {
-  const s = scopeOf(context, tenant);
+export function createStore(context: StoreContext, tenant: string, actor?: string): Store {
+  const s = scopeOf(context, tenant, actor);
   const store: Store = Object.freeze({
     tenantId: tenant,
     dialect: context.backend.dialect,
@@ -53,8 +61,10 @@ export function createStore(context: StoreContext, tenant: string): Store {
     agents: agentsOf(s),
     events: eventsOf(s),
     keys: keysOf(s),
+    audit: auditOf(s),
     ...operationsOf(s),
-    tenant: (other: string) => createStore(context, other),
+    tenant: (other: string) => createStore(context, other, actor),
+    as: (who: string) => createStore(context, tenant, validate(ActorSchema, who, 'actor')),
     async close() {
       try {
         await context.backend.admin.close();

@@ -8,6 +8,7 @@ import { contactsCases } from './store/contacts.js';
 import { conversationsCases } from './store/conversations.js';
 import { errorsCases } from './store/errors.js';
 import { eventsCases } from './store/events.js';
+import { handlesCases } from './store/handles.js';
 import { ingestCases } from './store/ingest.js';
 import { messagesCases } from './store/messages.js';
 import { stateCases } from './store/state.js';
@@ -28,7 +29,7 @@ export interface ConformanceTarget {
 
 export { expectError } from './store/harness.js';
 
-const CASES = [contactsCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, eventsCases, tenantsCases, errorsCases];
+const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, eventsCases, tenantsCases, errorsCases];
 
 export function storeConformance(name: string, makeTarget: () => Promise<ConformanceTarget | undefined>): void {
   describe(`store conformance: ${name}`, async () => {

@@ -96,3 +96,69 @@ describe('migrations and opening', () => {
     await expectError(store.conversations.create(), 'unavailable');
   });
 });
+
+describe('handles stored before normalisation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-handles-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Two contacts with an open conversation each, whose handles are two spellings of one number, as an older version stored them. */
+  async function seed(url: string, raw: (sql: string, params: unknown[]) => Promise<void>, schema = '') {
+    const store = await openStore({ url });
+    const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
+    const older = await store.ingest({ channelId: channel.id, from: { address: '5511111111111', name: 'Ana' }, externalId: 'a', content: 'oi', timestamp: Date.now() - 60_000 });
+    const newer = await store.ingest({ channelId: channel.id, from: { address: '5522222222222' }, externalId: 'b', content: 'olá' });
+    await store.close();
+    await raw(`UPDATE ${schema}contact_handles SET address = '+55 (11) 98765-4321' WHERE address = '5511111111111'`, []);
+    await raw(`UPDATE ${schema}contact_handles SET address = '５５１１９８７６５４３２１' WHERE address = '5522222222222'`, []);
+    await raw(`DELETE FROM ${schema}colloquy_settings WHERE name = 'handles-normalized'`, []);
+    return { channel, older, newer };
+  }
+
+  async function check(url: string, seeded: Awaited<ReturnType<typeof seed>>) {
+    const report = await migrate({ url });
+    expect(report.handles).toEqual({ changed: 2, merged: 1 });
+    expect((await migrate({ url })).handles).toBeUndefined(); // once per database
+    const store = await openStore({ url });
+    try {
+      const contact = (await store.contacts.findByHandle({ channel: 'whatsapp', address: '+55 11 98765 4321' }))!;
+      expect(contact).toMatchObject({ id: seeded.older.conversation.contactId, name: 'Ana', handles: [{ channel: 'whatsapp', address: '5511987654321' }] });
+      expect(await store.contacts.get(seeded.newer.conversation.contactId!)).toBeNull();
+      // The contact-merge rule: the older-activity conversation is closed and linked from the other.
+      expect(await store.conversations.get(seeded.older.conversation.id)).toMatchObject({ status: 'closed' });
+      expect(await store.conversations.get(seeded.newer.conversation.id)).toMatchObject({ status: 'open', contactId: contact.id, previousConversationId: seeded.older.conversation.id });
+      expect((await store.diagnose()).merges.count).toBe(1);
+      const next = await store.ingest({ channelId: seeded.channel.id, from: { address: '5511987654321' }, externalId: 'c', content: '?' });
+      expect(next.conversation.id).toBe(seeded.newer.conversation.id);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('are respelled once, on SQLite, merging the contacts that turn out to be one person', async () => {
+    const file = join(dir, 'old.db');
+    const url = `sqlite:${file}`;
+    const seeded = await seed(url, async (sql) => {
+      const db = new Database(file);
+      db.prepare(sql).run();
+      db.close();
+    });
+    await check(url, seeded);
+  });
+
+  it('are respelled once, on PostgreSQL', async (ctx) => {
+    if (!(await postgresAvailable())) return ctx.skip();
+    const { schema, drop } = await throwawaySchema();
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      const url = `${POSTGRES_URL}?schema=${schema}`;
+      const seeded = await seed(url, async (sql, params) => {
+        await client.query(sql, params);
+      }, `${schema}.`);
+      await check(url, seeded);
+    } finally {
+      await client.end();
+      await drop();
+    }
+  });
+});

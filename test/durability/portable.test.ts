@@ -202,12 +202,12 @@ describe('colloquy export and import', () => {
     const url = `sqlite:${join(dir, 'links.db')}`;
     const store = await openStore({ url });
     const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
-    const first = await store.ingest({ channelId: channel.id, from: { address: 'a' }, externalId: 'a1', content: 'oi' });
-    const second = await store.ingest({ channelId: channel.id, from: { address: 'b' }, externalId: 'b1', content: 'olá' });
-    await store.ingest({ channelId: channel.id, from: { address: 'a' }, externalId: 'a2', content: 'still here', timestamp: Date.now() + 60_000 }); // a's is active last
+    const first = await store.ingest({ channelId: channel.id, from: { address: '5511000000001' }, externalId: 'a1', content: 'oi' });
+    const second = await store.ingest({ channelId: channel.id, from: { address: '5511000000002' }, externalId: 'b1', content: 'olá' });
+    await store.ingest({ channelId: channel.id, from: { address: '5511000000001' }, externalId: 'a2', content: 'still here', timestamp: Date.now() + 60_000 }); // a's is active last
     const b = (await store.contacts.get(second.conversation.contactId!))!;
     // b's record from elsewhere, with a's number too: merged, and a's conversation (the older id) now follows b's (the newer).
-    await store.importAll([{ kind: 'contact', tenant: store.tenantId, data: { ...b, handles: [...b.handles, { channel: 'whatsapp', address: 'a' }] } }]);
+    await store.importAll([{ kind: 'contact', tenant: store.tenantId, data: { ...b, handles: [...b.handles, { channel: 'whatsapp', address: '5511000000001' }] } }]);
     const linked = (await store.conversations.get(first.conversation.id))!;
     expect(linked).toMatchObject({ status: 'open', previousConversationId: second.conversation.id });
     expect(linked.id < second.conversation.id).toBe(true); // exported before what it points to

@@ -51,15 +51,15 @@ describe('postgres races with an in-flight transaction of another session', asyn
 
   it.skipIf(!available)('a duplicate delivery racing the same external id in another conversation changes nothing', async () => {
     const channel = await store.channels.create({ kind: 'whatsapp', name: 'race-duplicate', config: { reopenWindowSeconds: 3600 } });
-    const a = await store.ingest({ channelId: channel.id, from: { address: 'A' }, externalId: 'a1', content: 'a' });
-    const b = await store.ingest({ channelId: channel.id, from: { address: 'B' }, externalId: 'b1', content: 'b' });
+    const a = await store.ingest({ channelId: channel.id, from: { address: '5501' }, externalId: 'a1', content: 'a' });
+    const b = await store.ingest({ channelId: channel.id, from: { address: '5502' }, externalId: 'b1', content: 'b' });
     const closed = await store.conversations.update(a.conversation.id, { status: 'closed' });
     // Another session appends a message with external id 'e' to B's conversation (as the API does) and has not
     // committed yet, when A's delivery of the same id arrives: it must be a duplicate that reopens nothing.
     await other.query('BEGIN');
     await other.query(`SELECT * FROM colloquy_append($1, $2, $3, 'user', 'x', 'e', NULL, 'delivered', NULL, $4)`,
       [store.tenantId, b.conversation.id, randomUUID(), Date.now()]);
-    const pending = store.ingest({ channelId: channel.id, from: { address: 'A' }, externalId: 'e', content: 'again' });
+    const pending = store.ingest({ channelId: channel.id, from: { address: '5501' }, externalId: 'e', content: 'again' });
     await waitUntilBlocked();
     await other.query('COMMIT');
     const result = await pending;

@@ -147,7 +147,7 @@ for (const target of storeTargets) {
 
       it('does over HTTP what the library does: one message, its delivery status, a contact by handle, the event log as a page', async () => {
         const { id: channelId } = (await json('POST', '/v1/channels', { kind: 'whatsapp', name: `parity-${target.name}` })).json();
-        const address = `parity-${target.name}`;
+        const address = target.name === 'sqlite' ? '5511900000001' : '5511900000002';
         const inbound = (await json('POST', '/v1/inbound', { channelId, from: { address }, externalId: `p-${target.name}`, content: 'oi' })).json();
         const reply = (await json('POST', `/v1/conversations/${inbound.conversation.id}/messages`, { role: 'assistant', content: 'olá' })).json().message;
         expect((await json('GET', `/v1/messages/${reply.id}`)).json()).toEqual(reply);

@@ -4,6 +4,8 @@ import { buildApp, type App } from '../../src/server/app.js';
 import { storeTargets } from '../helpers/services.js';
 
 
+const ADMIN = 'admin-secret-for-tests-0123456789abcdef';
+
 for (const target of storeTargets) {
   describe(`API keys and tenants on ${target.name}`, async () => {
     const opened = await target.open();
@@ -12,7 +14,7 @@ for (const target of storeTargets) {
       let app: App;
       beforeAll(async () => {
         store = opened!.store;
-        app = await buildApp({ store, logger: false, adminKey: 'admin-secret-for-tests', keyCacheMs: 0 });
+        app = await buildApp({ store, logger: false, adminKey: ADMIN, keyCacheMs: 0 });
       });
       afterAll(async () => {
         await app?.close();
@@ -79,10 +81,10 @@ for (const target of storeTargets) {
         expect(created.statusCode).toBe(201);
         expect(await store.keys.revoke(key.id)).toBe(true);
         expect((await call(secret, 'GET', '/v1/conversations')).statusCode).toBe(401);
-        const asAdmin = await call('admin-secret-for-tests', 'GET', `/v1/conversations/${created.json().id}`, undefined, { 'x-colloquy-tenant': 'shop' });
+        const asAdmin = await call(ADMIN, 'GET', `/v1/conversations/${created.json().id}`, undefined, { 'x-colloquy-tenant': 'shop' });
         expect(asAdmin.statusCode).toBe(200);
-        expect((await call('admin-secret-for-tests', 'GET', `/v1/conversations/${created.json().id}`)).statusCode).toBe(404);
-        expect((await call('admin-secret-for-tests', 'GET', '/v1/conversations', undefined, { 'x-colloquy-tenant': 'bad tenant!' })).statusCode).toBe(400);
+        expect((await call(ADMIN, 'GET', `/v1/conversations/${created.json().id}`)).statusCode).toBe(404);
+        expect((await call(ADMIN, 'GET', '/v1/conversations', undefined, { 'x-colloquy-tenant': 'bad tenant!' })).statusCode).toBe(400);
         const listed = (await store.keys.list()).data;
         expect(listed.find((k) => k.id === key.id)).toMatchObject({ tenantId: 'shop', revokedAt: expect.any(String), prefix: secret.slice(0, 10) });
         expect(JSON.stringify(listed)).not.toContain(secret);

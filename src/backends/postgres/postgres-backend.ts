@@ -192,7 +192,7 @@ function translate(error: unknown): unknown {
       { reason: 'database_missing', driverCode: code }, { cause: error });
   }
   if (code === '42P01' || code === '42883' || code === '3F000' || code === '42703') {
-    return new ColloquyError('unavailable', `Colloquy's tables are missing (${message}): run \`colloquy migrate\` or open the store with migrate: true.`, { driverCode: code }, { cause: error });
+    return new ColloquyError('unavailable', `Colloquy's tables are missing (${message}): run \`colloquy migrate\` or open the store with migrate: true.`, { reason: 'schema_missing', driverCode: code }, { cause: error });
   }
   if (code.startsWith('22')) return new ColloquyError('invalid_argument', `PostgreSQL rejected a value (${message}).`, { driverCode: code }, { cause: error });
   if (/^(08|53|57|58|40)/.test(code) || /^E(CONN|HOST|NET|PIPE|TIMEDOUT|AI_)/.test(code) ||

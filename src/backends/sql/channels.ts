@@ -1,7 +1,8 @@
 import { channelKey, mergeConfig, mergeSecrets } from '../../domain/channel-settings.js';
 import type { NewChannel } from '../backend-inputs.js';
 import type { ChannelRepository } from '../backend.js';
-import type { SqlEngine } from './sql.js';
+import { writeAudit } from './audit.js';
+import type { SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
 
 export const CHANNEL_BY_ID = 'SELECT * FROM channels WHERE id = ? AND tenant_id = ?';
@@ -9,12 +10,20 @@ export const CHANNEL_BY_ID = 'SELECT * FROM channels WHERE id = ? AND tenant_id 
 export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRepository {
   const { channels } = tables;
   // A key already taken inserts nothing (the partial unique index), so the row is read by its key instead.
-  const insert = (tenant: string, input: NewChannel) => engine.one(`INSERT INTO channels
-    (id, tenant_id, kind, name, config, secrets, reopen_window_ms, created_at, updated_at, idempotency_key)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`, [
+  const insertWith = (sql: SqlRunner, tenant: string, input: NewChannel) => sql.one(`INSERT INTO channels
+    (id, tenant_id, kind, name, config, secrets, reopen_window_ms, created_at, updated_at, idempotency_key, idempotency_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`, [
     input.id, tenant, input.kind, input.name, JSON.stringify(input.config), JSON.stringify(input.secrets),
-    input.config.reopenWindowSeconds * 1000, input.now, input.now, input.idempotencyKey ?? null,
+    input.config.reopenWindowSeconds * 1000, input.now, input.now, input.idempotencyKey ?? null, input.requestHash ?? null,
   ]);
+  // Secrets set at create are audited in the same transaction.
+  const insert = (tenant: string, input: NewChannel) => (input.audit
+    ? engine.tx(async (sql) => {
+      const row = await insertWith(sql, tenant, input);
+      if (row) await writeAudit(sql, input.audit!, input.id);
+      return row;
+    })
+    : insertWith(engine, tenant, input));
   return {
     async create(tenant, input) {
       return channels.fromRow((await insert(tenant, input))!);
@@ -22,9 +31,9 @@ export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRep
 
     async createOnce(tenant, input) {
       const row = await insert(tenant, input);
-      if (row) return { channel: channels.fromRow(row), created: true };
+      if (row) return { channel: channels.fromRow(row), created: true, requestHash: input.requestHash ?? null };
       const first = await engine.one('SELECT * FROM channels WHERE tenant_id = ? AND idempotency_key = ?', [tenant, input.idempotencyKey]);
-      return { channel: channels.fromRow(first!), created: false };
+      return { channel: channels.fromRow(first!), created: false, requestHash: first!.idempotency_hash ?? null };
     },
 
     async get(tenant, id) {
@@ -55,6 +64,7 @@ export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRep
         WHERE id = ? RETURNING *`, [
         name, JSON.stringify(config), JSON.stringify(secrets), config.reopenWindowSeconds * 1000, patch.now, key, id,
       ]);
+      if (patch.audit) await writeAudit(sql, patch.audit, id);
       return channels.fromRow(updated!);
     }),
 

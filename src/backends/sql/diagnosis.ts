@@ -10,6 +10,7 @@ export const DIAGNOSIS_SQL = {
           LEFT JOIN (SELECT conversation_id, count(*) AS n, max(seq) AS m FROM messages GROUP BY conversation_id) x ON x.conversation_id = c.id
           WHERE coalesce(x.n, 0) <> c.last_seq OR coalesce(x.m, 0) <> c.last_seq LIMIT 100`,
   doubleOpen: `SELECT count(*) AS n FROM (SELECT 1 FROM conversations WHERE status <> 'closed' AND contact_id IS NOT NULL AND channel_id IS NOT NULL GROUP BY tenant_id, contact_id, channel_id HAVING count(*) > 1) d`,
+  merges: `SELECT count(*) AS n, max(merged_at) AS last FROM contact_merges`,
 } as const;
 
 /** Runs every check; `warnings` are the engine's own (PostgreSQL: transactions that hold back events). */
@@ -27,6 +28,7 @@ function diagnosisOf(rows: Record<keyof typeof DIAGNOSIS_SQL, Row[]>, warnings: 
     duplicateExternalIds: rows.duplicateExternalIds.map((r) => ({ channelId: r.channel_id, externalId: r.external_id, count: Number(r.n) })),
     seqMismatches: rows.seqMismatches.map((r) => ({ conversationId: r.id, lastSeq: Number(r.last_seq), messages: Number(r.n), maxSeq: Number(r.m) })),
     doubleOpen: Number(rows.doubleOpen[0]?.n ?? 0),
+    merges: { count: Number(rows.merges[0]?.n ?? 0), lastAt: rows.merges[0]?.last == null ? null : new Date(Number(rows.merges[0].last)).toISOString() },
     warnings,
   };
 }

@@ -9,12 +9,14 @@ import type {
 } from '../backend.js';
 import { guard } from '../guard.js';
 import { agentRepository } from './agents.js';
+import { auditRepository } from './audit.js';
 import { channelRepository } from './channels.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
 import { diagnose } from './diagnosis.js';
 import type { EraseEvents } from './events.js';
 import { keyRepository } from './keys.js';
+import { normalizeStoredHandles } from './handle-normalization.js';
 import { messageRepository } from './messages.js';
 import { checkSchema, migrateSchema, type Bookkeeping, type Migration } from './migrations.js';
 import { exportRecords } from './portable.js';
@@ -52,7 +54,12 @@ export interface Engine {
 export function createSqlBackend(engine: Engine): Backend {
   const { sql, tables, translate } = engine;
   const admin: AdminRepository = {
-    migrate: () => migrateSchema(sql, engine.migrations, engine.books),
+    async migrate() {
+      const report = await migrateSchema(sql, engine.migrations, engine.books);
+      // A data step no SQL file can express: stored handles respelled as the store now writes them.
+      const handles = await normalizeStoredHandles(sql, Date.now());
+      return handles.changed ? { ...report, handles } : report;
+    },
     checkSchema: () => checkSchema(sql, engine.migrations, engine.books),
     async ping() {
       await sql.one('SELECT 1 AS x');
@@ -104,6 +111,7 @@ export function createSqlBackend(engine: Engine): Backend {
     states: guard(stateRepository(sql, tables), translate),
     agents: guard(agentRepository(sql, tables), translate),
     keys: guard(keyRepository(sql, tables), translate),
+    audit: guard(auditRepository(sql, tables), translate),
     events: guard({ list: engine.listEvents }, translate),
     admin: guard(admin, translate, ['poolStats']),
   });

@@ -3,6 +3,7 @@ import { secretFlags } from '../../domain/channel-settings.js';
 import {
   AgentSchema,
   ApiKeySchema,
+  AuditEntrySchema,
   ChannelSchema,
   ContactSchema,
   ConversationSchema,
@@ -10,6 +11,7 @@ import {
   MessageSchema,
   type Agent,
   type ApiKey,
+  type AuditEntry,
   type Channel,
   type Contact,
   type Conversation,
@@ -171,6 +173,7 @@ export function createTables(json: (value: unknown) => any) {
     states: defineTable<ConversationState>({ name: 'conversation_states', schema: ConversationStateSchema, extra: { tenant_id: (_s, tenant) => tenant } }, json),
     agents: defineTable<Agent>({ name: 'agents', schema: AgentSchema, extra: { tenant_id: (_a, tenant) => tenant } }, json),
     keys: defineTable<ApiKey>({ name: 'api_keys', schema: ApiKeySchema }, json),
+    audit: defineTable<AuditEntry>({ name: 'audit_log', schema: AuditEntrySchema }, json),
   };
 }
 

@@ -257,7 +257,7 @@ function translate(error: unknown, context?: string): unknown {
   const why = `${context ? `${context}: ` : ''}${(error as Error)?.message ?? String(error)}`;
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new ColloquyError('not_found', `A referenced record does not exist (${why}).`, { driverCode: code }, { cause: error });
   if (code === 'SQLITE_ERROR' && /no such (table|column)/.test(why)) {
-    return new ColloquyError('unavailable', `Colloquy's tables are missing (${why}): run \`colloquy migrate\` or open the store with migrate: true.`, { driverCode: code }, { cause: error });
+    return new ColloquyError('unavailable', `Colloquy's tables are missing (${why}): run \`colloquy migrate\` or open the store with migrate: true.`, { reason: 'schema_missing', driverCode: code }, { cause: error });
   }
   if (code.startsWith('SQLITE_CONSTRAINT')) return new ColloquyError('conflict', `The change breaks a database constraint (${why}).`, { driverCode: code }, { cause: error });
   if (/^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PERM|AUTH)|E(NOENT|ACCES|PERM|ROFS|NOSPC|NOTDIR))/.test(code) ||

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Type from 'typebox';
 import { IdSchema, PageSchema, StoreEventSchema } from '../../domain/entities.js';
-import { ColloquyError, notFound } from '../../domain/errors.js';
+import { ColloquyError, isColloquyError, notFound } from '../../domain/errors.js';
 import { EventListSchema } from '../../domain/inputs.js';
 import { answer, example, failure } from '../openapi.js';
 
@@ -29,6 +29,8 @@ const BATCH = 100;
 /** Wake-ups come from this process and, through Redis or LISTEN/NOTIFY, from the fleet; the poll covers a lost one. */
 const POLL_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
+/** How often a stream re-checks its key: a revoked or expired key's streams end within about twice this. */
+const RECHECK_MS = 2_000;
 
 /** Writes with backpressure; a closed or destroyed socket never drains, so closing ends the wait too. */
 const write = (res: ServerResponse, chunk: string): Promise<void> | undefined => {
@@ -47,6 +49,7 @@ const write = (res: ServerResponse, chunk: string): Promise<void> | undefined =>
 
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const streams = new Set<() => void>();
+  const perKey = new Map<string, number>();
   // Live streams never finish on their own: end them so that a graceful shutdown can complete.
   app.addHook('preClose', async () => {
     for (const end of streams) end();
@@ -89,6 +92,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
     let batch = (await read()).data; // an invalid cursor answers 400 here, before the stream starts
+    // Each stream holds a socket and wakes on every change of its tenant: bounded per key and per server.
+    const held = perKey.get(request.keyId) ?? 0;
+    if (held >= app.limits.streamsPerKey || streams.size >= app.limits.streamsPerServer) {
+      const which = held >= app.limits.streamsPerKey ? `this key already holds ${held}, the most one key may` : `this server already holds ${streams.size}, the most it serves`;
+      throw new ColloquyError('rate_limited', `Too many open event streams: ${which}. Close one, or share one stream between the readers of a process.`);
+    }
+    perKey.set(request.keyId, held + 1);
 
     reply.hijack();
     const res = reply.raw;
@@ -109,6 +119,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     streams.add(end);
     app.metrics.streams.inc();
     res.on('close', end);
+    res.socket?.setTimeout(0); // heartbeats keep it alive, not the idle timeout
+    // The key may be revoked (or expire) while the stream runs: it ends, saying why.
+    let refused: string | undefined;
+    const recheck = setInterval(() => {
+      void app.auth.holds(request.keyId, store.tenantId, RECHECK_MS).then((holds) => {
+        if (holds || !open) return;
+        refused = request.keyId === 'open' ? 'This server now needs an API key.' : 'The API key of this stream was revoked or has expired.';
+        end();
+      }, () => {}); // a database that does not answer ends nothing: the next check asks again
+    }, RECHECK_MS);
     const unsubscribe = store.events.onChange(() => wake?.());
     const heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) void write(res, ': keep-alive\n\n');
@@ -134,12 +154,17 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (open) batch = (await read()).data;
       }
     } catch (error) {
-      request.log.warn({ err: error }, 'event stream ended by an error');
+      request.log.warn(isColloquyError(error) ? { code: error.code } : { err: error }, `event stream ended by an error: ${(error as Error).message}`);
     } finally {
       streams.delete(end);
+      const left = (perKey.get(request.keyId) ?? 1) - 1;
+      if (left > 0) perKey.set(request.keyId, left);
+      else perKey.delete(request.keyId);
       app.metrics.streams.dec();
       unsubscribe();
       clearInterval(heartbeat);
+      clearInterval(recheck);
+      if (refused && !res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ error: { code: 'unauthenticated', message: refused } })}\n\n`);
       res.end();
     }
   });

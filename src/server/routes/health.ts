@@ -1,65 +1,125 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { answer, failure } from '../openapi.js';
 import type { Store } from '../../store/store.js';
 import { VERSION } from '../../version.js';
+import { ColloquyError, isColloquyError } from '../../domain/errors.js';
 import { errorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) });
+const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]);
+const TenantStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded')]);
 const Detailed = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  status: HealthStatus,
   version: Type.String(), node: Type.String(), uptimeSeconds: Type.Integer(),
   database: Type.Record(Type.String(), Type.Unknown()), cache: Type.Record(Type.String(), Type.Unknown()),
   eventStreams: Type.Number(), channels: Type.Record(Type.String(), Type.Unknown()),
 });
+const TenantHealth = Type.Object({
+  status: TenantStatus,
+  tenant: Type.String(),
+  channels: Type.Array(Type.Object({
+    id: Type.String(), kind: Type.String(), name: Type.String(),
+    received: Type.Integer(), stored: Type.Integer(), duplicates: Type.Integer(), errors: Type.Integer(), lastEventAt: Type.Union([Type.String(), Type.Null()]),
+  }, { description: 'Counted by this instance since it started.' })),
+  agents: Type.Integer({ description: 'How many agents the tenant has (up to 200 counted).' }),
+});
 
-/** Operations endpoints: unauthenticated (they hold counts, never conversation data); keep them off the public internet. */
-export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
+const status = async (store: Store): Promise<{ status: 'ok' | 'degraded' | 'down'; database: Record<string, unknown> }> => {
+  try {
+    const database = { status: 'ok', ...(await store.health()) };
+    return { status: store.cacheStats()?.status === 'degraded' ? 'degraded' : 'ok', database };
+  } catch (error) {
+    return { status: 'down', database: { status: 'down', dialect: store.dialect, error: (error as Error).message } };
+  }
+};
+
+export interface HealthOptions {
+  store: Store;
+  metrics: Metrics;
+  /** Refuses a caller who may not see every tenant's figures (`/health/detailed`, `/metrics`). */
+  operator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}
+
+/**
+ * Operations endpoints. `/health` and `/health/ready` are open and say nothing but a status. `/health/detailed`
+ * and `/metrics` show every tenant's channels and counters: on a server with keys they need the admin key
+ * (unless `--metrics-public`).
+ */
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, metrics, operator }) => {
   app.get('/health', { schema: { operationId: 'health', summary: 'The process is alive', description: 'Always `{ "status": "ok" }` while the process serves: a liveness probe.', response: { 200: Status('ok') } } }, async () => ({ status: 'ok' }));
 
   app.get('/health/ready', {
-    schema: { operationId: 'ready', summary: 'The database answers', description: '200 `{ "status": "ready" }`, or 503 `unavailable` so that a load balancer stops sending traffic here.', response: { 200: Status('ready'), 503: failure('unavailable') } },
+    schema: { operationId: 'ready', summary: 'The database answers, with its schema', description: '200 `{ "status": "ready" }`, or 503 `unavailable` (`details.reason: "schema_missing"` for a database without Colloquy\'s tables) so that a load balancer stops sending traffic here.', response: { 200: Status('ready'), 503: failure('unavailable', 'schema_outdated', 'schema_too_new') } },
   }, async (_request, reply) => {
     try {
-      await store.ping();
+      await store.ready();
       return { status: 'ready' };
     } catch (error) {
       reply.code(503);
-      return errorBody('unavailable', `The database does not answer: ${(error as Error).message}`);
+      if (isColloquyError(error) && error.code !== 'internal') return errorBody(error.code, error.message, { ...(typeof error.details?.reason === 'string' ? { reason: error.details.reason } : {}) });
+      return errorBody('unavailable', 'The database does not answer.');
     }
   });
 
   app.get('/health/detailed', {
+    onRequest: operator,
     schema: {
       operationId: 'healthDetailed', summary: 'Everything an operator checks first',
-      description: '`status` (`ok`; `degraded` while the hot tier fails and the database serves everything; `down`, with 503, when the database does not answer), version, database latency and pool, cache, event streams, per-channel counters.',
-      response: { 200: Detailed, 503: answer(Detailed, 'The database does not answer (`status: "down"`)') },
+      description: '`status` (`ok`; `degraded` while the hot tier fails and the database serves everything; `down`, with 503, when the database does not answer), version, database latency and pool, cache, event streams, per-channel counters. The admin key on a server with keys.',
+      security: [{ apiKey: [] }],
+      response: { 200: Detailed, 403: failure('forbidden'), 503: answer(Detailed, 'The database does not answer (`status: "down"`)') },
     },
   }, async (_request, reply) => {
-    let database: Record<string, unknown>;
-    try {
-      database = { status: 'ok', ...(await store.health()) };
-    } catch (error) {
-      database = { status: 'down', dialect: store.dialect, error: (error as Error).message };
-      reply.code(503);
-    }
-    const cache = store.cacheStats() ?? { status: 'none' };
+    const health = await status(store);
+    if (health.status === 'down') reply.code(503);
     return {
-      // Degraded: the hot tier is failing and every request is served by the database (slower, still correct).
-      status: database.status !== 'ok' ? 'down' : cache.status === 'degraded' ? 'degraded' : 'ok',
+      ...health,
       version: VERSION,
       node: process.version,
       uptimeSeconds: Math.round(process.uptime()),
-      database,
-      cache,
+      cache: store.cacheStats() ?? { status: 'none' },
       eventStreams: (await metrics.streams.get()).values[0]?.value ?? 0,
       channels: Object.fromEntries(metrics.channels),
     };
   });
 
-  app.get('/metrics', { schema: { operationId: 'metrics', summary: 'Prometheus metrics', description: 'The Prometheus text exposition format.', produces: ['text/plain'], response: { 200: answer(Type.String(), 'Metrics, `text/plain; version=0.0.4`') } } }, async (_request, reply) => {
+  app.get('/metrics', {
+    onRequest: operator,
+    schema: { operationId: 'metrics', summary: 'Prometheus metrics', description: 'The Prometheus text exposition format. The admin key on a server with keys.', security: [{ apiKey: [] }], produces: ['text/plain'], response: { 200: answer(Type.String(), 'Metrics, `text/plain; version=0.0.4`'), 403: failure('forbidden') } },
+  }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
 };
+
+/** One tenant's view of its health, for its own keys: its channels' counters and agents; never another tenant's. */
+export const tenantHealthRoutes: FastifyPluginAsyncTypebox<{ metrics: Metrics }> = async (app, { metrics }) => {
+  app.get('/health', {
+    schema: {
+      operationId: 'tenantHealth', summary: "Your tenant's health", tags: ['operations'],
+      description: "The service's status, and this tenant's channels with what this instance counted for each (received, stored, duplicates, errors, last event) and its agents.",
+      response: { 200: TenantHealth },
+    },
+  }, async (request) => {
+    const { store } = request;
+    const health = await status(store);
+    if (health.status === 'down') throw new ColloquyError('unavailable', 'The database does not answer; nothing can be read or written until it does.');
+    const channels = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.channels.list({ limit: 200, ...(cursor ? { cursor } : {}) });
+      for (const c of page.data) {
+        const counted = metrics.channels.get(c.id) ?? { received: 0, stored: 0, duplicates: 0, errors: 0, lastEventAt: null };
+        channels.push({ id: c.id, kind: c.kind, name: c.name, ...counted });
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const agents = (await store.agents.list({ limit: 200 })).data.length;
+    return { status: health.status as 'ok' | 'degraded', tenant: store.tenantId, channels, agents };
+  });
+};
+
+export const forbiddenUnlessAdmin = () => new ColloquyError('forbidden', '/health/detailed and /metrics show every tenant: send the admin key (COLLOQUY_ADMIN_KEY), or start the server with --metrics-public.');

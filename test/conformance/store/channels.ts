@@ -75,9 +75,13 @@ export function channelsCases({ fresh }: Harness): void {
       expect(raced.filter((r) => r.created)).toHaveLength(1);
 
       // An idempotency key: the first channel it created, whatever the name says now; create with a key is the same.
-      const keyed = await Promise.all(Array.from({ length: 20 }, (_, i) => store.channels.create({ kind: 'api', name: `n${i}`, idempotencyKey: 'setup-1' })));
+      const keyed = await Promise.all(Array.from({ length: 20 }, () => store.channels.create({ kind: 'api', name: 'keyed', idempotencyKey: 'setup-1' })));
       expect(new Set(keyed.map((c) => c.id)).size).toBe(1);
-      expect((await store.channels.ensure({ kind: 'api', name: 'other', idempotencyKey: 'setup-1' }))).toEqual({ channel: keyed[0], created: false });
+      await store.channels.update(keyed[0]!.id, { name: 'renamed' });
+      expect((await store.channels.ensure({ kind: 'api', name: 'keyed', idempotencyKey: 'setup-1' }))).toEqual({ channel: { ...keyed[0], name: 'renamed', updatedAt: expect.any(String) }, created: false });
+      // The key reused for another request: 422, nothing created.
+      await expectError(store.channels.ensure({ kind: 'api', name: 'other', idempotencyKey: 'setup-1' }), 'idempotency_key_reused', { idempotencyKey: 'setup-1', channelId: keyed[0]!.id });
+      await expectError(store.channels.create({ kind: 'api', name: 'keyed', config: { x: 1 }, idempotencyKey: 'setup-1' }), 'idempotency_key_reused');
 
       // Renamed, a channel ensure created no longer answers its old name.
       await store.channels.update(first.channel.id, { name: 'clinic-old' });

@@ -52,7 +52,7 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       const { contact, conversation, channel } = await setup(store);
       await store.messages.append(conversation.id, { role: 'user', content: 'meu CPF é 123' });
       await store.state.set(conversation.id, { data: { cpf: '123' }, expectedVersion: 0 });
-      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'other' } });
+      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5500000000001' } });
       const kept = await store.conversations.create({ contactId: other.id, channelId: channel.id });
       await store.messages.append(kept.id, { role: 'user', content: 'oi' });
 
@@ -78,7 +78,7 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
     it("erasing a contact unlinks other contacts' conversations that followed theirs (imported links)", async () => {
       const store = fresh();
       const { contact, conversation, channel } = await setup(store);
-      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: 'other' } });
+      const other = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5500000000001' } });
       const template = await store.conversations.create({ contactId: other.id, channelId: channel.id });
       // Only an import can link one contact's conversation to another's.
       const id = randomUUID();
@@ -94,12 +94,12 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
     it('merges a contact given a handle of another: the older survives, the older-activity open conversation closes and links', async () => {
       const store = fresh();
       const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
-      const older = await store.ingest({ channelId: channel.id, from: { address: 'a', name: 'Ana' }, externalId: 'm-a', content: 'oi', timestamp: Date.now() - 60_000 });
-      const newer = await store.ingest({ channelId: channel.id, from: { address: 'b' }, externalId: 'm-b', content: 'olá' });
+      const older = await store.ingest({ channelId: channel.id, from: { address: '5511000000001', name: 'Ana' }, externalId: 'm-a', content: 'oi', timestamp: Date.now() - 60_000 });
+      const newer = await store.ingest({ channelId: channel.id, from: { address: '5511000000002' }, externalId: 'm-b', content: 'olá' });
       const olderContact = older.conversation.contactId!;
       const newerContact = (await store.contacts.get(newer.conversation.contactId!))!;
       // The newer contact's record, as an export of another database would carry it, with Ana's handle as well.
-      const record = { kind: 'contact', tenant: store.tenantId, data: { ...newerContact, handles: [...newerContact.handles, { channel: 'whatsapp', address: 'a' }] } };
+      const record = { kind: 'contact', tenant: store.tenantId, data: { ...newerContact, handles: [...newerContact.handles, { channel: 'whatsapp', address: '5511000000001' }] } };
       const races = [store, ...(second() ? [second()!.tenant(store.tenantId)] : []), store];
       const reports = await Promise.all(races.map((s) => s.importAll([record])));
       expect(reports.map((r) => r.merged + r.present)).toEqual(races.map(() => 1));
@@ -107,7 +107,7 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       expect(reports.reduce((n, r) => n + r.closed, 0)).toBe(1);
 
       const survivor = (await store.contacts.get(olderContact))!;
-      expect(survivor.handles.map((h) => h.address).sort()).toEqual(['a', 'b']);
+      expect(survivor.handles.map((h) => h.address).sort()).toEqual(['5511000000001', '5511000000002']);
       expect(await store.contacts.get(newerContact.id)).toBeNull();
       expect(await store.conversations.get(older.conversation.id)).toMatchObject({ status: 'closed', version: older.conversation.version + 1 });
       expect(await store.conversations.get(newer.conversation.id)).toMatchObject({
@@ -117,7 +117,7 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       expect(events.map((e) => e.type)).toEqual(['conversation.updated', 'conversation.updated', 'contact.merged']);
       expect(events.at(-1)!.data).toEqual({ survivorId: olderContact, mergedId: newerContact.id, closed: [older.conversation.id], moved: [newer.conversation.id] });
       // Both numbers now reach the survivor's one open conversation; the merged id still imports as present.
-      for (const address of ['a', 'b']) {
+      for (const address of ['5511000000001', '5511000000002']) {
         const next = await store.ingest({ channelId: channel.id, from: { address }, externalId: `again-${address}`, content: '?' });
         expect(next.conversation.id).toBe(newer.conversation.id);
       }
@@ -138,15 +138,15 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       const one = [];
       const two = [];
       for (let i = 0; i < 30; i++) {
-        one.push(contact([['whatsapp', `h${i}`], ['telegram', `g${i}`]]));
-        two.push(contact([['telegram', `g${i}`], ['whatsapp', `h${i}`]]));
+        one.push(contact([['whatsapp', `5500${i}`], ['telegram', `7700${i}`]]));
+        two.push(contact([['telegram', `7700${i}`], ['whatsapp', `5500${i}`]]));
       }
       const [a, b] = await Promise.all([store.importAll(one), other.importAll(two)]);
       for (const r of [a, b]) expect(r.inserted + r.present + r.merged + r.skipped).toBe(30);
       expect(a.merged + b.merged).toBe(30);
       for (let i = 0; i < 30; i++) {
-        const byPhone = await store.contacts.findByHandle({ channel: 'whatsapp', address: `h${i}` });
-        expect((await store.contacts.findByHandle({ channel: 'telegram', address: `g${i}` }))!.id).toBe(byPhone!.id);
+        const byPhone = await store.contacts.findByHandle({ channel: 'whatsapp', address: `5500${i}` });
+        expect((await store.contacts.findByHandle({ channel: 'telegram', address: `7700${i}` }))!.id).toBe(byPhone!.id);
       }
       // The same new file twice at once: one import inserts each record, the other finds it present; nothing is skipped.
       const three = Array.from({ length: 30 }, (_, i) => contact([['web', `w${i}`]]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError, HOUR, type Harness } from './harness.js';
+import { expectError, HOUR, MINUTE, type Harness } from './harness.js';
 
 export function conversationsCases({ fresh, setup }: Harness): void {
   describe('conversations', () => {
@@ -79,7 +79,8 @@ export function conversationsCases({ fresh, setup }: Harness): void {
       await store.messages.append(conversation.id, { role: 'user', content: 'a' });
       await store.state.set(conversation.id, { state: 's', expectedVersion: 0 });
       await store.conversations.update(conversation.id, { status: 'closed' });
-      const next = await store.ingest({ channelId: channel.id, from: { address: '5511999999999' }, externalId: 'w1', content: 'b', timestamp: Date.now() + 48 * HOUR });
+      await store.channels.update(channel.id, { config: { reopenWindowSeconds: 60 } });
+      const next = await store.ingest({ channelId: channel.id, from: { address: '5511999999999' }, externalId: 'w1', content: 'b', timestamp: Date.now() + 2 * MINUTE });
       expect(next.conversation.previousConversationId).toBe(conversation.id);
       expect(await store.conversations.delete(conversation.id)).toBe(true);
       expect(await store.conversations.get(conversation.id)).toBeNull();

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { ColloquyError, type Channel, type Contact, type Conversation, type Store } from '../../../src/index.js';
 
+export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 
 /** What every file of cases gets: the target's stores and a fresh tenant with a channel, contact and conversation. */

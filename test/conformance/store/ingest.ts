@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError, HOUR, type Harness } from './harness.js';
+import { expectError, HOUR, MINUTE, type Harness } from './harness.js';
 
 export function ingestCases({ second, fresh }: Harness): void {
   describe('ingest', () => {
@@ -34,15 +34,16 @@ export function ingestCases({ second, fresh }: Harness): void {
 
     it('reopens a closed conversation inside the window and starts a linked one outside it', async () => {
       const store = fresh();
-      const channel = await store.channels.create({ kind: 'whatsapp', name: 'clinic' });
+      // A one-hour window, so that "later" fits within the day ahead of now that a timestamp may be.
+      const channel = await store.channels.create({ kind: 'whatsapp', name: 'clinic', config: { reopenWindowSeconds: 3600 } });
       const t0 = Date.now();
       const a = await store.ingest({ channelId: channel.id, from: { address: '77' }, externalId: 'e1', content: 'a', timestamp: t0 });
       await store.conversations.update(a.conversation.id, { status: 'closed' });
-      const inside = await store.ingest({ channelId: channel.id, from: { address: '77' }, externalId: 'e2', content: 'b', timestamp: new Date(t0 + 23 * HOUR).toISOString() });
+      const inside = await store.ingest({ channelId: channel.id, from: { address: '77' }, externalId: 'e2', content: 'b', timestamp: new Date(t0 + 50 * MINUTE).toISOString() });
       expect(inside).toMatchObject({ created: false, reopened: true, message: { seq: 2 } });
       expect(inside.conversation).toMatchObject({ id: a.conversation.id, status: 'open', closedAt: null });
       await store.conversations.update(a.conversation.id, { status: 'closed' });
-      const outside = await store.ingest({ channelId: channel.id, from: { address: '77' }, externalId: 'e3', content: 'c', timestamp: t0 + 48 * HOUR });
+      const outside = await store.ingest({ channelId: channel.id, from: { address: '77' }, externalId: 'e3', content: 'c', timestamp: t0 + 2 * HOUR + 5 * MINUTE });
       expect(outside).toMatchObject({ created: true, reopened: false, message: { seq: 1 } });
       expect(outside.conversation.id).not.toBe(a.conversation.id);
       expect(outside.conversation.previousConversationId).toBe(a.conversation.id);

@@ -67,8 +67,14 @@ export function messagesCases({ second, fresh, setup }: Harness): void {
       const { conversation } = await setup(store);
       const first = await store.messages.append(conversation.id, { role: 'user', content: 'hi', idempotencyKey: 'k1' });
       const eventsBefore = (await store.events.list()).data;
-      const again = await store.messages.append(conversation.id, { role: 'user', content: 'different body', idempotencyKey: 'k1' });
+      const again = await store.messages.append(conversation.id, { role: 'user', content: 'hi', idempotencyKey: 'k1' });
       expect(again).toEqual({ message: first.message, duplicate: true });
+      // The key reused for another message is a mistake worth saying, not a silent duplicate (as payment APIs answer).
+      await expectError(store.messages.append(conversation.id, { role: 'user', content: 'different body', idempotencyKey: 'k1' }), 'idempotency_key_reused', { idempotencyKey: 'k1', messageId: first.message.id });
+      await expectError(store.messages.append(conversation.id, { role: 'assistant', content: 'hi', idempotencyKey: 'k1' }), 'idempotency_key_reused');
+      await expectError(store.messages.append(conversation.id, { role: 'user', content: 'hi', metadata: { x: 1 }, idempotencyKey: 'k1' }), 'idempotency_key_reused');
+      // A retry that leaves out what the first call left out is the same request (its stored time is kept).
+      expect(await store.messages.append(conversation.id, { role: 'user', content: 'hi', idempotencyKey: 'k1', createdAt: first.message.createdAt })).toEqual({ message: first.message, duplicate: true });
       const ext = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
       const extAgain = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
       expect(extAgain).toEqual({ message: ext.message, duplicate: true });

@@ -1,0 +1,16 @@
+-- 0009: API keys may expire; an audit log of key, tenant and channel-secret changes (who, what, when; never a secret);
+-- a channel created with an idempotency key remembers a hash of that request, so that a reused key is told apart from a retry.
+-- backward-compatible: yes (a nullable column and a table earlier code never reads; an expired key stays valid
+-- to earlier code until the fleet is upgraded)
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+CREATE TABLE audit_log (
+  id         TEXT PRIMARY KEY,   -- UUIDv7: time-ordered
+  created_at INTEGER NOT NULL,
+  actor      TEXT NOT NULL,      -- an API key's id, admin:<digest>, cli, library
+  action     TEXT NOT NULL,      -- key.created, key.revoked, channel.secrets_changed
+  tenant_id  TEXT,
+  subject_id TEXT,
+  details    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_tenant ON audit_log(tenant_id, id);
+ALTER TABLE channels ADD COLUMN idempotency_hash TEXT;

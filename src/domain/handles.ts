@@ -1,0 +1,33 @@
+import type { ChannelKind } from './entities.js';
+import { ColloquyError } from './errors.js';
+
+// Format characters (zero-width spaces and joiners, bidi controls such as U+202E, the BOM) are invisible: two
+// addresses that differ only by them look the same to every person.
+const INVISIBLE = /\p{Cf}/gu;
+// What people write around a phone number: spaces, dashes, dots, slashes, parentheses, a leading +.
+const PHONE_PUNCTUATION = /[\s\-.()/+]/g;
+
+/**
+ * The one spelling of an address, so that one person is one contact however a channel or a caller wrote it:
+ * for every kind Unicode NFKC (which folds full-width digits), without invisible or bidi control characters,
+ * trimmed; a WhatsApp address is a phone number in digits only (E.164 without `+`); a Telegram one a numeric
+ * chat id. Throws `invalid_argument` for an address that cannot be one of its kind.
+ */
+export function normalizeAddress(kind: ChannelKind | undefined, address: string, field = '/address'): string {
+  const plain = address.normalize('NFKC').replace(INVISIBLE, '').trim();
+  if (kind === 'whatsapp') {
+    const digits = plain.replace(PHONE_PUNCTUATION, '');
+    if (!/^\d{1,15}$/.test(digits)) {
+      throw invalid(field, `A WhatsApp address is a phone number in international form, digits only (E.164 without +), such as 5511987654321; got "${address}".`);
+    }
+    return digits;
+  }
+  if (kind === 'telegram') {
+    if (!/^-?\d{1,20}$/.test(plain)) throw invalid(field, `A Telegram address is the numeric chat id (negative for groups), such as 123456789; got "${address}".`);
+    return plain;
+  }
+  if (plain === '') throw invalid(field, 'The address is empty once invisible characters and spaces are removed.');
+  return plain;
+}
+
+const invalid = (path: string, message: string) => new ColloquyError('invalid_argument', `Invalid address: ${message}`, { errors: [{ path, message: 'is not an address of its kind' }] });
