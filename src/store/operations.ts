@@ -85,7 +85,7 @@ export function operationsOf(s: Scope): OperationsApi {
         await admin.checkSchema();
       } catch (error) {
         if (isColloquyError(error, 'schema_outdated') && error.details?.databaseVersion === 0) {
-          throw new ColloquyError('unavailable', `${error.message.split(':')[0]}: Colloquy's tables are missing. Run \`colloquy migrate\`.`, { reason: 'schema_missing' }, { cause: error });
+          throw new ColloquyError('unavailable', "The database has none of Colloquy's tables (dropped and recreated empty?): run `colloquy migrate`.", { reason: 'schema_missing' }, { cause: error });
         }
         throw error;
       }

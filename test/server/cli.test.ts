@@ -15,6 +15,32 @@ describe('colloquy CLI', () => {
     expect(result.stderr).toMatch(/Refusing to serve on 0\.0\.0\.0 without API keys/);
   });
 
+  it('refuses a short admin key, --open off loopback and a bad limit, saying what to do', () => {
+    const short = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--db', 'sqlite::memory:', '--port', '0'], {
+      encoding: 'utf8', timeout: 20_000, env: { ...process.env, COLLOQUY_ADMIN_KEY: '5820' },
+    });
+    expect(short.status).toBe(1);
+    expect(short.stderr).toMatch(/COLLOQUY_ADMIN_KEY is 4 characters long; use at least 32 random ones: COLLOQUY_ADMIN_KEY=\$\(openssl rand -base64 32\)/);
+    const open = run('serve', '--db', 'sqlite::memory:', '--host', '0.0.0.0', '--port', '0', '--open');
+    expect(open.status).toBe(1);
+    expect(open.stderr).toMatch(/--open serves without keys: only on a loopback address/);
+    const limit = run('serve', '--db', 'sqlite::memory:', '--port', '0', '--headers-timeout', 'soon');
+    expect(limit.status).toBe(1);
+    expect(limit.stderr).toMatch(/Invalid --headers-timeout "soon"/);
+  });
+
+  it('creates a key that expires, and lists it as such', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-expiring-'));
+    try {
+      const db = `sqlite:${join(dir, 'keys.db')}`;
+      expect(run('keys', 'create', '--tenant', 'clinic', '--expires', '90d', '--db', db).status).toBe(0);
+      expect(run('keys', 'create', '--tenant', 'clinic', '--expires', '2020-01-01T00:00:00Z', '--db', db).stderr).toMatch(/in the past/);
+      expect(run('keys', 'list', '--db', db).stdout).toMatch(/\tactive until 20\d\d-/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('documents its commands and options', () => {
     const help = run('--help');
     expect(help.status).toBe(0);
