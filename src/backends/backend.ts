@@ -167,6 +167,10 @@ export interface AuditRepository {
 export interface EventRepository {
   /** Events in delivery order after the cursor `after` (exclusive); `invalid_argument` for a malformed cursor. */
   list(tenant: string, options: { after?: string | undefined; limit: number; conversationId?: string | undefined }): Promise<E.StoreEvent[]>;
+  /** A position every event of the tenant not yet delivered comes after (null: the log's start): where a live tail begins. */
+  head(tenant: string): Promise<string | null>;
+  /** Two event ids (of `list`, or `head`) in delivery order: negative, 0 or positive. Synchronous; throws `invalid_argument` for a malformed one. */
+  compare(a: string | null, b: string | null): number;
 }
 
 export interface AdminRepository {
@@ -188,7 +192,7 @@ export interface AdminRepository {
    * (`colloquy import`; `backends/sql/portable-import.ts`). Writes events only for what it changed of the
    * records already there. A dry run changes nothing; `committed` hears the report after each committed batch.
    */
-  importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number; committed?: ((report: ImportReport) => void) | undefined }): Promise<ImportReport>;
+  importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number; committed?: ((report: ImportReport) => void) | undefined; actor?: string | undefined }): Promise<ImportReport>;
   /** Reads a setting of the database itself (e.g. the secret key's check value); undefined when unset. */
   setting(name: string): Promise<string | undefined>;
   /** Writes a setting unless one of that name exists; returns the value stored. */

@@ -4,7 +4,7 @@ import { doctor, redact } from './doctor.js';
 import { exportTo, importFrom } from './portable.js';
 import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
+import { scopeOfStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 
 const DEFAULT_DB = 'sqlite:./data/colloquy.db';
@@ -39,7 +39,7 @@ program
   .addOption(new Option('--allowed-host <names>', 'host names an open (keyless) server answers besides localhost, 127.0.0.1 and [::1], comma-separated').env('COLLOQUY_ALLOWED_HOSTS'))
   .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; default: none, the socket\'s address').env('COLLOQUY_TRUST_PROXY'))
   .addOption(new Option('--auth-failures <per-minute>', 'failed authentications per client address per minute before it gets 429 for the rest of the minute; 0 turns it off').env('COLLOQUY_AUTH_FAILURES').default('20'))
-  .addOption(new Option('--metrics-public', 'keep /health/detailed and /metrics open on a server with keys (default: they need the admin key)').env('COLLOQUY_METRICS_PUBLIC'))
+  .addOption(new Option('--metrics-public', 'keep /health/detailed and /metrics open on a server with keys (default: they need the admin key); COLLOQUY_METRICS_PUBLIC=1 does the same'))
   .addOption(new Option('--headers-timeout <ms>', 'close a socket that has not sent a complete request head within this').env('COLLOQUY_HEADERS_TIMEOUT').default('10000'))
   .addOption(new Option('--request-timeout <ms>', 'a whole request (head and body) must arrive within this').env('COLLOQUY_REQUEST_TIMEOUT').default('30000'))
   .addOption(new Option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection after this (keep it above your load balancer\'s idle timeout)').env('COLLOQUY_KEEP_ALIVE_TIMEOUT').default('72000'))
@@ -59,7 +59,7 @@ program
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
       secretKey: secretKey(), corsOrigins: list(options.corsOrigin),
       open: options.open ?? false, allowedHosts: list(options.allowedHost), trustProxy: list(options.trustProxy),
-      authFailuresPerMinute: count(options.authFailures, '--auth-failures', 0), metricsPublic: options.metricsPublic !== undefined && options.metricsPublic !== false,
+      authFailuresPerMinute: count(options.authFailures, '--auth-failures', 0), metricsPublic: options.metricsPublic === true || flagFromEnv('COLLOQUY_METRICS_PUBLIC'),
       limits: {
         headersTimeoutMs: count(options.headersTimeout, '--headers-timeout', 1), requestTimeoutMs: count(options.requestTimeout, '--request-timeout', 1),
         keepAliveTimeoutMs: count(options.keepAliveTimeout, '--keep-alive-timeout', 1), idleTimeoutMs: count(options.idleTimeout, '--idle-timeout', 0),
@@ -71,18 +71,32 @@ program
 
 interface ServeFlags {
   db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string;
-  corsOrigin?: string; open?: boolean; allowedHost?: string; trustProxy?: string; authFailures: string; metricsPublic?: boolean | string;
+  corsOrigin?: string; open?: boolean; allowedHost?: string; trustProxy?: string; authFailures: string; metricsPublic?: boolean;
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
 }
 
 program
   .command('migrate')
-  .description('Apply pending schema migrations to the database and exit.')
+  .description('Apply pending schema migrations to the database and exit; respells stored contact handles written since the last run (merging contacts that turn out to be one person).')
   .addOption(db())
-  .action(async (options: { db: string }) => {
+  .addOption(redis())
+  .addOption(redisPrefix())
+  .action(async (options: { db: string; redis?: string; redisPrefix: string }) => {
     const { applied, current, handles } = await migrate({ url: options.db });
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}; schema is at ${current}\n` : `already at ${current}; nothing to do\n`);
     if (handles) process.stdout.write(`respelled ${handles.changed} contact handle(s) to their normal form; merged ${handles.merged} contact(s) that turned out to be one person\n`);
+    // Merges went around a live fleet's hot tier: with its Redis, empty it (as an import does).
+    if (handles?.merged && options.redis) {
+      const store = await openStore({ url: options.db, migrate: false, redis: options.redis, redisPrefix: options.redisPrefix });
+      try {
+        await scopeOfStore(store).hot?.clear();
+        process.stdout.write('emptied the hot tier in Redis\n');
+      } finally {
+        await store.close();
+      }
+    } else if (handles?.merged) {
+      process.stdout.write("if a fleet with Redis serves this database, empty its hot tier: redis-cli --scan --pattern 'colloquy:cache:*' | xargs redis-cli unlink\n");
+    }
   });
 
 program
@@ -167,6 +181,14 @@ keys
       process.stdout.write(`revoked ${id}\n`);
     });
   });
+
+/** A yes/no setting from the environment: `1`/`true`/`yes` or `0`/`false`/`no`/empty; anything else is a mistake worth saying. */
+function flagFromEnv(name: string): boolean {
+  const value = (process.env[name] ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  throw new Error(`Invalid ${name} "${process.env[name]}": 1 or 0 (true or false).`);
+}
 
 /** `90d`, `12h`, `30m` from now, or a date-time as given. */
 function expiryOf(text: string): string | number {

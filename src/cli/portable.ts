@@ -117,7 +117,7 @@ export async function importFrom(
         bar.tick(++n);
       }
     };
-    report = await store.importAll(ticking(), { dryRun, committed: (so_far) => (committed = so_far) });
+    report = await store.as('cli').importAll(ticking(), { dryRun, committed: (so_far) => (committed = so_far) });
   } catch (error) {
     // What committed before the failure stays (an import again finds it present): say how much.
     if (committed) process.stderr.write(`\nbefore the failure, ${summary(committed)} were committed; fix the cause and import again: what is there is found present\n`);

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { buildApp, loggerOptions, type ServerLimits } from '../server/app.js';
-import { ADMIN_KEY_MIN_LENGTH } from '../server/auth.js';
+import { assertAdminKey } from '../server/auth.js';
 import { openStore } from '../store/open-store.js';
 
 export interface ServeOptions {
@@ -69,10 +69,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     await store.close();
     throw new ColloquyError('invalid_argument', `--open serves without keys: only on a loopback address (127.0.0.1, ::1, localhost), not ${options.host}.`);
   }
-  if (adminKey !== undefined && adminKey.length < ADMIN_KEY_MIN_LENGTH) {
-    await store.close();
-    throw new ColloquyError('invalid_argument',
-      `COLLOQUY_ADMIN_KEY is ${adminKey.length} characters long; use at least ${ADMIN_KEY_MIN_LENGTH} random ones: COLLOQUY_ADMIN_KEY=$(openssl rand -base64 32).`);
+  if (adminKey !== undefined) {
+    try {
+      assertAdminKey(adminKey, 'COLLOQUY_ADMIN_KEY');
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
   if (!isLoopback(options.host) && !adminKey && (await store.keys.count()).active === 0) {
     await store.close();

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'version_mismatch',
   'conversation_closed',
   'idempotency_key_reused',
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',

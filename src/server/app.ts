@@ -106,7 +106,9 @@ declare module 'fastify' {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const CREDENTIAL = /^(token|key|api[-_]?key|access[-_]?token|secret|password)$/i;
+// A parameter whose name says it holds a credential: key, api_key, x-api-key, key[], token, hub.verify_token,
+// secret, client_secret, password, auth, authorization, bearer, signature, sig.
+const CREDENTIAL = /(key|token|secret|passw|auth|bearer|signature|^sig$)/i;
 
 /** The URL with the value of any parameter named like a credential (however its name is encoded) replaced. */
 export function redactUrl(url: string): string {
@@ -169,6 +171,11 @@ export async function buildApp(config: AppConfig): Promise<App> {
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
       if (!socket.writable) return;
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        const late = JSON.stringify(errorBody('request_timeout', `The request did not arrive within ${limits.requestTimeoutMs / 1000} s; send it faster, or smaller.`));
+        socket.end(`HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(late)}\r\nConnection: close\r\n\r\n${late}`);
+        return;
+      }
       const body = JSON.stringify(tooLarge
         ? errorBody('invalid_argument', 'The request headers are too large (16 KiB at most); send fewer or shorter headers.', { reason: 'headers_too_large' })
         : errorBody('invalid_argument', `The request is not valid HTTP (${error.code ?? 'malformed'}); send a well-formed HTTP/1.1 request.`, { reason: 'malformed_request' }));
@@ -299,28 +306,38 @@ export async function buildApp(config: AppConfig): Promise<App> {
    * credentials are counted per client address, and an address over the limit is refused (429).
    */
   const identify = async (request: FastifyRequest, reply: FastifyReply, token?: string): Promise<Caller & { grant?: StreamGrant }> => {
-    const refusedFor = failuresPerMinute > 0 ? throttle.refusedFor(request.ip) : 0;
+    const credential = token !== undefined || request.headers.authorization !== undefined;
+    const refusedFor = failuresPerMinute > 0 && credential ? throttle.refusedFor(request.ip) : 0;
     if (refusedFor > 0) {
       metrics.authFailures.inc({ reason: 'throttled' });
       throw tooManyFailures(request, reply, refusedFor);
     }
+    // Counted before it is judged, so that a burst of guesses at once is bounded too; given back when it holds.
+    let counted = false;
+    const count = async () => {
+      if (failuresPerMinute === 0) return;
+      counted = true;
+      const wait = await throttle.attempt(request.ip);
+      if (wait > 0) {
+        metrics.authFailures.inc({ reason: 'throttled' });
+        throw tooManyFailures(request, reply, wait);
+      }
+    };
     let caller: Caller & { grant?: StreamGrant };
     try {
       const tenant = request.headers['x-colloquy-tenant'];
       caller = token !== undefined
         ? await auth.authenticateStream(token)
-        : await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined);
+        : await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined, count);
     } catch (error) {
       if (!isColloquyError(error, 'unauthenticated')) throw error;
       const reason = typeof error.details?.reason === 'string' ? error.details.reason : 'unknown';
       metrics.authFailures.inc({ reason });
-      // Only a credential that failed counts: a request without one can guess nothing.
-      if (reason !== 'missing' && failuresPerMinute > 0) {
-        const wait = await throttle.failed(request.ip);
-        if (wait > 0) throw tooManyFailures(request, reply, wait);
-      }
+      // A stream token is checked by its signature alone, so it is counted once it failed.
+      if (token !== undefined) await count();
       throw error;
     }
+    if (counted) void throttle.succeeded(request.ip);
     // DNS rebinding: a page of another site that resolves its own name to 127.0.0.1 must not reach an open server.
     if (caller.keyId === 'open' && !hosts.has(hostName(request.headers.host))) {
       throw new ColloquyError('forbidden', 'This server is open without keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1]; add this Host with --allowed-host, or use an API key.', { host: request.headers.host ?? null });

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 
@@ -11,55 +12,86 @@ export interface AuthThrottleConfig {
   readonly prefix?: string;
 }
 
-// INCR and, on the first failure of a window, its expiry; answers the count and the ms left.
+// INCR and, on the first attempt of a window, its expiry; answers the count and the ms left.
 const COUNT = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
+// Gives one back, unless the window (and its count) is gone.
+const REFUND = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /**
- * Throttles failed authentications per client address, so that keys cannot be guessed: past `limit` failures
- * in a window, every request of that address that needs a key is refused (429) until the window ends — a
- * right guess included, or refusing only wrong ones would tell the right one. Only failures are counted, so
- * a valid key costs nothing here; in a fleet they are counted in Redis, and an instance learns that an
- * address is refused from its own next failure of it.
+ * Who is counted: an IPv4 address, or the /64 an IPv6 address is in (one host gets a whole /64, so counting
+ * single IPv6 addresses would give it millions of buckets).
+ */
+export function clientBucket(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
+ * Throttles authentication attempts per client address, so that keys cannot be guessed. An attempt is counted
+ * before its key is judged (and given back when the key holds), so that a burst of guesses sent at once is
+ * bounded like guesses sent one by one; a key this instance has just seen hold is judged without being counted.
+ * Past `limit` failures in a window, every request of that address that carries a key is refused (429) until the
+ * window ends — a right guess included, or refusing only wrong ones would tell the right one. In a fleet the
+ * counts are Redis's, so guesses spread over instances count together.
  */
 export function createAuthThrottle(config: AuthThrottleConfig = {}) {
   const limit = config.limit ?? 20;
   const windowMs = config.windowMs ?? 60_000;
   const local = new LRUCache<string, { count: number; until: number }>({ max: 100_000 });
   const refused = new LRUCache<string, number>({ max: 100_000 });
-  const redisKey = (address: string) => `${config.prefix ?? 'colloquy:'}authfail:${address}`;
+  const redisKey = (bucket: string) => `${config.prefix ?? 'colloquy:'}authfail:${bucket}`;
 
-  const countLocally = (address: string, now: number): { count: number; until: number } => {
-    const entry = local.get(address);
+  const countLocally = (bucket: string, now: number, by: number): { count: number; until: number } => {
+    const entry = local.get(bucket);
     const current = entry && entry.until > now ? entry : { count: 0, until: now + windowMs };
-    current.count++;
-    local.set(address, current);
+    current.count = Math.max(0, current.count + by);
+    local.set(bucket, current);
     return current;
   };
 
   return {
     /** Ms until `address` may try again, or 0. */
     refusedFor(address: string, now = Date.now()): number {
-      const until = refused.get(address);
+      const until = refused.get(clientBucket(address));
       return until !== undefined && until > now ? until - now : 0;
     },
 
-    /** Counts a failure of `address`; the ms it is now refused for (0 while under the limit). */
-    async failed(address: string, now = Date.now()): Promise<number> {
+    /** Counts an attempt of `address` about to be judged; the ms it is now refused for (0: go on and judge it). */
+    async attempt(address: string, now = Date.now()): Promise<number> {
+      const bucket = clientBucket(address);
       let count: number;
       let until: number;
       try {
         if (!config.redis) throw new Error('no redis');
-        const [n, ttl] = (await config.redis.eval(COUNT, 1, redisKey(address), windowMs)) as [number, number];
+        const [n, ttl] = (await config.redis.eval(COUNT, 1, redisKey(bucket), windowMs)) as [number, number];
         count = n;
         until = now + (ttl > 0 ? ttl : windowMs);
       } catch {
-        ({ count, until } = countLocally(address, now));
+        ({ count, until } = countLocally(bucket, now, 1));
       }
       if (count <= limit) return 0;
-      refused.set(address, until);
+      refused.set(bucket, until);
       return until - now;
+    },
+
+    /** Gives an attempt back: its key held. */
+    async succeeded(address: string, now = Date.now()): Promise<void> {
+      const bucket = clientBucket(address);
+      try {
+        if (!config.redis) throw new Error('no redis');
+        await config.redis.eval(REFUND, 1, redisKey(bucket));
+      } catch {
+        countLocally(bucket, now, -1);
+      }
     },
   };
 }

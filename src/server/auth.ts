@@ -32,6 +32,17 @@ export const authFailure = (reason: AuthFailure, message: string) => new Colloqu
 /** Shortest admin key accepted: a guessable one gives every tenant away. */
 export const ADMIN_KEY_MIN_LENGTH = 32;
 
+/** An admin key that can be guessed, or never sent as `Bearer <key>`, is refused at start. */
+export function assertAdminKey(key: string, name: string): void {
+  if (key.length < ADMIN_KEY_MIN_LENGTH) {
+    throw new ColloquyError('invalid_argument',
+      `${name} is ${key.length} characters long; use at least ${ADMIN_KEY_MIN_LENGTH} random ones, such as the output of \`openssl rand -base64 32\`.`);
+  }
+  if (key.length > 200 || /\s/.test(key)) {
+    throw new ColloquyError('invalid_argument', `${name} must be 32 to 200 characters without spaces (it is sent as \`Authorization: Bearer <key>\`): use \`openssl rand -base64 32\`.`);
+  }
+}
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 const MAX_CACHED = 10_000;
 const HOW = 'Create a key with `colloquy keys create --tenant NAME` (or POST /v1/keys with the admin key).';
@@ -45,16 +56,13 @@ const HOW = 'Create a key with `colloquy keys create --tenant NAME` (or POST /v1
  */
 export function createAuthenticator(config: AuthConfig) {
   const cacheMs = config.cacheMs ?? 5_000;
-  if (config.adminKey !== undefined && config.adminKey.length < ADMIN_KEY_MIN_LENGTH) {
-    throw new ColloquyError('invalid_argument',
-      `The admin key is ${config.adminKey.length} characters long; use at least ${ADMIN_KEY_MIN_LENGTH} random ones, such as the output of \`openssl rand -base64 32\`.`);
-  }
+  if (config.adminKey !== undefined) assertAdminKey(config.adminKey, 'The admin key');
   const admin = config.adminKey ? digest(config.adminKey) : undefined;
   // Names the admin key in what it signs (stream tokens), so that a token outlives no rotation of the key.
   const adminId = admin && `admin:${createHash('sha256').update(admin).digest('hex').slice(0, 16)}`;
   const stores = new Map<string, Store>();
   const lookups = new Map<string, { key: { id: string; tenantId: string } | AuthFailure; until: number }>();
-  const grants = new Map<string, { tenant: string | null; until: number }>();
+  const grants = new Map<string, { tenant: string | null; at: number }>();
   const tokens = streamTokens(config.store);
   let counts: { total: number; active: number; until: number } | undefined;
 
@@ -92,7 +100,7 @@ export function createAuthenticator(config: AuthConfig) {
   const tenantOfKey = async (keyId: string, maxAgeMs: number): Promise<string | null> => {
     const now = Date.now();
     const cached = grants.get(keyId);
-    if (cached && cached.until > now) return cached.tenant;
+    if (cached && cached.at + maxAgeMs > now) return cached.tenant;
     const key = await config.store.keys.get(keyId).catch((error) => {
       if (isColloquyError(error, 'invalid_argument')) return null;
       throw error;
@@ -100,7 +108,7 @@ export function createAuthenticator(config: AuthConfig) {
     const valid = key && key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > now);
     const tenant = valid ? key.tenantId : null;
     if (grants.size >= MAX_CACHED) grants.clear();
-    grants.set(keyId, { tenant, until: now + maxAgeMs });
+    grants.set(keyId, { tenant, at: now });
     return tenant;
   };
 
@@ -120,18 +128,25 @@ export function createAuthenticator(config: AuthConfig) {
       return !(await open());
     },
 
-    /** The caller's tenant store and which key it used (`admin:…`, or `open` on a server without keys). */
-    async authenticate(authorization: string | undefined, tenantHeader: string | undefined): Promise<Caller> {
+    /**
+     * The caller's tenant store and which key it used (`admin:…`, or `open` on a server without keys).
+     * `beforeJudging` runs before a credential not seen to hold in the last moments is judged (the throttle
+     * counts it there); `judged` says whether it ran.
+     */
+    async authenticate(authorization: string | undefined, tenantHeader: string | undefined, beforeJudging?: () => Promise<void>): Promise<Caller & { judged: boolean }> {
       if (authorization === undefined) {
-        if (await open()) return { store: storeOf('default', 'open'), keyId: 'open' };
+        if (await open()) return { store: storeOf('default', 'open'), keyId: 'open', judged: false };
         throw authFailure('missing', `Send Authorization: Bearer <key>. ${HOW}`);
       }
       const secret = /^Bearer (\S{1,200})$/i.exec(authorization)?.[1];
+      const cached = secret === undefined ? undefined : lookups.get(secret);
+      const known = cached !== undefined && cached.until > Date.now() && typeof cached.key !== 'string';
+      if (!known) await beforeJudging?.();
       if (!secret) throw authFailure('malformed', 'The Authorization header is not `Bearer <key>`.');
-      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default', adminId!), keyId: adminId! };
+      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default', adminId!), keyId: adminId!, judged: !known };
       const key = await keyOf(secret);
       if (typeof key === 'string') throw authFailure(key, `This API key is ${key === 'unknown' ? 'unknown' : key}. ${HOW}`);
-      return { store: storeOf(key.tenantId, key.id), keyId: key.id };
+      return { store: storeOf(key.tenantId, key.id), keyId: key.id, judged: !known };
     },
 
     /** The caller of a stream token (`?token=` on GET /v1/events), with what it is limited to. */

@@ -11,6 +11,7 @@ const STATUS: Record<ErrorCode, number> = {
   version_mismatch: 409,
   conversation_closed: 409,
   idempotency_key_reused: 422,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -72,7 +73,9 @@ export function handleError(error: FastifyError | ColloquyError, request: Fastif
     return;
   }
   const [status, body] = mapped;
-  if (status >= 500) logExpected(request, body.error.code, body.error.message);
+  // An outage is expected and says all in one line; anything else at 5xx is a bug, logged whole.
+  if (body.error.code === 'internal') request.log.error({ err: error }, 'unexpected error');
+  else if (status >= 500) logExpected(request, body.error.code, body.error.message);
   void reply.code(status).send(body);
 }
 

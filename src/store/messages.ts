@@ -57,7 +57,9 @@ function sameRequest(stored: Message, v: MessageAppend): boolean {
     role: stored.role, content: stored.content, parts: stored.parts, intent: stored.intent, confidence: stored.confidence,
     entities: stored.entities ?? null, metadata: stored.metadata,
   };
-  return isDeepStrictEqual(asked, kept) && (v.externalId === undefined || v.externalId === stored.externalId)
+  // As JSON, as it was stored (-0 is 0, key order does not count).
+  const json = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+  return isDeepStrictEqual(json(asked), json(kept)) && (v.externalId ?? null) === stored.externalId
     && (v.createdAt === undefined || Date.parse(stored.createdAt) === toEpochMs(v.createdAt, 'createdAt', Date.parse(stored.createdAt)));
 }
 

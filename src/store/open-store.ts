@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { eventIdCodec } from './event-ids.js';
+import { createEventTails } from './event-tail.js';
 import type { Backend, MigrationReport } from '../backends/backend.js';
 import { openBackend } from '../backends/registry.js';
 import { createHotTier, type HotTier } from '../cache/hot-tier.js';
@@ -65,8 +68,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     for (const close of closing.reverse()) await close().catch(() => {});
   };
   try {
-    if (config.migrate !== false) await backend.admin.migrate();
-    else await backend.admin.checkSchema();
+    const migrated = config.migrate !== false ? await backend.admin.migrate() : undefined;
+    if (!migrated) await backend.admin.checkSchema();
     // With migrate: false the database is opened as it is: nothing is written on open.
     const setUp = config.migrate !== false;
     const box = await openSecretBox(config.secretKey, backend.admin, { setUp, log: config.log ?? (() => {}) });
@@ -79,9 +82,13 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     }
     const fleet = await openFleet(config, backend, ttlMs);
     closing.push(fleet.close);
+    // Handles respelled on open merged contacts around the fleet's hot tier: it may hold them as they were.
+    if (migrated?.handles?.merged) await fleet.hot?.clear();
+    const signal = new ChangeSignal(fleet.bus);
+    const eventIds = eventIdCodec(async () => Buffer.from(await backend.admin.initSetting('secret:event-ids', randomBytes(32).toString('hex')), 'hex'), backend.dialect);
     return createStore({
-      backend, clock: config.clock ?? Date.now, signal: new ChangeSignal(fleet.bus), hot: fleet.hot, box,
-      channelKinds: new Map(), onClose: fleet.close,
+      backend, clock: config.clock ?? Date.now, signal, hot: fleet.hot, box,
+      channelKinds: new Map(), onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
     }, config.tenant ?? 'default');
   } catch (error) {
     await closeAll();

@@ -128,7 +128,7 @@ export function operationsOf(s: Scope): OperationsApi {
           }
         }
       };
-      const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock(), committed: options.committed });
+      const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock(), committed: options.committed, actor: s.actor });
       // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.
       if (!options.dryRun && (report.inserted || report.present || report.merged)) await s.hot?.clear();
       return report;

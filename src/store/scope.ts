@@ -7,6 +7,8 @@ import { IdSchema } from '../domain/entities.js';
 import { validate } from '../domain/validate.js';
 import type { ChangeSignal } from '../events/change-signal.js';
 import type { SecretBox } from './secret-box.js';
+import type { EventIdCodec } from './event-ids.js';
+import type { EventTails } from './event-tail.js';
 
 /** What every tenant view of one store shares. */
 export interface StoreContext {
@@ -16,6 +18,10 @@ export interface StoreContext {
   /** The hot tier, if any: reads go through it, and every commit updates or invalidates it before it is acknowledged. */
   readonly hot: HotTier | undefined;
   readonly box: SecretBox;
+  /** Event ids as clients see them (opaque, per tenant). */
+  readonly eventIds: EventIdCodec;
+  /** The live tails of the event log that `events.follow` shares. */
+  readonly tails: EventTails;
   /** Channel kinds by tenant and id: a channel's kind never changes and channels are never deleted. */
   readonly channelKinds: Map<string, ChannelKind>;
   /** Closed with the store, after the backend. */

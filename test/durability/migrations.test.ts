@@ -114,7 +114,7 @@ describe('handles stored before normalisation', () => {
     return { channel, older, newer };
   }
 
-  async function check(url: string, seeded: Awaited<ReturnType<typeof seed>>) {
+  async function check(url: string, seeded: Awaited<ReturnType<typeof seed>>, raw: (sql: string, params: unknown[]) => Promise<void>, schema = '') {
     const report = await migrate({ url });
     expect(report.handles).toEqual({ changed: 2, merged: 1 });
     expect((await migrate({ url })).handles).toBeUndefined(); // once per database
@@ -129,20 +129,29 @@ describe('handles stored before normalisation', () => {
       expect((await store.diagnose()).merges.count).toBe(1);
       const next = await store.ingest({ channelId: seeded.channel.id, from: { address: '5511987654321' }, externalId: 'c', content: '?' });
       expect(next.conversation.id).toBe(seeded.newer.conversation.id);
+      // An instance of the previous version, still running during a rolling upgrade, stores a handle its way:
+      // the next start respells it too.
+      await store.ingest({ channelId: seeded.channel.id, from: { address: '5521912345678' }, externalId: 'd', content: 'oi' });
     } finally {
       await store.close();
     }
+    await raw(`UPDATE ${schema}contact_handles SET address = '+55 21 91234-5678' WHERE address = '5521912345678'`, []);
+    expect((await migrate({ url })).handles).toEqual({ changed: 1, merged: 0 });
+    const again = await openStore({ url });
+    expect((await again.contacts.findByHandle({ channel: 'whatsapp', address: '5521912345678' }))!.handles).toEqual([{ channel: 'whatsapp', address: '5521912345678' }]);
+    await again.close();
   }
 
   it('are respelled once, on SQLite, merging the contacts that turn out to be one person', async () => {
     const file = join(dir, 'old.db');
     const url = `sqlite:${file}`;
-    const seeded = await seed(url, async (sql) => {
+    const raw = async (sql: string) => {
       const db = new Database(file);
       db.prepare(sql).run();
       db.close();
-    });
-    await check(url, seeded);
+    };
+    const seeded = await seed(url, raw);
+    await check(url, seeded, raw);
   });
 
   it('are respelled once, on PostgreSQL', async (ctx) => {
@@ -152,10 +161,11 @@ describe('handles stored before normalisation', () => {
     await client.connect();
     try {
       const url = `${POSTGRES_URL}?schema=${schema}`;
-      const seeded = await seed(url, async (sql, params) => {
+      const raw = async (sql: string, params: unknown[]) => {
         await client.query(sql, params);
-      }, `${schema}.`);
-      await check(url, seeded);
+      };
+      const seeded = await seed(url, raw, `${schema}.`);
+      await check(url, seeded, raw, `${schema}.`);
     } finally {
       await client.end();
       await drop();

@@ -68,6 +68,26 @@ describe('colloquy export and import', () => {
     await store.close();
   });
 
+  it("keeps a channel's idempotency key bound to its request, and audits the secrets it brings", async () => {
+    const source = `sqlite:${join(dir, 'keyed-source.db')}`;
+    const store = await openStore({ url: source });
+    await store.channels.create({ kind: 'web', name: 'site', secrets: { token: 'tok-1' }, idempotencyKey: 'setup-site' });
+    await store.close();
+    const file = join(dir, 'keyed.jsonl');
+    await exportTo(source, file, { includeSecrets: true });
+    const target = `sqlite:${join(dir, 'keyed-target.db')}`;
+    expect(await importFrom(target, file)).toMatchObject({ inserted: 1 });
+    const moved = await openStore({ url: target });
+    try {
+      const [entry] = (await moved.audit.list()).data;
+      expect(entry).toMatchObject({ actor: 'cli', action: 'channel.secrets_changed', details: { set: ['token'], removed: [], by: 'import' } });
+      expect((await moved.channels.ensure({ kind: 'web', name: 'site', secrets: { token: 'tok-1' }, idempotencyKey: 'setup-site' })).created).toBe(false);
+      await expectError(moved.channels.create({ kind: 'web', name: 'another', idempotencyKey: 'setup-site' }), 'idempotency_key_reused');
+    } finally {
+      await moved.close();
+    }
+  });
+
   it('moves a database from SQLite to PostgreSQL', async (ctx) => {
     if (!(await postgresAvailable())) return ctx.skip();
     const source = `sqlite:${join(dir, 'to-pg.db')}`;

@@ -123,8 +123,26 @@ describe('failed authentications', async () => {
     expect((await from('198.51.100.1', secret)).statusCode).toBe(200);
     expect((await app.inject({ url: '/health', headers: { 'x-forwarded-for': '203.0.113.7' } })).statusCode).toBe(200);
     const metrics = (await get(app, ADMIN, '/metrics')).body;
-    expect(metrics).toMatch(/colloquy_auth_failures_total\{reason="unknown"\} 21/);
+    expect(metrics).toMatch(/colloquy_auth_failures_total\{reason="unknown"\} 20/);
     expect(metrics).toMatch(/colloquy_auth_failures_total\{reason="throttled"\} \d+/);
+  });
+
+  it('bound a burst of guesses sent at once like guesses sent one by one: a right one among them is refused too', async () => {
+    const { app, store } = await server({ adminKey: ADMIN });
+    const { secret } = await store.keys.create({ tenant: 'shop' });
+    const guesses = Array.from({ length: 200 }, (_, i) => (i === 199 ? secret : `cq_burst-${i}`));
+    const answers = await Promise.all(guesses.map((key) => get(app, key)));
+    const statuses = answers.map((a) => a.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(180);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('count an IPv6 client by its /64', async () => {
+    const { app } = await server({ trustProxy: ['127.0.0.1'] });
+    for (let i = 0; i < 20; i++) await get(app, `cq_v6-${i}`, '/v1/conversations', { 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}` });
+    expect((await get(app, 'cq_v6-more', '/v1/conversations', { 'x-forwarded-for': '2001:db8:1:2:ffff::1' })).statusCode).toBe(429);
+    expect((await get(app, 'cq_v6-other', '/v1/conversations', { 'x-forwarded-for': '2001:db8:1:3::1' })).statusCode).toBe(401);
   });
 
   it('believe X-Forwarded-For only from a trusted proxy', async () => {

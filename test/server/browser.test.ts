@@ -174,6 +174,9 @@ describe('browsers', () => {
       const issued = await token();
       for (const spelling of ['%74oken', 'TOKEN', 'key', 'api_key']) await page(app, `/v1/events?${spelling}=${issued.token}&x=1`);
       expect(redactUrl('/v1/events?a=1&%74oken=cqe_x&b=2')).toBe('/v1/events?a=1&%74oken=[redacted]&b=2');
+      for (const name of ['key[]', 'x-api-key', 'auth', 'Authorization', 'bearer', 'client_secret', 'hub.verify_token', 'sig', 'signature', 'passwd']) {
+        expect(redactUrl(`/webhook?${encodeURIComponent(name)}=s3cr3t&page=2`), name).toBe(`/webhook?${encodeURIComponent(name)}=[redacted]&page=2`);
+      }
       const all = logs.join('');
       expect(all).toContain('token=[redacted]');
       expect(all).not.toMatch(/cqe_[A-Za-z0-9_-]{20}/);

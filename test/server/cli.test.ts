@@ -20,13 +20,23 @@ describe('colloquy CLI', () => {
       encoding: 'utf8', timeout: 20_000, env: { ...process.env, COLLOQUY_ADMIN_KEY: '5820' },
     });
     expect(short.status).toBe(1);
-    expect(short.stderr).toMatch(/COLLOQUY_ADMIN_KEY is 4 characters long; use at least 32 random ones: COLLOQUY_ADMIN_KEY=\$\(openssl rand -base64 32\)/);
+    expect(short.stderr).toMatch(/COLLOQUY_ADMIN_KEY is 4 characters long; use at least 32 random ones, such as the output of `openssl rand -base64 32`/);
     const open = run('serve', '--db', 'sqlite::memory:', '--host', '0.0.0.0', '--port', '0', '--open');
     expect(open.status).toBe(1);
     expect(open.stderr).toMatch(/--open serves without keys: only on a loopback address/);
     const limit = run('serve', '--db', 'sqlite::memory:', '--port', '0', '--headers-timeout', 'soon');
     expect(limit.status).toBe(1);
     expect(limit.stderr).toMatch(/Invalid --headers-timeout "soon"/);
+    const spaced = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--db', 'sqlite::memory:', '--port', '0'], {
+      encoding: 'utf8', timeout: 20_000, env: { ...process.env, COLLOQUY_ADMIN_KEY: 'a key with spaces that is long enough to pass' },
+    });
+    expect(spaced.stderr).toMatch(/32 to 200 characters without spaces/);
+    // A yes/no variable means what it says: "false" keeps the metrics behind the admin key, a typo is refused.
+    const typo = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--db', 'sqlite::memory:', '--port', '0'], {
+      encoding: 'utf8', timeout: 20_000, env: { ...process.env, COLLOQUY_METRICS_PUBLIC: 'maybe' },
+    });
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toMatch(/Invalid COLLOQUY_METRICS_PUBLIC "maybe": 1 or 0/);
   });
 
   it('creates a key that expires, and lists it as such', () => {

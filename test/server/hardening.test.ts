@@ -1,7 +1,8 @@
 import { get } from 'node:http';
+import { Writable } from 'node:stream';
 import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/index.js';
+import { ColloquyError, openStore, type Store } from '../../src/index.js';
 import { buildApp, type App, type AppConfig } from '../../src/server/app.js';
 
 const started: Array<{ app: App; store: Store }> = [];
@@ -98,6 +99,40 @@ describe('errors from the HTTP parser and the body parser', () => {
     const text = await app.inject({ method: 'POST', url: '/v1/conversations', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
     expect(text.statusCode).toBe(415);
     expect(text.json().error.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('a request that arrives too slowly', () => {
+  it('is 408 request_timeout in the common shape', async () => {
+    const { port } = await listening({ limits: { requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 } });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('POST /v1/conversations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('request_timeout');
+  }, 30_000);
+});
+
+describe('a bug', () => {
+  it('is logged whole, with its stack, each time (only expected outages are sampled)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+    const store = await openStore({ url: 'sqlite::memory:' });
+    const app = await buildApp({ store, logger: { level: 'warn', stream: sink } });
+    started.push({ app, store });
+    const broken = Object.create(store.conversations) as typeof store.conversations;
+    broken.list = async () => { throw new ColloquyError('internal', 'Unexpected SQLite error (boom); nothing was acknowledged.', {}, { cause: new Error('boom') }); };
+    app.addHook('preHandler', async (request) => {
+      request.store = Object.assign(Object.create(request.store), { conversations: broken });
+    });
+    for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/v1/conversations' })).statusCode).toBe(500);
+    const bugs = lines.filter((l) => l.includes('unexpected error'));
+    expect(bugs).toHaveLength(3);
+    expect(bugs[0]).toContain('"stack"');
   });
 });
 

@@ -71,6 +71,22 @@ describe('event streams', () => {
     expect(stream.text).toContain('This server now needs an API key.');
   });
 
+  it("give each stream token a cap of its own, so that one page cannot use up its key's streams", async () => {
+    const { app, store, base } = await listening({ limits: { streamsPerKey: 2, streamsPerServer: 100 } });
+    const { secret } = await store.keys.create({ tenant: 'web' });
+    const issued = (await app.inject({ method: 'POST', url: '/v1/events/tokens', headers: { authorization: `Bearer ${secret}` }, payload: {} })).json();
+    const opened = [];
+    for (let i = 0; i < 10; i++) opened.push(await follow(`${base}${issued.url}`, undefined, 30_000));
+    expect(opened.map((o) => o.status)).toEqual(Array(10).fill(200));
+    const greedy = await follow(`${base}${issued.url}`, undefined, 30_000);
+    expect(greedy.status).toBe(429);
+    expect(JSON.parse(greedy.text).error.message).toContain('this stream token already holds 10');
+    // The key's own streams are untouched.
+    expect((await follow(`${base}/v1/events`, secret, 30_000)).status).toBe(200);
+    expect((await follow(`${base}/v1/events`, secret, 30_000)).status).toBe(200);
+    for (const o of opened) o.abort();
+  });
+
   it('are capped per key and per server (429), and a closed one frees its place', async () => {
     const { store, base } = await listening({ limits: { streamsPerKey: 2, streamsPerServer: 3 } });
     const a = (await store.keys.create({ tenant: 'a' })).secret;

@@ -6,7 +6,7 @@ import { loadMigrations, type Bookkeeping, type Migration } from '../sql/migrati
 import { createSqlBackend } from '../sql/sql-backend.js';
 import { toPostgres, type Row, type SqlEngine, type SqlRunner } from '../sql/sql.js';
 import { createTables } from '../sql/tables.js';
-import { postgresHotPath } from './postgres-hot-path.js';
+import { compareEventIds, postgresHotPath } from './postgres-hot-path.js';
 
 export interface PostgresConfig {
   /** postgres://user:password@host:port/database */
@@ -122,6 +122,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     append: hot.append,
     ingest: hot.ingest,
     listEvents: hot.listEvents,
+    eventsHead: hot.eventsHead,
+    compareEventIds,
     eraseEvents: hot.eraseEvents,
     async *snapshot(read) {
       // One REPEATABLE READ snapshot for the whole export.

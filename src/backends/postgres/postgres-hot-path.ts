@@ -97,7 +97,25 @@ export function postgresHotPath(pool: Pool, tables: Tables) {
     }
   }
 
-  return { append, ingest, eraseEvents, listEvents };
+  /** The tenant's newest settled event: its next events to be delivered come after it. */
+  async function eventsHead(tenant: string): Promise<string | null> {
+    const row = (await pool.query(`SELECT tx::text AS tx, id FROM events WHERE tenant_id = $1 AND tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx DESC, id DESC LIMIT 1`, [tenant])).rows[0] as Row | undefined;
+    return row ? `${row.tx}-${row.id}` : null;
+  }
+
+  return { append, ingest, eraseEvents, listEvents, eventsHead };
+}
+
+/** Event ids in delivery order, (transaction id, id) (null: the log's start). */
+export function compareEventIds(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  const [ta, ia] = parseEventCursor(a);
+  const [tb, ib] = parseEventCursor(b);
+  const tx = BigInt(ta) - BigInt(tb);
+  return tx < 0n ? -1 : tx > 0n ? 1 : ia - ib;
 }
 
 function parseEventCursor(after: string | undefined): [string, number] {

@@ -6,20 +6,26 @@ import type { SqlEngine } from './sql.js';
 const DONE = 'handles-normalized';
 const CONTACT_OF = 'SELECT contact_id FROM contact_handles WHERE tenant_id = ? AND channel = ? AND address = ?';
 
+/** Handles written this long before the last pass began are looked at again (writers' clocks differ). */
+const MARGIN_MS = 10 * 60_000;
+
 /**
- * Once per database, after the schema migrations: rewrites every stored handle to the one spelling the store
- * now writes (`domain/handles.ts`). Where two contacts turn out to share a handle, they are merged by the
- * contact-merge rule. Each handle changes in a transaction of its own; a run cut short is run again at the
- * next open, and answers how many handles changed and how many contacts were merged.
+ * After the schema migrations, at every migrating open: rewrites stored handles to the one spelling the store
+ * now writes (`domain/handles.ts`) — all of them the first time, then those written since the last pass began,
+ * so that handles an instance of the previous version stored during a rolling upgrade are respelled by the next
+ * start. Where two contacts turn out to share a handle, they are merged by the contact-merge rule. Each handle
+ * changes in a transaction of its own; a pass cut short is done again. Answers how many handles changed and how
+ * many contacts were merged.
  */
 export async function normalizeStoredHandles(engine: SqlEngine, now: number): Promise<{ changed: number; merged: number }> {
-  if (await engine.one('SELECT value FROM colloquy_settings WHERE name = ?', [DONE])) return { changed: 0, merged: 0 };
+  const last = (await engine.one('SELECT value FROM colloquy_settings WHERE name = ?', [DONE]))?.value as string | undefined;
+  const since = last === undefined ? -1 : Number(last) - MARGIN_MS;
   let changed = 0;
   let merged = 0;
-  let after: [string, string, string] = ['', '', ''];
+  let after: [number, string, string, string] = [since, '', '', ''];
   for (;;) {
-    const rows = await engine.all(`SELECT tenant_id, channel, address FROM contact_handles WHERE (tenant_id, channel, address) > (?, ?, ?)
-      ORDER BY tenant_id, channel, address LIMIT 500`, after);
+    const rows = await engine.all(`SELECT created_at, tenant_id, channel, address FROM contact_handles
+      WHERE (created_at, tenant_id, channel, address) > (?, ?, ?, ?) ORDER BY created_at, tenant_id, channel, address LIMIT 500`, after);
     if (rows.length === 0) break;
     for (const row of rows) {
       const { tenant_id: tenant, channel, address } = row as { tenant_id: string; channel: ChannelKind; address: string };
@@ -46,9 +52,9 @@ export async function normalizeStoredHandles(engine: SqlEngine, now: number): Pr
       changed++;
       if (didMerge) merged++;
     }
-    const last = rows.at(-1)!;
-    after = [last.tenant_id, last.channel, last.address];
+    const end = rows.at(-1)!;
+    after = [Number(end.created_at), end.tenant_id, end.channel, end.address];
   }
-  await engine.run('INSERT INTO colloquy_settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING', [DONE, String(now)]);
+  await engine.run('INSERT INTO colloquy_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [DONE, String(now)]);
   return { changed, merged };
 }

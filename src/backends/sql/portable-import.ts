@@ -4,6 +4,8 @@ import { mergeContacts, survivorOf } from './contact-merge.js';
 import { CONTACT_OF_HANDLE } from './contacts.js';
 import { writeEvent } from './events.js';
 import type { PortableRecord } from './portable.js';
+import { newId } from '../../domain/ids.js';
+import { writeAudit } from './audit.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
 
@@ -63,8 +65,9 @@ const IMPORT_LOCK = 7_236_111_001;
  * - a record whose own references are missing or belong to another tenant is skipped, never linked across
  *   tenants, and the report says why.
  */
-async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, records: PortableRecord[], state: ImportState, now: number): Promise<void> {
+async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, records: PortableRecord[], state: ImportState, at: { now: number; actor: string }): Promise<void> {
   const { report } = state;
+  const { now, actor } = at;
   const note = (record: PortableRecord, what: string) => {
     if (report.notes.length < 50) report.notes.push(`${record.kind} ${record.data.id} (tenant ${record.tenant}) ${what}`);
   };
@@ -203,9 +206,15 @@ async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, re
         }
         const holder = key === null ? undefined : await sql.one('SELECT id FROM channels WHERE tenant_id = ? AND idempotency_key = ?', [t, key]);
         if (holder) key = null;
-        if (!(await sql.run(insert('channels', tables.channels.columns, '(id)'), tables.channels.values(record.data, t, { secrets: record.secrets ?? {}, idempotencyKey: key })))) {
+        const hash = key === null ? null : record.idempotencyHash ?? null;
+        if (!(await sql.run(insert('channels', tables.channels.columns, '(id)'), tables.channels.values(record.data, t, { secrets: record.secrets ?? {}, idempotencyKey: key, idempotencyHash: hash })))) {
           skip(record, 'its id is that of a channel of another tenant');
           break;
+        }
+        // Secrets that arrive by import are changes to secrets like any other.
+        const names = Object.keys(record.secrets ?? {}).sort();
+        if (names.length) {
+          await writeAudit(sql, { id: newId(), actor, action: 'channel.secrets_changed', tenant: t, subjectId: record.data.id, details: { set: names, removed: [], by: 'import' }, now });
         }
         report.inserted++;
         if (holder) adjust(record, `without its idempotency key, which channel ${holder.id} already holds`);
@@ -245,8 +254,9 @@ const retryable = (engine: SqlEngine, error: unknown) =>
  * transaction and rolls it back; `committed` hears the report after each batch (what a failure leaves).
  */
 export async function importStream(engine: SqlEngine, tables: Tables, records: AsyncIterable<PortableRecord>, options: {
-  dryRun: boolean; now: number; batch?: number; committed?: ((report: ImportReport) => void) | undefined;
+  dryRun: boolean; now: number; batch?: number; committed?: ((report: ImportReport) => void) | undefined; actor?: string | undefined;
 }): Promise<ImportReport> {
+  const at = { now: options.now, actor: options.actor ?? 'import' };
   let state: ImportState = { report: emptyReport(), agents: {}, links: [] };
   const size = options.batch ?? 500;
   const lock = (sql: SqlRunner) => (engine.dialect === 'postgres' ? sql.one('SELECT pg_advisory_xact_lock(?::bigint) AS x', [IMPORT_LOCK]) : undefined);
@@ -273,7 +283,7 @@ export async function importStream(engine: SqlEngine, tables: Tables, records: A
     const rolledBack = new Error('dry run');
     await engine.tx(async (tx) => {
       await lock(tx);
-      for await (const batch of batches()) await importBatch(engine, tx, tables, batch, state, options.now);
+      for await (const batch of batches()) await importBatch(engine, tx, tables, batch, state, at);
       await finish(tx, state.links, state.report);
       throw rolledBack;
     }).catch((error) => {
@@ -298,7 +308,7 @@ export async function importStream(engine: SqlEngine, tables: Tables, records: A
       }
     }
   };
-  for await (const batch of batches()) await run((tx, next) => importBatch(engine, tx, tables, batch, next, options.now));
+  for await (const batch of batches()) await run((tx, next) => importBatch(engine, tx, tables, batch, next, at));
   if (state.links.length) await run((tx, next) => finish(tx, next.links, next.report));
   return state.report;
 }

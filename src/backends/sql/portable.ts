@@ -18,7 +18,7 @@ import { emptyState, type Tables } from './tables.js';
  * store and the backend they are sealed (`store/secret-box.ts`).
  */
 export type PortableRecord =
-  | { kind: 'channel'; tenant: string; data: Channel; secrets?: Record<string, string>; idempotencyKey?: string }
+  | { kind: 'channel'; tenant: string; data: Channel; secrets?: Record<string, string>; idempotencyKey?: string; idempotencyHash?: string }
   | { kind: 'agent'; tenant: string; data: Agent }
   | { kind: 'contact'; tenant: string; data: Contact }
   | { kind: 'conversation'; tenant: string; data: Conversation & { state: ConversationState } }
@@ -55,6 +55,8 @@ export function portableProblem(record: unknown): string | undefined {
   const bad = findBadText(r.data, '');
   if (bad) return `has a ${r.kind} whose ${bad.path} ${bad.message}`;
   if (r.idempotencyKey !== undefined && (typeof r.idempotencyKey !== 'string' || r.idempotencyKey.length > 300)) return 'has an invalid idempotencyKey';
+  const hash = (r as { idempotencyHash?: unknown }).idempotencyHash;
+  if (hash !== undefined && (typeof hash !== 'string' || hash.length > 100)) return 'has an invalid idempotencyHash';
   return undefined;
 }
 
@@ -76,7 +78,7 @@ export async function* exportRecords(sql: SqlRunner, tables: Tables): AsyncGener
   };
   for await (const rows of byId('SELECT x.* FROM channels x')) {
     for (const row of rows) {
-      yield { kind: 'channel', tenant: row.tenant_id, data: tables.channels.fromRow(row), secrets: tables.channelSecrets(row), ...(row.idempotency_key ? { idempotencyKey: row.idempotency_key } : {}) };
+      yield { kind: 'channel', tenant: row.tenant_id, data: tables.channels.fromRow(row), secrets: tables.channelSecrets(row), ...(row.idempotency_key ? { idempotencyKey: row.idempotency_key } : {}), ...(row.idempotency_hash ? { idempotencyHash: row.idempotency_hash } : {}) };
     }
   }
   for await (const rows of byId('SELECT x.* FROM agents x')) {

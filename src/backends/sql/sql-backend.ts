@@ -37,6 +37,8 @@ export interface Engine {
   readonly ingest: InboundRepository['ingest'];
   /** Event ids and delivery order are the engine's own. */
   readonly listEvents: EventRepository['list'];
+  readonly eventsHead: EventRepository['head'];
+  readonly compareEventIds: EventRepository['compare'];
   readonly eraseEvents: EraseEvents;
   /** Runs `read` over one consistent, read-only snapshot that does not block writers. */
   snapshot<T>(read: (sql: SqlRunner) => AsyncGenerator<T>): AsyncGenerator<T>;
@@ -112,7 +114,7 @@ export function createSqlBackend(engine: Engine): Backend {
     agents: guard(agentRepository(sql, tables), translate),
     keys: guard(keyRepository(sql, tables), translate),
     audit: guard(auditRepository(sql, tables), translate),
-    events: guard({ list: engine.listEvents }, translate),
+    events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });
 }

@@ -162,6 +162,7 @@ export function createTables(json: (value: unknown) => any) {
         reopen_window_ms: (c: Channel) => c.config.reopenWindowSeconds * 1000,
         secrets: (_c, _t, more) => JSON.stringify(more.secrets ?? {}),
         idempotency_key: (_c, _t, more) => more.idempotencyKey ?? null,
+        idempotency_hash: (_c, _t, more) => more.idempotencyHash ?? null,
       },
     }, json, { secrets: (row) => secretFlags(json(row.secrets)) }),
     /** A channel row's sealed secrets, as stored. */

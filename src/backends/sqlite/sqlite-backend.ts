@@ -10,7 +10,7 @@ import { sqliteParams, toSqlite, type Row, type SqlEngine, type SqlRunner } from
 import { createTables } from '../sql/tables.js';
 import { startCheckpointer } from './checkpointer.js';
 import { ConnectionGate } from './connection-gate.js';
-import { sqliteHotPath } from './sqlite-hot-path.js';
+import { compareEventIds, sqliteHotPath } from './sqlite-hot-path.js';
 
 export interface SqliteConfig {
   /** File path, or ':memory:'. The parent directory is created when missing. */
@@ -138,6 +138,8 @@ export async function createSqliteBackend(config: SqliteConfig): Promise<Backend
     append: hot.append,
     ingest: hot.ingest,
     listEvents: hot.listEvents,
+    eventsHead: hot.eventsHead,
+    compareEventIds,
     eraseEvents: hot.eraseEvents,
     async *snapshot(read) {
       if (memory) {

@@ -136,8 +136,19 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
     }));
   }
 
-  return { append, ingest, eraseEvents, listEvents };
+  /** The newest event of the log, any tenant's: ids are one sequence, so the tenant's next events come after it. */
+  async function eventsHead(): Promise<string | null> {
+    while (gate.held) await gate.free();
+    const id = (prepare('SELECT max(id) AS id FROM events').get() as { id: number | null }).id;
+    return id === null ? null : String(id);
+  }
+
+  return { append, ingest, eraseEvents, listEvents, eventsHead };
 }
+
+/** Event ids in delivery order (null: the log's start). */
+export const compareEventIds = (a: string | null, b: string | null): number =>
+  a === b ? 0 : a === null ? -1 : b === null ? 1 : parseEventCursor(a) - parseEventCursor(b);
 
 function parseEventCursor(after: string | undefined): number {
   if (after === undefined) return 0;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Type from 'typebox';
@@ -25,10 +26,19 @@ const TokenAnswer = Type.Object({
 /** Whether the client asked for a JSON page rather than a stream (`Accept: application/json`). */
 const wantsJson = (accept: string | undefined) => accept !== undefined && /application\/json/i.test(accept) && !/text\/event-stream/i.test(accept);
 
-const BATCH = 100;
-/** Wake-ups come from this process and, through Redis or LISTEN/NOTIFY, from the fleet; the poll covers a lost one. */
-const POLL_MS = 1_000;
+/** An event as one server-sent event, written once however many streams send it (followers share event objects). */
+const frames = new WeakMap<object, string>();
+const frameOf = (event: { id: string; type: string }): string => {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+};
 const HEARTBEAT_MS = 15_000;
+/** Open streams one stream token may hold (a page needs one or two). */
+const STREAMS_PER_TOKEN = 10;
 /** How often a stream re-checks its key: a revoked or expired key's streams end within about twice this. */
 const RECHECK_MS = 2_000;
 
@@ -84,21 +94,24 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const conversationId = grant?.conversationId ?? request.query.conversationId;
     const lastEventId = request.headers['last-event-id'];
-    let cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
+    const cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
     // The same log as a page, for a client that polls (pass `nextCursor` back as `after`).
     if (wantsJson(request.headers.accept)) {
       const { token: _token, ...page } = request.query;
       return store.events.list({ ...page, ...(cursor ? { after: cursor } : {}), ...(conversationId ? { conversationId } : {}) });
     }
-    const read = () => store.events.list({ ...(cursor ? { after: cursor } : {}), limit: BATCH, ...(conversationId ? { conversationId } : {}) });
-    let batch = (await read()).data; // an invalid cursor answers 400 here, before the stream starts
-    // Each stream holds a socket and wakes on every change of its tenant: bounded per key and per server.
-    const held = perKey.get(request.keyId) ?? 0;
-    if (held >= app.limits.streamsPerKey || streams.size >= app.limits.streamsPerServer) {
-      const which = held >= app.limits.streamsPerKey ? `this key already holds ${held}, the most one key may` : `this server already holds ${streams.size}, the most it serves`;
+    // An invalid cursor answers 400 here, before the stream starts.
+    await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1, ...(conversationId ? { conversationId } : {}) });
+    // Each stream holds a socket: bounded per key and per server. A stream token (a web page's) has a bucket of
+    // its own, so that one visitor cannot use up its key's streams or another visitor's.
+    const bucket = grant ? `token:${createHash('sha256').update(request.query.token ?? '').digest('base64url')}` : `key:${request.keyId}`;
+    const cap = grant ? STREAMS_PER_TOKEN : app.limits.streamsPerKey;
+    const held = perKey.get(bucket) ?? 0;
+    if (held >= cap || streams.size >= app.limits.streamsPerServer) {
+      const which = held >= cap ? `this ${grant ? 'stream token' : 'key'} already holds ${held}, the most one may` : `this server already holds ${streams.size}, the most it serves`;
       throw new ColloquyError('rate_limited', `Too many open event streams: ${which}. Close one, or share one stream between the readers of a process.`);
     }
-    perKey.set(request.keyId, held + 1);
+    perKey.set(bucket, held + 1);
 
     reply.hijack();
     const res = reply.raw;
@@ -109,11 +122,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    let open = true;
-    let wake: (() => void) | undefined;
+    const stop = new AbortController();
     const end = () => {
-      open = false;
-      wake?.();
+      stop.abort();
       if (res.writableNeedDrain) res.destroy(); // a client that stopped reading must not hold up a shutdown
     };
     streams.add(end);
@@ -124,44 +135,31 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     let refused: string | undefined;
     const recheck = setInterval(() => {
       void app.auth.holds(request.keyId, store.tenantId, RECHECK_MS).then((holds) => {
-        if (holds || !open) return;
+        if (holds || stop.signal.aborted) return;
         refused = request.keyId === 'open' ? 'This server now needs an API key.' : 'The API key of this stream was revoked or has expired.';
         end();
       }, () => {}); // a database that does not answer ends nothing: the next check asks again
     }, RECHECK_MS);
-    const unsubscribe = store.events.onChange(() => wake?.());
     const heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) void write(res, ': keep-alive\n\n');
     }, HEARTBEAT_MS);
     try {
       await write(res, 'retry: 2000\n\n');
-      while (open) {
+      // Every stream of the tenant in this process shares one tail of the log (store/event-tail.ts).
+      for await (const batch of store.events.follow({ after: cursor || undefined, conversationId, stop: stop.signal })) {
         for (const event of batch) {
-          if (!open) break;
-          await write(res, `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-          cursor = event.id;
+          if (stop.signal.aborted) break;
+          await write(res, frameOf(event));
         }
-        if (batch.length < BATCH) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, POLL_MS);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = undefined;
-        }
-        if (open) batch = (await read()).data;
       }
     } catch (error) {
       request.log.warn(isColloquyError(error) ? { code: error.code } : { err: error }, `event stream ended by an error: ${(error as Error).message}`);
     } finally {
       streams.delete(end);
-      const left = (perKey.get(request.keyId) ?? 1) - 1;
-      if (left > 0) perKey.set(request.keyId, left);
-      else perKey.delete(request.keyId);
+      const left = (perKey.get(bucket) ?? 1) - 1;
+      if (left > 0) perKey.set(bucket, left);
+      else perKey.delete(bucket);
       app.metrics.streams.dec();
-      unsubscribe();
       clearInterval(heartbeat);
       clearInterval(recheck);
       if (refused && !res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ error: { code: 'unauthenticated', message: refused } })}\n\n`);

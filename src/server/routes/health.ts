@@ -59,8 +59,13 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { sto
       return { status: 'ready' };
     } catch (error) {
       reply.code(503);
-      if (isColloquyError(error) && error.code !== 'internal') return errorBody(error.code, error.message, { ...(typeof error.details?.reason === 'string' ? { reason: error.details.reason } : {}) });
-      return errorBody('unavailable', 'The database does not answer.');
+      // Open to anyone: the status and why, never the driver's words (a database name, a host and port).
+      const reason = isColloquyError(error) && typeof error.details?.reason === 'string' ? error.details.reason : undefined;
+      if (isColloquyError(error, 'schema_outdated') || isColloquyError(error, 'schema_too_new')) {
+        return errorBody(error.code, error.code === 'schema_outdated' ? 'The database lacks this version\'s migrations: run `colloquy migrate`.' : 'The database was migrated by a newer Colloquy.');
+      }
+      if (reason === 'schema_missing') return errorBody('unavailable', "The database has none of Colloquy's tables: run `colloquy migrate`.", { reason });
+      return errorBody('unavailable', 'The database does not answer.', ...(reason ? [{ reason }] : []));
     }
   });
 

@@ -81,5 +81,44 @@ export function eventsCases({ second, fresh, setup }: Harness): void {
       expect(all).toHaveLength(208);
       expect(seen).toEqual(all.map((e) => e.id));
     });
+
+    it("gives opaque ids, the tenant's own, and still takes the backend's own form as a cursor", async () => {
+      const store = fresh();
+      for (let i = 0; i < 3; i++) await store.conversations.create();
+      const events = (await store.events.list()).data;
+      for (const e of events) expect(e.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const legacyStart = store.dialect === 'postgres' ? '0-0' : '0';
+      expect((await store.events.list({ after: legacyStart })).data).toEqual(events);
+      await expectError(store.events.list({ after: 'AAAAAAAAAAAAAAAAAAAAAA' }), 'invalid_argument');
+    });
+
+    it('follows the log live: followers from the start, from a cursor, of one conversation, across instances, nothing lost or repeated', async () => {
+      const store = fresh();
+      const peer = second()?.tenant(store.tenantId) ?? store;
+      const [a, b] = await Promise.all([store.conversations.create(), store.conversations.create()]);
+      const early = (await store.events.list()).data;
+      const stop = new AbortController();
+      const follow = (options: { after?: string; conversationId?: string }) => {
+        const got: string[] = [];
+        const done = (async () => {
+          for await (const batch of store.events.follow({ ...options, stop: stop.signal })) got.push(...batch.map((e) => e.id));
+        })();
+        return { got, done };
+      };
+      const followers = [follow({}), follow({ after: early[0]!.id }), follow({ conversationId: b.id }), follow({ after: early.at(-1)!.id, conversationId: a.id })];
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? peer : store).messages.append((i % 3 ? a : b).id, { role: 'user', content: `${i}` })));
+      const expected = [
+        (await store.events.list({ limit: 1000 })).data,
+        (await store.events.list({ after: early[0]!.id, limit: 1000 })).data,
+        (await store.events.list({ conversationId: b.id, limit: 1000 })).data,
+        (await store.events.list({ after: early.at(-1)!.id, conversationId: a.id, limit: 1000 })).data,
+      ].map((page) => page.map((e) => e.id));
+      const deadline = Date.now() + 20_000;
+      while (followers.some((f, i) => f.got.length < expected[i]!.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      stop.abort();
+      await Promise.all(followers.map((f) => f.done));
+      followers.forEach((f, i) => expect(f.got, `follower ${i}`).toEqual(expected[i]));
+      await expectError((async () => { for await (const _ of store.events.follow({ after: 'garbage', stop: stop.signal })) break; })(), 'invalid_argument');
+    });
   });
 }

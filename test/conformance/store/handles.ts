@@ -14,6 +14,8 @@ const SPELLINGS = [
   '\u202E5511987654321', // a right-to-left override
   '\u2066+55 11 987654321\u2069', // bidi isolates
 ];
+/** As WhatsApp libraries and other scripts write it. */
+const MORE = ['5511987654321@s.whatsapp.net', '5511987654321:3@s.whatsapp.net', '5511987654321@c.us', '٥٥١١٩٨٧٦٥٤٣٢١', '۵۵۱۱۹۸۷۶۵۴۳۲۱', '00 55 11 98765 4321'];
 
 export function handlesCases({ fresh }: Harness): void {
   describe('handles are normalised', () => {
@@ -28,7 +30,7 @@ export function handlesCases({ fresh }: Harness): void {
       expect(new Set(results.map((r) => r.conversation.id)).size).toBe(1);
       const contact = (await store.contacts.get(results[0]!.conversation.contactId!))!;
       expect(contact.handles).toEqual([{ channel: 'whatsapp', address: '5511987654321' }]);
-      for (const address of SPELLINGS) {
+      for (const address of [...SPELLINGS, ...MORE]) {
         expect((await store.contacts.findByHandle({ channel: 'whatsapp', address }))?.id, address).toBe(contact.id);
         expect((await store.contacts.upsert({ handle: { channel: 'whatsapp', address } })).id, address).toBe(contact.id);
       }

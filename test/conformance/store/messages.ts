@@ -73,13 +73,17 @@ export function messagesCases({ second, fresh, setup }: Harness): void {
       await expectError(store.messages.append(conversation.id, { role: 'user', content: 'different body', idempotencyKey: 'k1' }), 'idempotency_key_reused', { idempotencyKey: 'k1', messageId: first.message.id });
       await expectError(store.messages.append(conversation.id, { role: 'assistant', content: 'hi', idempotencyKey: 'k1' }), 'idempotency_key_reused');
       await expectError(store.messages.append(conversation.id, { role: 'user', content: 'hi', metadata: { x: 1 }, idempotencyKey: 'k1' }), 'idempotency_key_reused');
+      // Numbers compare as stored JSON: -0 is 0.
+      const zero = await store.messages.append(conversation.id, { role: 'user', content: 'z', confidence: 0, metadata: { n: -0 }, idempotencyKey: 'k0' });
+      expect(await store.messages.append(conversation.id, { role: 'user', content: 'z', confidence: -0, metadata: { n: 0 }, idempotencyKey: 'k0' })).toMatchObject({ duplicate: true, message: { id: zero.message.id } });
+      await expectError(store.messages.append(conversation.id, { role: 'user', content: 'z', confidence: 0, metadata: { n: 0 }, externalId: 'other', idempotencyKey: 'k0' }), 'idempotency_key_reused');
       // A retry that leaves out what the first call left out is the same request (its stored time is kept).
       expect(await store.messages.append(conversation.id, { role: 'user', content: 'hi', idempotencyKey: 'k1', createdAt: first.message.createdAt })).toEqual({ message: first.message, duplicate: true });
       const ext = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
       const extAgain = await store.messages.append(conversation.id, { role: 'user', content: 'x', externalId: 'wamid.1' });
       expect(extAgain).toEqual({ message: ext.message, duplicate: true });
-      expect((await store.messages.list(conversation.id)).data.map((m) => m.seq)).toEqual([1, 2]);
-      expect((await store.events.list()).data).toHaveLength(eventsBefore.length + 1);
+      expect((await store.messages.list(conversation.id)).data.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect((await store.events.list()).data).toHaveLength(eventsBefore.length + 2);
       // Without a channel, an externalId is unique within its conversation only.
       const a = await store.conversations.create();
       const b = await store.conversations.create();

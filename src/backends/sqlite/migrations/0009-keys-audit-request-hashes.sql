@@ -1,5 +1,6 @@
 -- 0009: API keys may expire; an audit log of key, tenant and channel-secret changes (who, what, when; never a secret);
--- a channel created with an idempotency key remembers a hash of that request, so that a reused key is told apart from a retry.
+-- a channel created with an idempotency key remembers a hash of that request, so that a reused key is told apart from a retry;
+-- handles by creation time, so that each start respells only the handles written since the last (handles-normalized).
 -- backward-compatible: yes (a nullable column and a table earlier code never reads; an expired key stays valid
 -- to earlier code until the fleet is upgraded)
 ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
@@ -14,3 +15,4 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_tenant ON audit_log(tenant_id, id);
 ALTER TABLE channels ADD COLUMN idempotency_hash TEXT;
+CREATE INDEX contact_handles_created ON contact_handles(created_at, tenant_id, channel, address);
