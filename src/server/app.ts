@@ -313,11 +313,11 @@ export async function buildApp(config: AppConfig): Promise<App> {
       throw tooManyFailures(request, reply, refusedFor);
     }
     // Counted before it is judged, so that a burst of guesses at once is bounded too; given back when it holds.
-    let counted = false;
+    let counted: (() => Promise<void>) | undefined;
     const count = async () => {
       if (failuresPerMinute === 0) return;
-      counted = true;
-      const wait = await throttle.attempt(request.ip);
+      const { waitMs: wait, giveBack } = await throttle.attempt(request.ip);
+      counted = giveBack;
       if (wait > 0) {
         metrics.authFailures.inc({ reason: 'throttled' });
         throw tooManyFailures(request, reply, wait);
@@ -337,7 +337,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
       if (token !== undefined) await count();
       throw error;
     }
-    if (counted) void throttle.succeeded(request.ip);
+    if (counted) void counted();
     // DNS rebinding: a page of another site that resolves its own name to 127.0.0.1 must not reach an open server.
     if (caller.keyId === 'open' && !hosts.has(hostName(request.headers.host))) {
       throw new ColloquyError('forbidden', 'This server is open without keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1]; add this Host with --allowed-host, or use an API key.', { host: request.headers.host ?? null });

@@ -16,8 +16,9 @@ export interface AuthThrottleConfig {
 const COUNT = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
-// Gives one back, unless the window (and its count) is gone.
-const REFUND = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+// Gives one back, unless the window (and its count) is gone or nothing is left to give.
+const REFUND = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
 return 0`;
 
 /**
@@ -65,33 +66,33 @@ export function createAuthThrottle(config: AuthThrottleConfig = {}) {
       return until !== undefined && until > now ? until - now : 0;
     },
 
-    /** Counts an attempt of `address` about to be judged; the ms it is now refused for (0: go on and judge it). */
-    async attempt(address: string, now = Date.now()): Promise<number> {
+    /**
+     * Counts an attempt of `address` about to be judged: the ms it is now refused for (0: go on and judge it),
+     * and how to give the attempt back (where it was counted) once its key held.
+     */
+    async attempt(address: string, now = Date.now()): Promise<{ waitMs: number; giveBack(): Promise<void> }> {
       const bucket = clientBucket(address);
       let count: number;
       let until: number;
+      let giveBack: () => Promise<void>;
       try {
         if (!config.redis) throw new Error('no redis');
-        const [n, ttl] = (await config.redis.eval(COUNT, 1, redisKey(bucket), windowMs)) as [number, number];
+        const redis = config.redis;
+        const [n, ttl] = (await redis.eval(COUNT, 1, redisKey(bucket), windowMs)) as [number, number];
         count = n;
         until = now + (ttl > 0 ? ttl : windowMs);
+        giveBack = async () => {
+          await redis.eval(REFUND, 1, redisKey(bucket)).catch(() => {}); // a lost refund costs one guess of the limit, no more
+        };
       } catch {
         ({ count, until } = countLocally(bucket, now, 1));
+        giveBack = async () => {
+          countLocally(bucket, Date.now(), -1);
+        };
       }
-      if (count <= limit) return 0;
+      if (count <= limit) return { waitMs: 0, giveBack };
       refused.set(bucket, until);
-      return until - now;
-    },
-
-    /** Gives an attempt back: its key held. */
-    async succeeded(address: string, now = Date.now()): Promise<void> {
-      const bucket = clientBucket(address);
-      try {
-        if (!config.redis) throw new Error('no redis');
-        await config.redis.eval(REFUND, 1, redisKey(bucket));
-      } catch {
-        countLocally(bucket, now, -1);
-      }
+      return { waitMs: until - now, giveBack };
     },
   };
 }

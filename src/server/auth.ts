@@ -63,6 +63,7 @@ export function createAuthenticator(config: AuthConfig) {
   const stores = new Map<string, Store>();
   const lookups = new Map<string, { key: { id: string; tenantId: string } | AuthFailure; until: number }>();
   const grants = new Map<string, { tenant: string | null; at: number }>();
+  const judging = new Map<string, Promise<{ id: string; tenantId: string } | AuthFailure>>();
   const tokens = streamTokens(config.store);
   let counts: { total: number; active: number; until: number } | undefined;
 
@@ -139,14 +140,32 @@ export function createAuthenticator(config: AuthConfig) {
         throw authFailure('missing', `Send Authorization: Bearer <key>. ${HOW}`);
       }
       const secret = /^Bearer (\S{1,200})$/i.exec(authorization)?.[1];
-      const cached = secret === undefined ? undefined : lookups.get(secret);
-      const known = cached !== undefined && cached.until > Date.now() && typeof cached.key !== 'string';
-      if (!known) await beforeJudging?.();
-      if (!secret) throw authFailure('malformed', 'The Authorization header is not `Bearer <key>`.');
-      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default', adminId!), keyId: adminId!, judged: !known };
-      const key = await keyOf(secret);
+      if (!secret) {
+        await beforeJudging?.();
+        throw authFailure('malformed', 'The Authorization header is not `Bearer <key>`.');
+      }
+      // The admin key is judged here, in constant time; a match is no failure, so it is not counted.
+      if (admin && timingSafeEqual(digest(secret), admin)) return { store: storeOf(tenantHeader ?? 'default', adminId!), keyId: adminId!, judged: false };
+      const cached = lookups.get(secret);
+      let judged = false;
+      let key: { id: string; tenantId: string } | AuthFailure;
+      if (cached !== undefined && cached.until > Date.now()) key = cached.key;
+      else {
+        // Concurrent requests with one key share one judging, counted once: a client's parallel calls with its
+        // own key are not a burst of guesses.
+        let pending = judging.get(secret);
+        if (!pending) {
+          judged = true;
+          pending = (async () => {
+            await beforeJudging?.();
+            return keyOf(secret);
+          })().finally(() => judging.delete(secret));
+          judging.set(secret, pending);
+        }
+        key = await pending;
+      }
       if (typeof key === 'string') throw authFailure(key, `This API key is ${key === 'unknown' ? 'unknown' : key}. ${HOW}`);
-      return { store: storeOf(key.tenantId, key.id), keyId: key.id, judged: !known };
+      return { store: storeOf(key.tenantId, key.id), keyId: key.id, judged };
     },
 
     /** The caller of a stream token (`?token=` on GET /v1/events), with what it is limited to. */

@@ -25,7 +25,8 @@ export interface TenantEventIds {
 
 const LEGACY = /^(\d{1,15}|\d{1,19}-\d{1,18})$/;
 const MAX_ID = 2n ** 53n;
-const MAX_TX = 2n ** 63n;
+/** A block holds the transaction id in 6 bytes (PostgreSQL's xid8 stays far below 2^48), the id in 8, and 2 zero bytes. */
+const MAX_TX = 2n ** 48n;
 
 export function eventIdCodec(secret: () => Promise<Buffer>, dialect: 'sqlite' | 'postgres'): EventIdCodec {
   let master: Promise<Buffer> | undefined;
@@ -43,8 +44,8 @@ export function eventIdCodec(secret: () => Promise<Buffer>, dialect: 'sqlite' | 
       encode(raw) {
         const [tx, id] = dialect === 'postgres' ? raw.split('-') : ['0', raw];
         const block = Buffer.alloc(16);
-        block.writeBigUInt64BE(BigInt(tx!), 0);
-        block.writeBigUInt64BE(BigInt(id!), 8);
+        block.writeUIntBE(Number(tx!), 0, 6);
+        block.writeBigUInt64BE(BigInt(id!), 6);
         return cipher.update(block).toString('base64url');
       },
       decode(id) {
@@ -52,10 +53,11 @@ export function eventIdCodec(secret: () => Promise<Buffer>, dialect: 'sqlite' | 
         const block = /^[A-Za-z0-9_-]{22}$/.test(id) ? Buffer.from(id, 'base64url') : undefined;
         if (!block || block.length !== 16) throw badEventCursor(id);
         const plain = decipher.update(block);
-        const tx = plain.readBigUInt64BE(0);
-        const seq = plain.readBigUInt64BE(8);
-        // A block that is not one of ours decrypts to noise, which almost never fits these bounds.
-        if (seq >= MAX_ID || tx >= MAX_TX || (dialect === 'sqlite' && tx !== 0n)) throw badEventCursor(id);
+        const tx = BigInt(plain.readUIntBE(0, 6));
+        const seq = plain.readBigUInt64BE(6);
+        // A block that is not one of ours (another tenant's, another deployment's) decrypts to noise, which fits
+        // these bounds and the two zero bytes about once in 10^8 tries.
+        if (plain.readUInt16BE(14) !== 0 || seq >= MAX_ID || tx >= MAX_TX || (dialect === 'sqlite' && tx !== 0n)) throw badEventCursor(id);
         return dialect === 'postgres' ? `${tx}-${seq}` : String(seq);
       },
     };

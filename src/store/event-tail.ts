@@ -273,10 +273,9 @@ export function createEventTails(backend: Backend, signal: ChangeSignal, codec: 
               position = page.at(-1)!.id;
               yield page.map((event) => ({ ...event, id: ids.encode(event.id) }));
             }
-            if (page.length < CATCH_UP) {
-              position = latest(position, before);
-              if (!tail.placeOf(position)) await next();
-            }
+            // Caught up with the log as it was when the tail held `before`: on from there (or, if the tail moved
+            // its floor past that during the read, read on alone again).
+            if (page.length < CATCH_UP) position = latest(position, before);
           }
         } finally {
           stop.removeEventListener('abort', woken);

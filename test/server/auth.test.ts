@@ -138,6 +138,17 @@ describe('failed authentications', async () => {
     expect(statuses.at(-1)).toBe(429);
   });
 
+  it("never count a client's own parallel calls with a valid key as a burst of guesses", async () => {
+    const { app, store } = await server({ adminKey: ADMIN });
+    const { secret } = await store.keys.create({ tenant: 'shop' });
+    // keyCacheMs is 0 here: every call with the tenant key is a cold lookup.
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([...Array.from({ length: 30 }, () => get(app, secret)), ...Array.from({ length: 30 }, () => get(app, ADMIN))]);
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(60).fill(200));
+    }
+    expect((await get(app, secret)).statusCode).toBe(200);
+  });
+
   it('count an IPv6 client by its /64', async () => {
     const { app } = await server({ trustProxy: ['127.0.0.1'] });
     for (let i = 0; i < 20; i++) await get(app, `cq_v6-${i}`, '/v1/conversations', { 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}` });
