@@ -101,7 +101,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return store.events.list({ ...page, ...(cursor ? { after: cursor } : {}), ...(conversationId ? { conversationId } : {}) });
     }
     // An invalid cursor answers 400 here, before the stream starts.
-    await store.events.list({ ...(cursor ? { after: cursor } : {}), limit: 1, ...(conversationId ? { conversationId } : {}) });
+    if (cursor) await store.events.list({ after: cursor, limit: 1, ...(conversationId ? { conversationId } : {}) });
     // Each stream holds a socket: bounded per key and per server. A stream token (a web page's) has a bucket of
     // its own, so that one visitor cannot use up its key's streams or another visitor's.
     const bucket = grant ? `token:${createHash('sha256').update(request.query.token ?? '').digest('base64url')}` : `key:${request.keyId}`;
