@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
-import { buildApp, loggerOptions, type ServerLimits } from '../server/app.js';
+import { buildApp, type ServerLimits } from '../server/app.js';
+import { loggerOptions } from '../server/logging.js';
 import { assertAdminKey } from '../server/auth.js';
 import { openStore } from '../store/open-store.js';
 

@@ -9,9 +9,11 @@ import { Compile } from 'typebox/compile';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
-import { createAuthenticator, type Authenticator, type Caller } from './auth.js';
+import { createAuthenticator, type Authenticator } from './auth.js';
 import { createAuthThrottle } from './auth-throttle.js';
-import { ColloquyError, isColloquyError } from '../domain/errors.js';
+import { createIdentify } from './caller.js';
+import { closeSilentSockets, DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { loggerOptions } from './logging.js';
 import { coercer } from './coerce.js';
 import { describeErrors } from '../domain/validate.js';
 import { errorBody, handleError } from './errors.js';
@@ -63,27 +65,8 @@ export interface AppConfig {
   readonly corsOrigins?: readonly string[] | undefined;
 }
 
-/** What bounds a slow, silent or greedy client. */
-export interface ServerLimits {
-  /** A socket that has not sent a complete request head within this is closed. Default 10 s. */
-  readonly headersTimeoutMs: number;
-  /** A request (head and body) must arrive within this. Default 30 s. */
-  readonly requestTimeoutMs: number;
-  /** An idle keep-alive socket is closed after this (longer than a load balancer's idle timeout). Default 72 s. */
-  readonly keepAliveTimeoutMs: number;
-  /** A socket with no traffic either way for this long is closed (event streams excepted: they send heartbeats). Default 120 s. */
-  readonly idleTimeoutMs: number;
-  /** Open connections at most; beyond, new ones are refused at once. Default 10,000. */
-  readonly maxConnections: number;
-  /** Open event streams per key, and per server (beyond: 429). Defaults 100 and 10,000. */
-  readonly streamsPerKey: number;
-  readonly streamsPerServer: number;
-}
-
-export const DEFAULT_LIMITS: ServerLimits = {
-  headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 120_000, maxConnections: 10_000,
-  streamsPerKey: 100, streamsPerServer: 10_000,
-};
+export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+export { loggerOptions, redactUrl } from './logging.js';
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -105,53 +88,6 @@ declare module 'fastify' {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-// A parameter whose name says it holds a credential: key, api_key, x-api-key, key[], token, hub.verify_token,
-// secret, client_secret, password, auth, authorization, bearer, signature, sig.
-const CREDENTIAL = /(key|token|secret|passw|auth|bearer|signature|^sig$)/i;
-
-/** The URL with the value of any parameter named like a credential (however its name is encoded) replaced. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const decode = (text: string) => {
-    try {
-      return decodeURIComponent(text.replace(/\+/g, ' '));
-    } catch {
-      return text;
-    }
-  };
-  const params = url.slice(q + 1).split('&').map((part) => {
-    const name = part.split('=')[0]!;
-    return CREDENTIAL.test(decode(name).trim()) ? `${name}=[redacted]` : part;
-  });
-  return `${url.slice(0, q)}?${params.join('&')}`;
-}
-
-/** Request logs that hold no credential: the Authorization header and a stream token in the URL are redacted. */
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: ['req.headers.authorization'],
-    serializers: {
-      req: (request: { method: string; url: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) => ({
-        method: request.method,
-        url: redactUrl(request.url),
-        host: request.hostname,
-        remoteAddress: request.ip,
-        remotePort: request.socket?.remotePort,
-      }),
-    },
-  };
-}
-
-const tooManyFailures = (request: FastifyRequest, reply: FastifyReply, waitMs: number) => {
-  void reply.header('retry-after', Math.ceil(waitMs / 1000));
-  return new ColloquyError('rate_limited', `Too many failed authentications from ${request.ip}; retry in ${Math.ceil(waitMs / 1000)} s with a valid key.`);
-};
-
-/** The host name of a Host header, lower-cased, without its port (`[::1]:8080` → `[::1]`). */
-const hostName = (host: string | undefined): string => (host ?? '').toLowerCase().replace(/:\d+$/, '');
 
 /** The HTTP API over a store. A route knows HTTP, not SQL: every rule lives in the store. */
 export async function buildApp(config: AppConfig): Promise<App> {
@@ -190,16 +126,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.server.maxConnections = limits.maxConnections;
-  // Node checks headersTimeout only on sockets that have begun a request: one that connects and sends nothing, or
-  // drips its head, must be closed too, or silent sockets exhaust the file descriptors.
-  const awaitingHead = new WeakMap<object, NodeJS.Timeout>();
-  app.server.on('connection', (socket) => {
-    const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
-    timer.unref();
-    awaitingHead.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
-  });
-  app.server.on('request', (request) => clearTimeout(awaitingHead.get(request.socket)));
+  closeSilentSockets(app.server, limits.headersTimeoutMs);
   app.decorate('limits', limits);
   documentRoutes(app);
 
@@ -238,8 +165,6 @@ export async function buildApp(config: AppConfig): Promise<App> {
     ...(config.keyCacheMs !== undefined ? { cacheMs: config.keyCacheMs } : {}),
   });
   const failuresPerMinute = config.authFailuresPerMinute ?? 20;
-  const throttle = createAuthThrottle({ limit: failuresPerMinute, redis: config.rateLimitRedis, prefix: config.redisPrefix });
-  const hosts = new Set(['localhost', '127.0.0.1', '[::1]', ...(config.allowedHosts ?? []).map((h) => h.toLowerCase())]);
 
   const metrics = createMetrics(config.store);
   app.decorate('metrics', metrics);
@@ -301,49 +226,11 @@ export async function buildApp(config: AppConfig): Promise<App> {
     });
   }
 
-  /**
-   * The caller of a request, judged by its credential (a stream token where one is allowed); failed
-   * credentials are counted per client address, and an address over the limit is refused (429).
-   */
-  const identify = async (request: FastifyRequest, reply: FastifyReply, token?: string): Promise<Caller & { grant?: StreamGrant }> => {
-    const credential = token !== undefined || request.headers.authorization !== undefined;
-    const refusedFor = failuresPerMinute > 0 && credential ? throttle.refusedFor(request.ip) : 0;
-    if (refusedFor > 0) {
-      metrics.authFailures.inc({ reason: 'throttled' });
-      throw tooManyFailures(request, reply, refusedFor);
-    }
-    // Counted before it is judged, so that a burst of guesses at once is bounded too; given back when it holds.
-    let counted: (() => Promise<void>) | undefined;
-    const count = async () => {
-      if (failuresPerMinute === 0) return;
-      const { waitMs: wait, giveBack } = await throttle.attempt(request.ip);
-      counted = giveBack;
-      if (wait > 0) {
-        metrics.authFailures.inc({ reason: 'throttled' });
-        throw tooManyFailures(request, reply, wait);
-      }
-    };
-    let caller: Caller & { grant?: StreamGrant };
-    try {
-      const tenant = request.headers['x-colloquy-tenant'];
-      caller = token !== undefined
-        ? await auth.authenticateStream(token)
-        : await auth.authenticate(request.headers.authorization, typeof tenant === 'string' ? tenant : undefined, count);
-    } catch (error) {
-      if (!isColloquyError(error, 'unauthenticated')) throw error;
-      const reason = typeof error.details?.reason === 'string' ? error.details.reason : 'unknown';
-      metrics.authFailures.inc({ reason });
-      // A stream token is checked by its signature alone, so it is counted once it failed.
-      if (token !== undefined) await count();
-      throw error;
-    }
-    if (counted) void counted();
-    // DNS rebinding: a page of another site that resolves its own name to 127.0.0.1 must not reach an open server.
-    if (caller.keyId === 'open' && !hosts.has(hostName(request.headers.host))) {
-      throw new ColloquyError('forbidden', 'This server is open without keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1]; add this Host with --allowed-host, or use an API key.', { host: request.headers.host ?? null });
-    }
-    return caller;
-  };
+  const identify = createIdentify({
+    auth, metrics, failuresPerMinute,
+    throttle: createAuthThrottle({ limit: failuresPerMinute, redis: config.rateLimitRedis, prefix: config.redisPrefix }),
+    hosts: new Set(['localhost', '127.0.0.1', '[::1]', ...(config.allowedHosts ?? []).map((h) => h.toLowerCase())]),
+  });
   const operator = async (request: FastifyRequest, reply: FastifyReply) => {
     if (config.metricsPublic) return;
     const caller = await identify(request, reply);

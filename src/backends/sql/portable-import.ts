@@ -1,3 +1,5 @@
+// One file at ~310 lines because it is one algorithm: the per-kind rules of an import, the batches that carry
+// them and the state they share across batches; split, a reader would follow one transaction across files.
 import type { Handle } from '../../domain/entities.js';
 import { ColloquyError } from '../../domain/errors.js';
 import { mergeContacts, survivorOf } from './contact-merge.js';
