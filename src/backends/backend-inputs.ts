@@ -91,6 +91,8 @@ export interface NewMessage {
   confidence: number | null;
   entities: E.Json | null;
   metadata: E.JsonObject | null;
+  /** Who wrote an assistant message; null for other roles. */
+  sender: E.MessageSender | null;
   createdAt: number;
 }
 

@@ -43,6 +43,8 @@ export interface Backend {
   readonly agents: AgentRepository;
   readonly keys: KeyRepository;
   readonly audit: AuditRepository;
+  readonly outbox: OutboxRepository;
+  readonly traffic: ChannelTrafficRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }
@@ -85,6 +87,10 @@ export interface ChannelRepository {
   update(tenant: string, id: string, patch: ChannelPatch): Promise<E.Channel | undefined>;
   /** The channel's sealed secrets as the store wrote them, for the channel's own use; never part of a read. */
   secrets(tenant: string, id: string): Promise<Record<string, string> | undefined>;
+  /** Every channel of every tenant, by id, after `after` (the health monitor's round). */
+  all(after: string | undefined, limit: number): Promise<Array<{ tenant: string; channel: E.Channel }>>;
+  /** Which tenant a channel id belongs to, across tenants (a provider's webhook names only the channel). */
+  locate(id: string): Promise<{ tenant: string; kind: E.ChannelKind } | undefined>;
 }
 
 export interface ConversationRepository {
@@ -114,6 +120,105 @@ export interface MessageRepository {
   get(tenant: string, id: string): Promise<E.Message | undefined>;
   /** Moves the delivery status forward only; a backward move returns `changed: false` and writes nothing. */
   updateStatus(tenant: string, id: string, status: E.MessageStatus, at: number): Promise<E.StatusUpdateResult | undefined>;
+  /**
+   * The same by a provider's id within a channel, `failed` recording `error` on the message. A status whose message
+   * is not known yet is kept (`'pending'`) and applied when a message gets that external id (`outbox.finish`).
+   */
+  statusByExternalId(tenant: string, channelId: string, externalId: string, status: E.MessageStatus, at: number, error: MessageError | null): Promise<E.StatusUpdateResult | 'pending'>;
+  /** Replaces a message's content and parts, the earlier ones kept in `edits`, and writes `message.edited`; undefined when no message has that id. */
+  edit(tenant: string, channelId: string, externalId: string, edit: { content: string; parts: E.Json[] | null; at: number }): Promise<{ message: E.Message; changed: boolean } | undefined>;
+}
+
+/** Why a message failed, as kept on it (`at` in epoch ms here, ISO on the message). */
+export interface MessageError {
+  code: string;
+  title: string;
+  reason?: string;
+  at: number;
+}
+
+/** One outbound message waiting for its provider or being sent. */
+export interface OutboxEntry {
+  messageId: string;
+  tenant: string;
+  channelId: string;
+  conversationId: string;
+  seq: number;
+  recipient: string;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  createdAt: number;
+}
+
+/**
+ * The durable outbox (DESIGN.md: outbound at most once). An entry is queued → sending (claimed under a lease; from
+ * then on the provider may have it) → done. An entry whose lease ran out is handed to the next claimer as
+ * `interrupted`: it must not be sent blindly again.
+ */
+export interface OutboxRepository {
+  /**
+   * Appends an outbound assistant message (status pending, no external id) and queues it, in one transaction:
+   * a repeat of its idempotency key answers the first. Throws `not_found`, `conversation_closed`, `conflict`
+   * (`no_recipient`: no contact handle of the channel's kind) or `window_closed` (no inbound message within
+   * `windowMs` of `now`; null: no window).
+   */
+  append(tenant: string, conversationId: string, message: NewMessage, rules: { kind: E.ChannelKind; windowMs: number | null; now: number }): Promise<E.AppendResult>;
+  /** Takes up to `limit` entries whose turn it is (the oldest unfinished of each conversation, due), and expired leases. Across tenants. */
+  claim(options: { owner: string; now: number; leaseMs: number; limit: number }): Promise<Array<OutboxEntry & { interrupted: boolean }>>;
+  /** Back to the queue, nothing sent (pacing); the attempt is not counted unless `countAttempt`. */
+  release(messageId: string, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
+  /** Back to the queue after an error that proves the provider did not take it. */
+  retry(messageId: string, owner: string, nextAt: number, error: MessageError): Promise<void>;
+  /**
+   * Done: `sent` stores the provider's id as the message's external id, moves it to `sent` and applies statuses that
+   * waited for that id; `failed` marks it failed with the error. Undefined when this owner no longer holds the lease.
+   */
+  finish(messageId: string, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }, now: number): Promise<E.StatusUpdateResult | undefined>;
+  /** Unfinished entries and the oldest one's creation; outcomes finished within `windowMs`. */
+  stats(tenant: string, channelId: string, now: number, windowMs: number): Promise<{ depth: number; oldestAt: number | null; recentSent: number; recentFailed: number }>;
+}
+
+/** A provider error as kept in a channel's traffic. */
+export interface TrafficError {
+  code: string;
+  title: string;
+  source: 'inbound' | 'send';
+  at: number;
+}
+
+/** What an instance adds to a channel's traffic since its last flush. */
+export interface TrafficDelta {
+  counts: Record<string, number>;
+  sendErrors: Record<string, number>;
+  recentErrors: TrafficError[];
+  lastInboundAt: number | null;
+  lastOutboundAt: number | null;
+  /** `set`: the provider refused the channel's token; `clear`: a send succeeded since. */
+  tokenError?: 'set' | 'clear' | undefined;
+}
+
+export interface TrafficRecord {
+  counts: Record<string, number>;
+  sendErrors: Record<string, number>;
+  recentErrors: TrafficError[];
+  lastInboundAt: number | null;
+  lastOutboundAt: number | null;
+  tokenErrorAt: number | null;
+  health: string | null;
+  healthReason: string | null;
+  healthAt: number | null;
+  pollOffset: number | null;
+}
+
+export interface ChannelTrafficRepository {
+  /** Adds counters and errors to the channel's totals (a missing channel: nothing). */
+  add(tenant: string, channelId: string, delta: TrafficDelta, now: number): Promise<void>;
+  /** Undefined until the channel had traffic. */
+  get(tenant: string, channelId: string): Promise<TrafficRecord | undefined>;
+  /** Records the health decided now; true (and a `channel.health` event, once across a fleet) when its status changed. */
+  setHealth(tenant: string, channelId: string, health: { status: string; reason: string | null }, now: number): Promise<boolean>;
+  /** Raises the stored poll offset (Telegram getUpdates) to `offset`; never lowers it. */
+  setPollOffset(tenant: string, channelId: string, offset: number, now: number): Promise<void>;
 }
 
 export interface InboundRepository {

@@ -14,8 +14,10 @@ export type JsonObject = { [key: string]: Json };
  * `type: [T, 'null']` rather than `anyOf`: fast-json-stringify picks an `anyOf` branch by validating the value
  * against each (about 15 µs per message); a type list is one typeof check, for validators too.
  */
-export const Nullable = <T extends TSchema>(schema: T) =>
-  Type.Unsafe<Static<T> | null>({ ...schema, type: [(schema as { type?: string }).type, 'null'] });
+export const Nullable = <T extends TSchema>(schema: T) => {
+  const { enum: values } = schema as { enum?: unknown[] };
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [(schema as { type?: string }).type, 'null'], ...(values ? { enum: [...values, null] } : {}) });
+};
 /** A string enum that also carries `type: 'string'`, so serialisers and docs know it is a string. */
 export const StringEnum = <const V extends readonly string[]>(values: V) =>
   Type.Unsafe<V[number]>({ type: 'string', enum: [...values] });
@@ -30,14 +32,16 @@ export const ChannelKindSchema = StringEnum(['whatsapp', 'telegram', 'webhook', 
 export const ConversationStatusSchema = StringEnum(['open', 'waiting', 'closed']);
 export const MessageRoleSchema = StringEnum(['user', 'assistant', 'system', 'tool']);
 export const MessageStatusSchema = StringEnum(['pending', 'sent', 'delivered', 'read', 'failed']);
+export const MessageSenderSchema = StringEnum(['agent', 'human']);
 export const EventTypeSchema = StringEnum([
   'message.created', 'message.status', 'conversation.created', 'conversation.updated', 'conversation.deleted',
-  'state.updated', 'contact.erased', 'contact.merged',
+  'state.updated', 'contact.erased', 'contact.merged', 'message.edited', 'channel.health',
 ]);
 export type ChannelKind = Static<typeof ChannelKindSchema>;
 export type ConversationStatus = Static<typeof ConversationStatusSchema>;
 export type MessageRole = Static<typeof MessageRoleSchema>;
 export type MessageStatus = Static<typeof MessageStatusSchema>;
+export type MessageSender = Static<typeof MessageSenderSchema>;
 export type EventType = Static<typeof EventTypeSchema>;
 
 export const HandleSchema = Type.Object(
@@ -79,6 +83,28 @@ export const ChannelSchema = Type.Object({
 }, { title: 'Channel' });
 export type Channel = Static<typeof ChannelSchema>;
 
+export const ChannelHealthStatusSchema = StringEnum(['ok', 'stale', 'failing', 'not_configured']);
+export type ChannelHealthStatus = Static<typeof ChannelHealthStatusSchema>;
+
+/** A channel's health, from its real traffic (a socket that says "connected" proves nothing). */
+export const ChannelHealthSchema = Type.Object({
+  status: { ...ChannelHealthStatusSchema, description: '`not_configured`: a secret or setting it needs is missing; `failing`: the provider refused its token, or most recent sends failed; `stale`: nothing arrived for `staleAfterSeconds`; else `ok`.' },
+  reasons: Type.Array(Type.String(), { description: 'Why, in words (empty when ok).' }),
+  since: NullableTime,
+  lastInboundAt: NullableTime,
+  lastOutboundAt: NullableTime,
+  counters: Type.Record(Type.String(), Type.Integer(), { description: 'Totals across the fleet: received, stored, duplicates, rejected (bad signature), invalid, errors, statuses, unknownStatuses, edits, sent, sendFailed, sendRetried.' }),
+  sendErrors: Type.Record(Type.String(), Type.Integer(), { description: 'Failed or retried sends by provider code.' }),
+  recentErrors: Type.Array(Type.Object({ code: Type.String(), title: Type.String(), source: StringEnum(['inbound', 'send']), at: Time }), { description: 'The newest provider errors, newest first (20 at most).' }),
+  outbox: Type.Object({
+    depth: Type.Integer({ description: 'Outbound messages not yet sent or failed.' }),
+    oldestPendingAgeSeconds: Nullable(Type.Number()),
+    recentSent: Type.Integer({ description: 'Sends that succeeded in the last 15 minutes.' }),
+    recentFailed: Type.Integer(),
+  }),
+}, { title: 'ChannelHealth' });
+export type ChannelHealth = Static<typeof ChannelHealthSchema>;
+
 export const ConversationSchema = Type.Object({
   id: Type.String(),
   contactId: Nullable(Type.String()),
@@ -113,6 +139,16 @@ export const MessageSchema = Type.Object({
   confidence: Nullable(Type.Number()),
   entities: JsonSchema,
   metadata: Nullable(JsonObjectSchema),
+  sender: Nullable({ ...MessageSenderSchema, description: 'Who wrote an assistant message: `agent` (the default) or `human`; null for other roles.' }),
+  error: Nullable(Type.Object({
+    code: Type.String({ description: "The provider's error code (`131047`), or Colloquy's (`ambiguous`, `not_configured`)." }),
+    title: Type.String(),
+    reason: Type.Optional(Type.String({ description: '`ambiguous`: the provider may have the message (a timeout, a 5xx), so it was not sent again.' })),
+    at: Time,
+  }, { description: 'Why the message failed (status `failed`).' })),
+  edits: Nullable(Type.Array(Type.Object({ content: Type.String(), parts: Nullable(Type.Array(JsonSchema)), editedAt: Time }), {
+    description: 'Earlier versions of an edited message (a Telegram edit), oldest first; `content` is the newest.',
+  })),
   createdAt: Time,
 }, { title: 'Message' });
 export type Message = Static<typeof MessageSchema>;

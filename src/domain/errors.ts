@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'conflict',
   'version_mismatch',
   'conversation_closed',
+  'window_closed',
   'idempotency_key_reused',
   'request_timeout',
   'payload_too_large',

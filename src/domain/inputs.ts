@@ -8,6 +8,7 @@ import {
   JsonObjectSchema,
   JsonSchema,
   MessageRoleSchema,
+  MessageSenderSchema,
   MessageStatusSchema,
   StringEnum,
 } from './entities.js';
@@ -118,6 +119,7 @@ export const MessageAppendSchema = Type.Object(
     confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     entities: Type.Optional(JsonSchema),
     metadata: Type.Optional(JsonObjectSchema),
+    sender: Type.Optional({ ...MessageSenderSchema, description: 'Assistant messages only: `agent` (default) or `human` (a person replied).' }),
     createdAt: Type.Optional(TimestampSchema),
   },
   closed,

@@ -30,6 +30,8 @@ import { documentRoutes, ErrorSchema, namedSchemas } from './openapi.js';
 import type { StreamGrant, StreamTokens } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
 import { keyRoutes } from './routes/keys.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { createChannelRuntime, type ChannelRuntime } from '../channels/channel-runtime.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -63,6 +65,8 @@ export interface AppConfig {
   readonly redisPrefix?: string | undefined;
   /** Origins browsers may call the API from (CORS): exact origins such as `https://app.example.com`, or `*`. Default: none (CORS off). */
   readonly corsOrigins?: readonly string[] | undefined;
+  /** The channels runtime the provider webhooks use (`colloquy serve` shares it with the outbox sender); default: one of the app's own, closed with it. */
+  readonly channels?: ChannelRuntime | undefined;
 }
 
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -76,6 +80,7 @@ declare module 'fastify' {
     streamTokens: StreamTokens;
     auth: Authenticator;
     limits: ServerLimits;
+    channels: ChannelRuntime;
   }
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
@@ -209,6 +214,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
         { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
         { name: 'keys', description: 'API keys, for operators: the admin key only.' },
         { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },
+        { name: 'webhooks', description: "Providers' webhooks (WhatsApp Cloud API, Telegram Bot API), authenticated by the provider's signature or secret header, not by API keys." },
         { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring.' },
       ],
     },
@@ -238,6 +244,10 @@ export async function buildApp(config: AppConfig): Promise<App> {
   };
 
   await app.register(healthRoutes, { store: config.store, metrics, operator });
+  const channels = config.channels ?? createChannelRuntime({ store: config.store, log: (message, error) => app.log.warn({ err: error }, message) });
+  if (!config.channels) app.addHook('onClose', async () => channels.close());
+  app.decorate('channels', channels);
+  await app.register(webhookRoutes, { channels });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
     v1.addHook('onRequest', async (request, reply) => {

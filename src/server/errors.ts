@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   version_mismatch: 409,
   conversation_closed: 409,
+  window_closed: 409,
   idempotency_key_reused: 422,
   request_timeout: 408,
   payload_too_large: 413,

@@ -29,6 +29,12 @@ export function createMetrics(store: Store) {
     labelNames: ['channel', 'outcome'] as const,
     registers: [registry],
   });
+  const webhooks = new Counter({
+    name: 'colloquy_webhook_deliveries_total',
+    help: "Provider webhook calls by channel and outcome (accepted, challenge, rejected: bad or missing signature, invalid: not a notification, not_found, error: not stored, the provider retries).",
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
   const streams = new Gauge({ name: 'colloquy_event_stream_clients', help: 'Open server-sent event streams.', registers: [registry] });
   const authFailures = new Counter({
     name: 'colloquy_auth_failures_total',
@@ -92,6 +98,10 @@ export function createMetrics(store: Store) {
     streams,
     authFailures,
     channels,
+    /** Counts one provider webhook call. */
+    webhook(channel: string, outcome: string): void {
+      webhooks.inc({ channel, outcome });
+    },
     /** Counts one inbound message of `channel` (a received message always ends in exactly one outcome). */
     ingest(channel: string, outcome: IngestOutcome): void {
       let counters = channels.get(channel);

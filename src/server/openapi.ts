@@ -21,6 +21,7 @@ const WHEN: Record<ErrorCode, string> = {
   conflict: 'a unique rule (`details.reason`)',
   version_mismatch: 'a stale `expectedVersion` (`details.currentVersion`)',
   conversation_closed: 'the conversation is closed: reopen it, or ingest',
+  window_closed: "outside WhatsApp's 24-hour customer-service window: only a template message can be sent",
   idempotency_key_reused: 'the Idempotency-Key was first used with another request: use a new key for a new request',
   request_timeout: 'the request (head and body) did not arrive within the request timeout',
   payload_too_large: 'a body over 1 MiB',

@@ -5,6 +5,8 @@ import type { Channel, Page } from '../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
 import { newId } from '../domain/ids.js';
 import { validate } from '../domain/validate.js';
+import { CONFIG_SCHEMAS, KNOWN_SECRETS } from '../domain/channel-config.js';
+import type { ChannelKind, JsonObject } from '../domain/entities.js';
 import { auditEntry } from './audit.js';
 import { byId, paged } from './cursor.js';
 import type { Scope } from './scope.js';
@@ -40,6 +42,16 @@ const hashOf = (v: ChannelCreate): string => createHash('sha256')
 const canonical = (value: unknown): unknown => (Array.isArray(value) ? value.map(canonical)
   : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])])) : value);
 
+/** A kind's own rules for config (and, for WhatsApp and Telegram, secret names), on what a create or update gives. */
+function checkSettings(kind: ChannelKind, config: JsonObject | undefined, secrets: Record<string, unknown> | undefined, what: string): void {
+  if (config) validate(CONFIG_SCHEMAS[kind], Object.fromEntries(Object.entries(config).filter(([, v]) => v !== null)), `${kind} ${what} config`);
+  const known = KNOWN_SECRETS[kind];
+  const unknown = known && Object.keys(secrets ?? {}).find((name) => !known.includes(name));
+  if (unknown) {
+    throw new ColloquyError('invalid_argument', `A ${kind} channel has no secret "${unknown}": its secrets are ${known!.join(', ')}.`, { errors: [{ path: `/secrets/${unknown}`, message: `is not one of ${known!.join(', ')}` }] });
+  }
+}
+
 export function channelsOf(s: Scope): ChannelsApi {
   const { backend, tenant: t } = s;
   const seal = async (channelId: string, secrets: Record<string, string | null>) => {
@@ -63,6 +75,7 @@ export function channelsOf(s: Scope): ChannelsApi {
   };
   const ensure = async (input: ChannelCreate) => {
     const v = validate(ChannelCreateSchema, input, 'channel');
+    checkSettings(v.kind, v.config, v.secrets, 'channel');
     if (v.idempotencyKey === undefined) {
       const named = await backend.channels.findByName(t, v.kind, v.name);
       if (named) return { channel: named, created: false };
@@ -82,6 +95,7 @@ export function channelsOf(s: Scope): ChannelsApi {
   return {
     async create(input) {
       const v = validate(ChannelCreateSchema, input, 'channel');
+      checkSettings(v.kind, v.config, v.secrets, 'channel');
       if (v.idempotencyKey !== undefined) return (await ensure(v)).channel;
       return backend.channels.create(t, await toNew(v));
     },
@@ -93,6 +107,10 @@ export function channelsOf(s: Scope): ChannelsApi {
     async update(id, patch) {
       const key = s.id(id, 'channel');
       const v = validate(ChannelUpdateSchema, patch, 'channel update');
+      if (v.config || v.secrets) {
+        const kind = s.found(await s.kindOf(key), 'channel', key);
+        checkSettings(kind, v.config, v.secrets, 'channel update');
+      }
       return s.found(await backend.channels.update(t, key, {
         name: v.name, config: v.config, secrets: v.secrets && (await seal(key, v.secrets)), now: s.clock(), audit: secretsAudit(v.secrets),
       }), 'channel', key);

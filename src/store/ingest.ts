@@ -30,7 +30,7 @@ export function ingestOf(s: Scope): IngestApi {
       message: {
         id: newId(), role: 'user', content: v.content, parts: v.parts ?? null,
         externalId: v.externalId, idempotencyKey: null, status: 'delivered', intent: null, confidence: null,
-        entities: null, metadata: v.metadata ?? null, createdAt: toEpochMs(v.timestamp, 'timestamp', now),
+        entities: null, metadata: v.metadata ?? null, sender: null, createdAt: toEpochMs(v.timestamp, 'timestamp', now),
       },
     });
     if (result.duplicate) {

@@ -6,6 +6,7 @@ import { newId } from '../domain/ids.js';
 import { MessageAppendSchema, MessageListSchema, TimestampSchema, type MessageAppend, type MessageListOptions } from '../domain/inputs.js';
 import { toEpochMs, validate } from '../domain/validate.js';
 import { cacheKey } from './cache-keys.js';
+import { outboundKind, outboundWindowMs } from '../domain/outbound.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import type { Scope } from './scope.js';
 
@@ -73,13 +74,32 @@ export function messagesOf(s: Scope): MessagesApi {
     async append(conversationId, input) {
       const key = s.id(conversationId, 'conversation');
       const v = validate(MessageAppendSchema, input, 'message');
-      const result = await backend.messages.append(t, key, {
+      if (v.sender !== undefined && v.role !== 'assistant') {
+        throw new ColloquyError('invalid_argument', `Only an assistant message has a sender; leave "sender" out of a ${v.role} message.`, { errors: [{ path: '/sender', message: 'is only for role assistant' }] });
+      }
+      const now = s.clock();
+      const m = {
         id: newId(), role: v.role, content: v.content, parts: v.parts ?? null,
         externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
         status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
         confidence: v.confidence ?? null, entities: v.entities ?? null, metadata: v.metadata ?? null,
-        createdAt: toEpochMs(v.createdAt, 'createdAt', s.clock()),
-      });
+        sender: v.role === 'assistant' ? v.sender ?? 'agent' : null,
+        createdAt: toEpochMs(v.createdAt, 'createdAt', now),
+      } as const;
+      // An assistant message on a WhatsApp or Telegram conversation goes out: queued in the outbox, in the same transaction.
+      const outbound = v.role === 'assistant' ? outboundKind(await s.channelKindOfConversation(key)) : undefined;
+      if (outbound) {
+        if (v.externalId !== undefined) {
+          throw new ColloquyError('invalid_argument', `An assistant message on a ${outbound} conversation is sent by Colloquy, which stores the provider's id as its externalId: leave "externalId" out (use an Idempotency-Key for retries).`, { errors: [{ path: '/externalId', message: 'is set by the provider' }] });
+        }
+        if (v.status !== undefined && v.status !== 'pending') {
+          throw new ColloquyError('invalid_argument', `An outbound message starts "pending" and its provider moves it on: leave "status" out.`, { errors: [{ path: '/status', message: 'is set by the provider' }] });
+        }
+      }
+      const result = outbound
+        ? await backend.outbox.append(t, key, m, { kind: outbound, windowMs: outboundWindowMs(outbound, m.parts), now })
+        : await backend.messages.append(t, key, m);
+      if (outbound && !result.duplicate) s.outboxQueued();
       if (result.duplicate) {
         if (v.idempotencyKey !== undefined && result.message.idempotencyKey === v.idempotencyKey && !sameRequest(result.message, v)) throw reused(v.idempotencyKey, result.message.id);
         return result;

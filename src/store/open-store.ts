@@ -88,7 +88,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     const eventIds = eventIdCodec(async () => Buffer.from(await backend.admin.initSetting('secret:event-ids', randomBytes(32).toString('hex')), 'hex'), backend.dialect);
     return createStore({
       backend, clock: config.clock ?? Date.now, signal, hot: fleet.hot, box,
-      channelKinds: new Map(), onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
+      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
     }, config.tenant ?? 'default');
   } catch (error) {
     await closeAll();

@@ -24,6 +24,10 @@ export interface StoreContext {
   readonly tails: EventTails;
   /** Channel kinds by tenant and id: a channel's kind never changes and channels are never deleted. */
   readonly channelKinds: Map<string, ChannelKind>;
+  /** The channel kind of conversations by tenant and id (null: no channel): a conversation's channel never changes. */
+  readonly conversationKinds: Map<string, ChannelKind | null>;
+  /** Told when this process queued an outbound message (the sender wakes at once rather than at its next poll). */
+  readonly outboxListeners: Set<() => void>;
   /** Closed with the store, after the backend. */
   readonly onClose: () => Promise<void>;
 }
@@ -43,6 +47,10 @@ export interface Scope extends StoreContext {
   found<T>(value: T | undefined, what: string, key: string): T;
   /** The kind of one of the tenant's channels, remembered. */
   kindOf(channelId: string): Promise<ChannelKind | undefined>;
+  /** The kind of a conversation's channel (null: none, undefined: no such conversation), remembered. */
+  channelKindOfConversation(conversationId: string): Promise<ChannelKind | null | undefined>;
+  /** Wakes this process's outbox sender. */
+  outboxQueued(): void;
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -55,7 +63,7 @@ export function assertTenant(tenantId: string): void {
 
 export function scopeOf(context: StoreContext, tenant: string, actor = 'library'): Scope {
   assertTenant(tenant);
-  const { hot, signal, channelKinds, backend } = context;
+  const { hot, signal, channelKinds, conversationKinds, backend } = context;
   return {
     ...context,
     tenant,
@@ -78,6 +86,21 @@ export function scopeOf(context: StoreContext, tenant: string, actor = 'library'
       const channel = await backend.channels.get(tenant, channelId);
       if (channel) channelKinds.set(`${tenant}/${channelId}`, channel.kind);
       return channel?.kind;
+    },
+    async channelKindOfConversation(conversationId) {
+      const cacheKey = `${tenant}/${conversationId}`;
+      const known = conversationKinds.get(cacheKey);
+      if (known !== undefined) return known;
+      const conversation = await backend.conversations.get(tenant, conversationId);
+      if (!conversation) return undefined;
+      const kind = conversation.channelId === null ? null : (await this.kindOf(conversation.channelId)) ?? null;
+      // Bounded: a long-running server sees many conversations; forgetting them costs one read each.
+      if (conversationKinds.size >= 100_000) conversationKinds.clear();
+      conversationKinds.set(cacheKey, kind);
+      return kind;
+    },
+    outboxQueued() {
+      for (const listener of context.outboxListeners) listener();
     },
   };
 }

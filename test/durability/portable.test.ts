@@ -15,7 +15,7 @@ async function seed(url: string) {
   const root = await openStore({ url });
   for (const tenant of ['clinic', 'shop']) {
     const store = root.tenant(tenant);
-    const channel = await store.channels.create({ kind: 'whatsapp', name: `${tenant} line`, config: { reopenWindowSeconds: 60, phone: '+55' } as never });
+    const channel = await store.channels.create({ kind: 'whatsapp', name: `${tenant} line`, config: { reopenWindowSeconds: 60, phoneNumberId: '55' } });
     const agent = await store.agents.create({ name: 'bot', model: 'openai:gpt-4o-mini', params: { temperature: 0.3 } });
     const first = await store.ingest({ channelId: channel.id, from: { address: '5511', name: 'Ana' }, externalId: `${tenant}-1`, content: 'oi' });
     await store.messages.append(first.conversation.id, {

@@ -68,6 +68,16 @@ export function channelRepository(engine: SqlEngine, tables: Tables): ChannelRep
       return channels.fromRow(updated!);
     }),
 
+    async all(after, limit) {
+      const rows = await engine.all('SELECT * FROM channels WHERE id > ? ORDER BY id LIMIT ?', [after ?? '00000000-0000-0000-0000-000000000000', limit]);
+      return rows.map((row) => ({ tenant: row.tenant_id, channel: channels.fromRow(row) }));
+    },
+
+    async locate(id) {
+      const row = await engine.one('SELECT tenant_id, kind FROM channels WHERE id = ?', [id]);
+      return row && { tenant: row.tenant_id, kind: row.kind };
+    },
+
     async secrets(tenant, id) {
       const row = await engine.one('SELECT secrets FROM channels WHERE id = ? AND tenant_id = ?', [id, tenant]);
       return row && tables.channelSecrets(row);

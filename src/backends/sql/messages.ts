@@ -1,8 +1,8 @@
-import { canAdvance } from '../../domain/message-status.js';
 import type { MessageRepository } from '../backend.js';
 import { writeEvent } from './events.js';
+import { applyPendingStatuses, setMessageStatus } from './message-status.js';
 import type { SqlEngine } from './sql.js';
-import { MESSAGE_READ_COLUMNS, type Tables } from './tables.js';
+import { MESSAGE_READ_COLUMNS, packExtra, type Tables } from './tables.js';
 
 export const MESSAGE_INSERT = `INSERT INTO messages (conversation_id, seq, id, tenant_id, channel_id, role, content, external_id,
   idempotency_key, status, status_at, extra, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -36,11 +36,32 @@ export function messageRepository(engine: SqlEngine, tables: Tables): Omit<Messa
 
     updateStatus: (tenant, id, status, at) => engine.tx(async (sql) => {
       const row = await sql.one('SELECT * FROM messages WHERE id = ? AND tenant_id = ? FOR UPDATE', [id, tenant]);
+      return row && setMessageStatus(sql, tables, tenant, row, status, at, null);
+    }),
+
+    async statusByExternalId(tenant, channelId, externalId, status, at, error) {
+      const found = await engine.tx(async (sql) => {
+        const row = await sql.one('SELECT * FROM messages WHERE channel_id = ? AND external_id = ? AND tenant_id = ? FOR UPDATE', [channelId, externalId, tenant]);
+        if (row) return setMessageStatus(sql, tables, tenant, row, status, at, error);
+        await sql.run(`INSERT INTO pending_statuses (channel_id, external_id, status, tenant_id, at, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT DO NOTHING`, [channelId, externalId, status, tenant, at, error && JSON.stringify(error), at]);
+        return undefined;
+      });
+      if (found) return found;
+      // The message may have got this external id while the status was being kept: whoever commits second applies it.
+      return (await engine.tx((sql) => applyPendingStatuses(sql, tables, tenant, channelId, externalId))) ?? 'pending';
+    },
+
+    edit: (tenant, channelId, externalId, edit) => engine.tx(async (sql) => {
+      const row = await sql.one('SELECT * FROM messages WHERE channel_id = ? AND external_id = ? AND tenant_id = ? FOR UPDATE', [channelId, externalId, tenant]);
       if (!row) return undefined;
-      if (!canAdvance(row.status, status)) return { message: tables.messages.fromRow(row), changed: false };
-      await sql.run('UPDATE messages SET status = ?, status_at = ? WHERE conversation_id = ? AND seq = ?', [status, at, row.conversation_id, row.seq]);
-      await writeEvent(sql, tenant, { type: 'message.status', conversationId: row.conversation_id, data: { messageId: id, seq: row.seq, status }, now: at });
-      return { message: tables.messages.fromRow({ ...row, status, status_at: at }), changed: true };
+      const message = tables.messages.fromRow(row);
+      if (message.content === edit.content && JSON.stringify(message.parts) === JSON.stringify(edit.parts)) return { message, changed: false };
+      const edits = [...(message.edits ?? []), { content: message.content, parts: message.parts, editedAt: new Date(edit.at).toISOString() }];
+      const next = { ...message, content: edit.content, parts: edit.parts, edits };
+      await sql.run('UPDATE messages SET content = ?, extra = ? WHERE conversation_id = ? AND seq = ?', [edit.content, packExtra(next), row.conversation_id, row.seq]);
+      await writeEvent(sql, tenant, { type: 'message.edited', conversationId: row.conversation_id, data: { messageId: row.id, seq: Number(row.seq), edits: edits.length }, now: edit.at });
+      return { message: next, changed: true };
     }),
   };
 }

@@ -11,6 +11,8 @@ import { guard } from '../guard.js';
 import { agentRepository } from './agents.js';
 import { auditRepository } from './audit.js';
 import { channelRepository } from './channels.js';
+import { channelTrafficRepository } from './channel-traffic.js';
+import { outboxRepository } from './outbox.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
 import { diagnose } from './diagnosis.js';
@@ -114,6 +116,8 @@ export function createSqlBackend(engine: Engine): Backend {
     agents: guard(agentRepository(sql, tables), translate),
     keys: guard(keyRepository(sql, tables), translate),
     audit: guard(auditRepository(sql, tables), translate),
+    outbox: guard(outboxRepository(sql, tables), translate),
+    traffic: guard(channelTrafficRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });

@@ -5,9 +5,9 @@
  * - PostgreSQL numbers the placeholders (`$1`, `$2`, …);
  * - SQLite drops one-word `::type` casts, reads `greatest`/`least` as its scalar `max`/`min`, drops a final row
  *   lock clause (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY SHARE`: a SQLite write transaction
- *   already excludes every other writer), reads `COLLATE "C"` as `COLLATE BINARY`, and `= ANY(?)` as
+ *   already excludes every other writer) and `FOR UPDATE SKIP LOCKED` anywhere (no row is ever locked by another), reads `COLLATE "C"` as `COLLATE BINARY`, and `= ANY(?)` as
  *   `IN (SELECT value FROM json_each(?))`. Parameters that are arrays are bound as JSON text, booleans as 1/0.
- *   Anything else PostgreSQL-only (a multi-word cast, `ALL(…)`, `SKIP LOCKED`, …) throws when prepared.
+ *   Anything else PostgreSQL-only (a multi-word cast, `ALL(…)`, `SKIP LOCKED` other than `FOR UPDATE SKIP LOCKED`, …) throws when prepared.
  *
  * Shared SQL avoids `?` anywhere but placeholders (no JSON `?` operators, no `?` inside literals).
  */
@@ -52,6 +52,7 @@ export function toSqlite(sql: string): string {
     .replace(/::[a-z_][a-z0-9_]*(\[\])?(?![\w( ])/gi, '')
     .replace(/\bgreatest\(/gi, 'max(')
     .replace(/\bleast\(/gi, 'min(')
+    .replace(/\s+FOR\s+UPDATE\s+SKIP\s+LOCKED\b/gi, '')
     .replace(/\s+FOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\s*$/i, '')
     .replace(/COLLATE\s+"C"/g, 'COLLATE BINARY');
   const unknown = /::|\bANY\s*\(|\bALL\s*\(|\bFOR\s+(UPDATE|NO\s+KEY|SHARE|KEY)\b|\bSKIP\s+LOCKED\b|\bNOWAIT\b/i.exec(adapted);

@@ -131,7 +131,7 @@ const MESSAGE_SPEC: TableSpec = {
   name: 'messages',
   schema: MessageSchema,
   // The optional payload in one JSON column: fewer columns make the hot newest-page read markedly cheaper.
-  packed: { column: 'extra', fields: ['parts', 'intent', 'confidence', 'entities', 'metadata'] },
+  packed: { column: 'extra', fields: ['parts', 'intent', 'confidence', 'entities', 'metadata', 'sender', 'error', 'edits'] },
   extra: { tenant_id: (_m, tenant) => tenant, channel_id: (_m, _t, more) => more.channelId ?? null },
 };
 
@@ -139,10 +139,10 @@ const MESSAGE_SPEC: TableSpec = {
 export const MESSAGE_READ_COLUMNS = ['id', 'seq', 'role', 'content', 'external_id', 'idempotency_key', 'status', 'status_at', 'extra', 'created_at'] as const;
 
 /** The optional payload of a message as stored in `extra`, or null when it has none. */
-export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null }): string | null {
-  if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null) return null;
+export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null; sender?: string | null; error?: Json | null; edits?: Json | null }): string | null {
+  if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null && !m.sender && !m.error && !m.edits) return null;
   const extra: Row = {};
-  for (const field of MESSAGE_SPEC.packed!.fields) if ((m as Row)[field] !== null) extra[field] = (m as Row)[field];
+  for (const field of MESSAGE_SPEC.packed!.fields) if ((m as Row)[field] !== null && (m as Row)[field] !== undefined) extra[field] = (m as Row)[field];
   return JSON.stringify(extra);
 }
 

@@ -46,7 +46,7 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
     const message: Message = {
       id: m.id, conversationId, seq, role: m.role, content: m.content, parts: m.parts, externalId: m.externalId,
       idempotencyKey: m.idempotencyKey, status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence,
-      entities: m.entities, metadata: m.metadata, createdAt: created,
+      entities: m.entities, metadata: m.metadata, sender: m.sender, error: null, edits: null, createdAt: created,
     };
     return { message, duplicate: false };
   };

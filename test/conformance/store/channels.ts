@@ -8,12 +8,29 @@ export function channelsCases({ fresh }: Harness): void {
       const store = fresh();
       const a = await store.channels.create({ kind: 'whatsapp', name: 'main' });
       expect(a.config.reopenWindowSeconds).toBe(86_400);
-      const b = await store.channels.create({ kind: 'telegram', name: 'bot', config: { reopenWindowSeconds: 60, token: 'x' } as never });
-      expect(b.config).toEqual({ reopenWindowSeconds: 60, token: 'x' });
+      const b = await store.channels.create({ kind: 'web', name: 'site', config: { reopenWindowSeconds: 60, theme: 'x' } });
+      expect(b.config).toEqual({ reopenWindowSeconds: 60, theme: 'x' });
       expect(await store.channels.get(a.id)).toEqual(a);
       expect((await store.channels.list()).data.map((c) => c.id)).toEqual([a.id, b.id]);
       await expectError(store.channels.create({ kind: 'fax' as never, name: 'x' }), 'invalid_argument');
       await expectError(store.channels.create({ kind: 'web', name: 'x', config: { reopenWindowSeconds: -1 } }), 'invalid_argument');
+    });
+
+    it('holds WhatsApp and Telegram to their own config and secret names: an unknown key is a 400, at create and update', async () => {
+      const store = fresh();
+      const typo = await expectError(store.channels.create({ kind: 'whatsapp', name: 'x', config: { phoneNumberID: '1' } as never }), 'invalid_argument');
+      expect(typo.message).toMatch(/phoneNumberID/);
+      await expectError(store.channels.create({ kind: 'whatsapp', name: 'x', config: { graphApiUrl: 'ftp://x' } }), 'invalid_argument');
+      await expectError(store.channels.create({ kind: 'telegram', name: 'x', config: { mode: 'push' } as never }), 'invalid_argument');
+      await expectError(store.channels.create({ kind: 'whatsapp', name: 'x', secrets: { appSecrets: 's' } }), 'invalid_argument', { errors: [{ path: '/secrets/appSecrets', message: 'is not one of accessToken, appSecret, verifyToken' }] });
+      const wa = await store.channels.create({ kind: 'whatsapp', name: 'ok', config: { phoneNumberId: '106540352242922', graphApiVersion: 'v26.0', staleAfterSeconds: 0 } });
+      await expectError(store.channels.update(wa.id, { config: { mode: 'polling' } }), 'invalid_argument');
+      await expectError(store.channels.update(wa.id, { secrets: { botToken: 'x' } }), 'invalid_argument');
+      // null removes a key; the rest is merged.
+      expect((await store.channels.update(wa.id, { config: { staleAfterSeconds: null, retryAmbiguous: true } as never })).config)
+        .toEqual({ phoneNumberId: '106540352242922', graphApiVersion: 'v26.0', retryAmbiguous: true, reopenWindowSeconds: 86_400 });
+      const tg = await store.channels.create({ kind: 'telegram', name: 'bot', config: { mode: 'polling' }, secrets: { botToken: '1:x' } });
+      expect(tg.secrets).toEqual({ botToken: true });
     });
 
     it('keeps secrets write-only: every read says which are set, never their values', async () => {

@@ -54,7 +54,7 @@ export function errorsCases({ fresh, setup, second }: Harness): void {
       const seconds = await expectError(store.messages.append(conversation.id, { role: 'user', content: 'x', createdAt: 1_764_580_000 }), 'invalid_argument');
       expect(seconds.message).toMatch(/1764580000 looks like seconds since 1970; send milliseconds \(1764580000000\)/);
       expect(seconds.details).toEqual({ errors: [{ path: '/createdAt', message: 'is in seconds, not milliseconds' }] });
-      await expectError(store.messages.updateStatus((await store.messages.append(conversation.id, { role: 'assistant', content: 'y' })).message.id, 'read', 1_764_580_000), 'invalid_argument');
+      await expectError(store.messages.updateStatus((await store.messages.append(conversation.id, { role: 'system', content: 'y' })).message.id, 'read', 1_764_580_000), 'invalid_argument');
       expect((await store.messages.append(conversation.id, { role: 'user', content: 'ms', createdAt: 1_764_580_000_000 })).message.createdAt).toBe('2025-12-01T09:06:40.000Z');
       await expectError(store.conversations.get('nope'), 'invalid_argument', { errors: [expect.objectContaining({ path: '/' })] });
       await expectError(store.conversations.list({ cursor: 'garbage' }), 'invalid_argument', { cursor: 'garbage' });

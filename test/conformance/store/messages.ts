@@ -117,7 +117,9 @@ export function messagesCases({ second, fresh, setup }: Harness): void {
 
     it('moves delivery statuses forward only', async () => {
       const store = fresh();
-      const { conversation } = await setup(store);
+      await setup(store);
+      // A conversation without a channel: nothing sends its messages, their status is the caller's to move.
+      const conversation = await store.conversations.create();
       const { message } = await store.messages.append(conversation.id, { role: 'assistant', content: 'x' });
       expect(message.status).toBe('pending');
       const t0 = Date.now();

@@ -1,0 +1,114 @@
+import { ColloquyError, notFound } from '../../domain/errors.js';
+import { conversationClosed } from '../../domain/lifecycle.js';
+import type { Message } from '../../domain/entities.js';
+import type { NewMessage } from '../backend-inputs.js';
+import type { OutboxEntry, OutboxRepository } from '../backend.js';
+import { writeEvent } from './events.js';
+import { DUPLICATE_BY_KEY, MESSAGE_INSERT } from './messages.js';
+import { applyPendingStatuses, setMessageStatus } from './message-status.js';
+import type { Row, SqlEngine } from './sql.js';
+import { packExtra, type Tables } from './tables.js';
+
+const entryOf = (row: Row): OutboxEntry => ({
+  messageId: row.message_id, tenant: row.tenant_id, channelId: row.channel_id, conversationId: row.conversation_id,
+  seq: Number(row.seq), recipient: row.recipient, attempts: Number(row.attempts), createdAt: Number(row.created_at),
+});
+
+/**
+ * Queued entries whose turn it is: due, and the oldest not yet done of their conversation (messages leave in
+ * seq order; one in flight per conversation). SKIP LOCKED: instances claiming at once take different rows.
+ */
+const CLAIM = `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+  WHERE message_id IN (SELECT o.message_id FROM outbox o WHERE o.state = 'queued' AND o.next_at <= ?
+    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.seq < o.seq AND p.state <> 'done')
+    ORDER BY o.next_at, o.created_at LIMIT ? FOR UPDATE SKIP LOCKED)
+  AND state = 'queued' RETURNING *`;
+/** Entries whose sender stopped answering while it held them: the provider may or may not have the message. */
+const TAKE_OVER = `UPDATE outbox SET lease_owner = ?, lease_until = ?
+  WHERE message_id IN (SELECT message_id FROM outbox WHERE state = 'sending' AND lease_until < ? ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED)
+  AND state = 'sending' RETURNING *`;
+
+export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepository {
+  const mine = 'message_id = ? AND lease_owner = ? AND state = \'sending\'';
+  return {
+    append: (tenant, conversationId, m, rules) => engine.tx(async (sql) => {
+      const conv = await sql.one('SELECT id, status, channel_id, contact_id, last_seq FROM conversations WHERE id = ? AND tenant_id = ? FOR NO KEY UPDATE', [conversationId, tenant]);
+      if (!conv) throw notFound('conversation', conversationId);
+      if (m.idempotencyKey !== null) {
+        const duplicate = await sql.one(DUPLICATE_BY_KEY, [conversationId, m.idempotencyKey]);
+        if (duplicate) return { message: tables.messages.fromRow(duplicate), duplicate: true };
+      }
+      if (conv.status === 'closed') throw conversationClosed(conversationId);
+      const recipient = conv.contact_id && (await sql.one(`SELECT address FROM contact_handles WHERE tenant_id = ? AND contact_id = ? AND channel = ?
+        ORDER BY created_at DESC LIMIT 1`, [tenant, conv.contact_id, rules.kind]))?.address;
+      if (!recipient) {
+        throw new ColloquyError('conflict', `Conversation ${conversationId} has no contact with a ${rules.kind} handle: there is nobody to send this message to. Append it with role "system", or start the conversation from an inbound message.`, { reason: 'no_recipient', id: conversationId });
+      }
+      if (rules.windowMs !== null) {
+        const last = (await sql.one(`SELECT max(m.created_at) AS at FROM messages m JOIN conversations c ON c.id = m.conversation_id
+          WHERE c.tenant_id = ? AND c.contact_id = ? AND c.channel_id = ? AND m.role = 'user'`, [tenant, conv.contact_id, conv.channel_id]))?.at;
+        if (last === null || last === undefined || rules.now - Number(last) > rules.windowMs) {
+          throw new ColloquyError('window_closed', `The customer's last message is ${last === null || last === undefined ? 'missing' : `from ${new Date(Number(last)).toISOString()}`}: outside WhatsApp's 24-hour customer-service window only a template message can be sent (parts: [{ type: 'template', name, language, components }]).`,
+            { id: conversationId, lastInboundAt: last === null || last === undefined ? null : new Date(Number(last)).toISOString() });
+        }
+      }
+      const seq = Number(conv.last_seq) + 1;
+      await sql.run('UPDATE conversations SET last_seq = ?, last_message_at = ?, last_activity_at = greatest(last_activity_at, ?) WHERE id = ?', [seq, m.createdAt, m.createdAt, conversationId]);
+      await sql.run(MESSAGE_INSERT, [conversationId, seq, m.id, tenant, conv.channel_id, m.role, m.content, null, m.idempotencyKey, m.status, m.createdAt, packExtra(m), m.createdAt]);
+      await writeEvent(sql, tenant, { type: 'message.created', conversationId, data: { messageId: m.id, seq, role: m.role }, now: m.createdAt });
+      await sql.run(`INSERT INTO outbox (message_id, tenant_id, channel_id, conversation_id, seq, recipient, state, next_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`, [m.id, tenant, conv.channel_id, conversationId, seq, recipient, rules.now, rules.now]);
+      return { message: messageOf(m, conversationId, seq), duplicate: false };
+    }),
+
+    async claim(options) {
+      const until = options.now + options.leaseMs;
+      const interrupted = (await engine.all(TAKE_OVER, [options.owner, until, options.now, options.limit])).map((row) => ({ ...entryOf(row), interrupted: true }));
+      const fresh = (await engine.all(CLAIM, [options.owner, until, options.now, options.limit])).map((row) => ({ ...entryOf(row), interrupted: false }));
+      return [...interrupted, ...fresh];
+    },
+
+    async release(messageId, owner, nextAt, countAttempt) {
+      await engine.run(`UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_at = ?, attempts = attempts - ? WHERE ${mine}`,
+        [nextAt, countAttempt ? 0 : 1, messageId, owner]);
+    },
+
+    async retry(messageId, owner, nextAt, error) {
+      await engine.run(`UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_at = ?, error = ? WHERE ${mine}`,
+        [nextAt, JSON.stringify(error), messageId, owner]);
+    },
+
+    finish: (messageId, owner, outcome, now) => engine.tx(async (sql) => {
+      const entry = await sql.one(`SELECT * FROM outbox WHERE ${mine} FOR UPDATE`, [messageId, owner]);
+      if (!entry) return undefined; // the lease was lost: whoever holds it now decides
+      await sql.run(`UPDATE outbox SET state = 'done', outcome = ?, error = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE message_id = ?`,
+        ['sent' in outcome ? 'sent' : 'failed', 'failed' in outcome ? JSON.stringify(outcome.failed) : null, now, messageId]);
+      const row = await sql.one('SELECT * FROM messages WHERE conversation_id = ? AND seq = ? FOR UPDATE', [entry.conversation_id, entry.seq]);
+      if (!row) return undefined;
+      if ('sent' in outcome) {
+        await sql.run('UPDATE messages SET external_id = ? WHERE conversation_id = ? AND seq = ?', [outcome.sent.externalId, entry.conversation_id, entry.seq]);
+        const result = await setMessageStatus(sql, tables, entry.tenant_id, { ...row, external_id: outcome.sent.externalId }, 'sent', now, null);
+        const applied = await applyPendingStatuses(sql, tables, entry.tenant_id, entry.channel_id, outcome.sent.externalId);
+        return applied ?? result;
+      }
+      return setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed);
+    }),
+
+    async stats(tenant, channelId, now, windowMs) {
+      const pending = await engine.one(`SELECT count(*) AS depth, min(created_at) AS oldest FROM outbox WHERE channel_id = ? AND tenant_id = ? AND state <> 'done'`, [channelId, tenant]);
+      const recent = await engine.all(`SELECT outcome, count(*) AS n FROM outbox WHERE channel_id = ? AND state = 'done' AND finished_at >= ? GROUP BY outcome`, [channelId, now - windowMs]);
+      const count = (outcome: string) => Number(recent.find((r) => r.outcome === outcome)?.n ?? 0);
+      return { depth: Number(pending?.depth ?? 0), oldestAt: pending?.oldest === null || pending?.oldest === undefined ? null : Number(pending.oldest), recentSent: count('sent'), recentFailed: count('failed') };
+    },
+  };
+}
+
+function messageOf(m: NewMessage, conversationId: string, seq: number): Message {
+  const created = new Date(m.createdAt).toISOString();
+  return {
+    id: m.id, conversationId, seq, role: m.role, content: m.content, parts: m.parts, externalId: null, idempotencyKey: m.idempotencyKey,
+    status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence, entities: m.entities, metadata: m.metadata,
+    sender: m.sender, error: null, edits: null, createdAt: created,
+  };
+}
+
