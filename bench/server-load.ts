@@ -38,7 +38,7 @@ export interface Load {
   errors: number;
 }
 
-export async function load(url: string, options: { method: 'GET' | 'POST'; path: () => string; body?: () => string; seconds?: number; amount?: number }): Promise<Load> {
+export async function load(url: string, options: { method: 'GET' | 'POST'; path: () => string; body?: () => string; seconds?: number; amount?: number; headers?: (body: string) => Record<string, string> }): Promise<Load> {
   const result = await autocannon({
     url,
     connections: 64,
@@ -46,7 +46,11 @@ export async function load(url: string, options: { method: 'GET' | 'POST'; path:
     requests: [{
       method: options.method,
       headers: { 'content-type': 'application/json' },
-      setupRequest: (request) => ({ ...request, path: options.path(), ...(options.body ? { body: options.body() } : {}) }),
+      setupRequest: (request) => {
+        const body = options.body?.();
+        const headers = body !== undefined && options.headers ? { ...request.headers, ...options.headers(body) } : request.headers;
+        return { ...request, headers, path: options.path(), ...(body !== undefined ? { body } : {}) };
+      },
     }],
   });
   return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };

@@ -167,6 +167,8 @@ export interface OutboxRepository {
   claim(options: { owner: string; now: number; leaseMs: number; limit: number }): Promise<Array<OutboxEntry & { interrupted: boolean }>>;
   /** Back to the queue, nothing sent (pacing); the attempt is not counted unless `countAttempt`. */
   release(messageId: string, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
+  /** The channel's queued entries become due at `now` (its settings changed: what waited for them may go). */
+  dueNow(channelId: string, now: number): Promise<void>;
   /** Back to the queue after an error that proves the provider did not take it. */
   retry(messageId: string, owner: string, nextAt: number, error: MessageError): Promise<void>;
   /**
@@ -217,6 +219,13 @@ export interface ChannelTrafficRepository {
   get(tenant: string, channelId: string): Promise<TrafficRecord | undefined>;
   /** Records the health decided now; true (and a `channel.health` event, once across a fleet) when its status changed. */
   setHealth(tenant: string, channelId: string, health: { status: string; reason: string | null }, now: number): Promise<boolean>;
+  /**
+   * Takes or renews the lease on polling this channel's provider until `until`: true when `owner` holds it now
+   * (it was free, expired, or already `owner`'s). One poller per channel across a fleet.
+   */
+  claimPoll(tenant: string, channelId: string, owner: string, until: number, now: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  releasePoll(tenant: string, channelId: string, owner: string): Promise<void>;
   /** Raises the stored poll offset (Telegram getUpdates) to `offset`; never lowers it. */
   setPollOffset(tenant: string, channelId: string, offset: number, now: number): Promise<void>;
 }

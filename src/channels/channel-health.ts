@@ -50,8 +50,23 @@ export function judge(channel: Channel, missing: string[], traffic: TrafficRecor
   };
 }
 
-/** The health of one channel now, recorded (a change of status is a `channel.health` event, once across a fleet). */
-export async function channelHealth(channels: ChannelRuntime, channel: Channel): Promise<ChannelHealth> {
+/** One line of a health report: the status, why, and the counters an operator reads first. */
+export function summaryOf(health: ChannelHealth) {
+  const c = health.counters;
+  return {
+    status: health.status, reasons: health.reasons,
+    received: c.received ?? 0, stored: c.stored ?? 0, duplicates: c.duplicates ?? 0, rejected: c.rejected ?? 0, errors: (c.errors ?? 0) + (c.invalid ?? 0),
+    sent: c.sent ?? 0, sendFailed: c.sendFailed ?? 0,
+    lastInboundAt: health.lastInboundAt, lastOutboundAt: health.lastOutboundAt,
+    outboxDepth: health.outbox.depth, oldestPendingAgeSeconds: health.outbox.oldestPendingAgeSeconds,
+  };
+}
+
+/**
+ * The health of one channel now, recorded (a change of status is a `channel.health` event, once across a fleet)
+ * unless `record` is false (`colloquy doctor` writes nothing).
+ */
+export async function channelHealth(channels: ChannelRuntime, channel: Channel, record = true): Promise<ChannelHealth> {
   const { ops } = channels;
   await channels.traffic.flush();
   const driver = driverOf(channel.kind);
@@ -60,7 +75,7 @@ export async function channelHealth(channels: ChannelRuntime, channel: Channel):
   const [traffic, outbox] = await Promise.all([ops.traffic(channel.id), ops.outboxStats(channel.id, RECENT_MS)]);
   const now = ops.clock();
   let health = judge(channel, missing, traffic, outbox, now);
-  if (await ops.setHealth(channel.id, { status: health.status, reason: health.reasons[0] ?? null })) {
+  if (record && await ops.setHealth(channel.id, { status: health.status, reason: health.reasons[0] ?? null })) {
     health = { ...health, since: new Date(now).toISOString() };
   }
   return health;
@@ -74,6 +89,7 @@ export function createHealthMonitor(channels: ChannelRuntime, options: { interva
   const latest = new Map<string, { tenant: string; channel: Channel; health: ChannelHealth }>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let started = false;
   async function check(): Promise<void> {
     let after: string | undefined;
     for (;;) {
@@ -94,12 +110,16 @@ export function createHealthMonitor(channels: ChannelRuntime, options: { interva
   return {
     latest,
     check: tick,
+    /** Whether it judges in the background (else a reader should `check` first). */
+    started: () => started,
     start() {
+      started = true;
       void tick();
       timer = setInterval(() => void tick(), options.intervalMs ?? 30_000);
       timer.unref();
     },
     async stop() {
+      started = false;
       clearInterval(timer);
       await running;
     },

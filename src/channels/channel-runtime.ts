@@ -44,6 +44,7 @@ export function createChannelRuntime(config: ChannelRuntimeConfig) {
   const traffic: TrafficRecorder = createTrafficRecorder(ops, { flushMs: config.trafficFlushMs, log });
   const cacheMs = config.settingsCacheMs ?? 1_000;
   const cached = new Map<string, { until: number; value: Promise<ResolvedChannel | undefined> }>();
+  const listeners = new Set<(channelId: string) => void>();
 
   async function load(channelId: string): Promise<ResolvedChannel | undefined> {
     const opened = await ops.open(channelId);
@@ -79,9 +80,14 @@ export function createChannelRuntime(config: ChannelRuntimeConfig) {
     ops,
     traffic,
     resolve,
-    /** Forgets cached settings (after a change made through this process). */
-    forget(channelId: string) {
+    /** A channel was created or changed through this process: its settings are read again, and listeners (Telegram's webhook registration) told. */
+    changed(channelId: string) {
       cached.delete(channelId.toLowerCase());
+      for (const listener of listeners) listener(channelId.toLowerCase());
+    },
+    onChanged(listener: (channelId: string) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     /** A provider's verification handshake (GET). */
@@ -121,6 +127,23 @@ export function createChannelRuntime(config: ChannelRuntimeConfig) {
         log(`a ${kind} delivery to channel ${id} could not be stored; the provider will redeliver it`, error);
         const code = error instanceof ColloquyError && error.code === 'unavailable' ? 'unavailable' : 'internal';
         return { status: code === 'unavailable' ? 503 : 500, outcome: 'error', body: { error: { code, message: 'The delivery could not be stored; nothing was acknowledged, so the provider will send it again.' } } };
+      }
+    },
+
+    /**
+     * Tells the provider that a received message was read, when its channel has read receipts. Best effort, not
+     * through the outbox: a read receipt is harmless to repeat and not worth retrying; a failure is counted.
+     */
+    async markRead(tenantStore: Store, message: { conversationId: string; externalId: string | null; role: string }): Promise<void> {
+      if (message.role !== 'user' || !message.externalId) return;
+      const conversation = await tenantStore.conversations.get(message.conversationId);
+      const found = conversation?.channelId ? await resolve(conversation.channelId) : undefined;
+      if (!found?.driver.markRead || found.driver.missing(found.settings).some((m) => m === 'secrets.accessToken' || m === 'config.phoneNumberId')) return;
+      try {
+        await found.driver.markRead(message.externalId, found.settings, { timeoutMs: 15_000 });
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'unknown';
+        traffic.error(found.channel.id, { code, title: `read receipt: ${(error as Error).message}`.slice(0, 300), source: 'send' }, ops.clock());
       }
     },
 

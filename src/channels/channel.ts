@@ -23,6 +23,8 @@ export interface ChannelDriver {
   parse(body: Buffer): Delivery;
   /** Sends one message; resolves to the provider's id for it, or throws `SendFailure` saying whether it may be retried. */
   send(message: OutboundMessage, settings: ChannelSettings, options: SendOptions): Promise<{ externalId: string }>;
+  /** Tells the provider a received message was read (WhatsApp's blue ticks); undefined for a kind without read receipts. */
+  markRead?(externalId: string, settings: ChannelSettings, options: SendOptions): Promise<void>;
   /** Fetches an inbound media file through the provider's API (URLs expire: looked up each time). */
   media?(part: JsonObject, settings: ChannelSettings, options: SendOptions): Promise<MediaFile>;
 }
@@ -131,11 +133,11 @@ export function classifyFetchError(error: unknown, timedOut: boolean): SendFailu
 }
 
 /** fetch with a deadline; throws `SendFailure` for failures before a response. */
-export async function fetchWithin(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  const signal = AbortSignal.timeout(timeoutMs);
+export async function fetchWithin(url: string, init: RequestInit, timeoutMs: number, stop?: AbortSignal): Promise<Response> {
+  const deadline = AbortSignal.timeout(timeoutMs);
   try {
-    return await fetch(url, { ...init, signal, redirect: 'manual' });
+    return await fetch(url, { ...init, signal: stop ? AbortSignal.any([deadline, stop]) : deadline, redirect: 'manual' });
   } catch (error) {
-    throw classifyFetchError(error, signal.aborted);
+    throw classifyFetchError(error, deadline.aborted);
   }
 }

@@ -28,6 +28,8 @@ const DEFAULTS = {
   telegram: { perSecond: 30, recipientBurst: 3, recipientInterval: 1 },
 };
 const MAX_BACKOFF_MS = 300_000;
+/** How often a channel that lacks its token or phone number id is looked at again (a change made here wakes it at once). */
+const NOT_CONFIGURED_RETRY_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -105,7 +107,9 @@ export function createOutboxSender(config: OutboxSenderConfig) {
     }
     const missing = found.driver.missing(found.settings).filter((m) => m !== 'secrets.appSecret' && m !== 'secrets.verifyToken' && m !== 'secrets.webhookSecret');
     if (missing.length) {
-      await failed(entry, failure('not_configured', `The channel cannot send: ${missing.join(', ')} missing. Set them with PATCH /v1/channels/${entry.channelId}.`), found);
+      // Nothing was sent: the message waits in the outbox (health says not_configured, with its depth) until the
+      // channel has what it needs; a change of the channel wakes the sender.
+      await record(() => ops.release(entry, owner, ops.clock() + NOT_CONFIGURED_RETRY_MS, false));
       return;
     }
     // Pacing: wait for a token, or put the entry back when the wait would outlast a good part of the lease.
@@ -187,10 +191,19 @@ export function createOutboxSender(config: OutboxSenderConfig) {
     start() {
       if (running) return;
       running = true;
-      unlisten = ops.onQueued(() => {
+      const rouse = () => {
         woken = true;
         wake?.();
+      };
+      const unqueued = ops.onQueued(rouse);
+      const unchanged = channels.onChanged((channelId) => {
+        // Entries put off because the channel lacked its settings (or a token it had) are due again now.
+        void ops.dueNow(channelId).then(rouse, () => {});
       });
+      unlisten = () => {
+        unqueued();
+        unchanged();
+      };
       loop = run();
     },
     /** Stops claiming; sends in flight finish (and record their outcome) first. */

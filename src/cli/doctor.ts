@@ -2,6 +2,8 @@ import { connectRedis } from '../cache/redis/redis-client.js';
 import { isColloquyError } from '../domain/errors.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { createChannelRuntime } from '../channels/channel-runtime.js';
+import { channelHealth } from '../channels/channel-health.js';
 
 export interface Check {
   name: string;
@@ -53,6 +55,7 @@ export async function doctor(url: string, options: DoctorOptions = {}): Promise<
       detail: problems.length ? problems.join('; ') : 'seq gapless everywhere, no duplicate external ids, at most one open conversation per contact and channel',
     });
     checks.push({ name: 'events', ok: d.warnings.length === 0, detail: d.warnings.length ? d.warnings.join('; ') : 'nothing holds back delivery' });
+    checks.push(...(await channelChecks(store)));
     checks.push(await redisCheck(options.redis));
   } catch (error) {
     checks.push({ name: 'database', ok: false, detail: (error as Error).message });
@@ -60,6 +63,33 @@ export async function doctor(url: string, options: DoctorOptions = {}): Promise<
     await store.close();
   }
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** Each channel's health, judged without recording anything: a failing channel fails the doctor; stale or not configured ones are named. */
+async function channelChecks(store: Store): Promise<Check[]> {
+  const channels = createChannelRuntime({ store });
+  const checks: Check[] = [];
+  const notes: string[] = [];
+  let count = 0;
+  try {
+    let after: string | undefined;
+    for (;;) {
+      const page = await channels.ops.allChannels(after, 200);
+      for (const { tenant, channel } of page) {
+        count++;
+        const health = await channelHealth(channels, channel, false);
+        const name = `channel ${tenant}/${channel.name} (${channel.kind}, ${channel.id})`;
+        if (health.status === 'failing') checks.push({ name: 'channel', ok: false, detail: `${name} is failing: ${health.reasons.join('; ')}` });
+        else if (health.status !== 'ok') notes.push(`${name} is ${health.status}: ${health.reasons.join('; ')}`);
+      }
+      if (page.length < 200) break;
+      after = page.at(-1)!.channel.id;
+    }
+  } finally {
+    await channels.close();
+  }
+  if (!checks.length) checks.push({ name: 'channels', ok: true, detail: count === 0 ? 'no channel' : notes.length ? `${count} channel(s), none failing; ${notes.join('; ')}` : `${count} channel(s), all ok` });
+  return checks;
 }
 
 /** Whether the fleet's Redis answers, within 2 s. */

@@ -47,6 +47,10 @@ program
   .addOption(new Option('--max-connections <n>', 'open connections at most; new ones beyond are refused').env('COLLOQUY_MAX_CONNECTIONS').default('10000'))
   .addOption(new Option('--max-streams-per-key <n>', 'open event streams per API key').env('COLLOQUY_MAX_STREAMS_PER_KEY').default('100'))
   .addOption(new Option('--max-streams <n>', 'open event streams per server').env('COLLOQUY_MAX_STREAMS').default('10000'))
+  .addOption(new Option('--outbox-lease <ms>', 'how long a send claimed by this instance is its own; a send still claimed after that (its instance died) is marked failed as ambiguous, never resent blindly').env('COLLOQUY_OUTBOX_LEASE').default('60000'))
+  .addOption(new Option('--send-timeout <ms>', 'one request to a provider (WhatsApp, Telegram), connection included; a timeout after the request left is ambiguous').env('COLLOQUY_SEND_TIMEOUT').default('15000'))
+  .addOption(new Option('--no-send', 'do not send the outbox from this instance (other instances, or none, send it); provider webhooks still work'))
+  .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
     const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
     const count = (value: string, name: string, min: number) => {
@@ -66,6 +70,10 @@ program
         maxConnections: count(options.maxConnections, '--max-connections', 1),
         streamsPerKey: count(options.maxStreamsPerKey, '--max-streams-per-key', 1), streamsPerServer: count(options.maxStreams, '--max-streams', 1),
       },
+      channels: {
+        send: options.send !== false, leaseMs: count(options.outboxLease, '--outbox-lease', 1_000),
+        sendTimeoutMs: count(options.sendTimeout, '--send-timeout', 100), healthIntervalMs: count(options.healthInterval, '--health-interval', 100),
+      },
     });
   });
 
@@ -73,6 +81,7 @@ interface ServeFlags {
   db: string; port: string; host: string; rateLimit: string; logLevel: string; redis?: string; redisPrefix: string; cache: 'memory' | 'none'; cacheTtl: string;
   corsOrigin?: string; open?: boolean; allowedHost?: string; trustProxy?: string; authFailures: string; metricsPublic?: boolean;
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
+  outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
 }
 
 program

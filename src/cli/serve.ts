@@ -5,6 +5,10 @@ import { buildApp, type ServerLimits } from '../server/app.js';
 import { loggerOptions } from '../server/logging.js';
 import { assertAdminKey } from '../server/auth.js';
 import { openStore } from '../store/open-store.js';
+import { createChannelRuntime } from '../channels/channel-runtime.js';
+import { createHealthMonitor } from '../channels/channel-health.js';
+import { createOutboxSender } from '../channels/outbox-sender.js';
+import { createTelegramUpdates } from '../channels/telegram/telegram-updates.js';
 
 export interface ServeOptions {
   db: string;
@@ -31,6 +35,8 @@ export interface ServeOptions {
   authFailuresPerMinute?: number | undefined;
   metricsPublic?: boolean | undefined;
   limits?: Partial<ServerLimits> | undefined;
+  /** The outbox sender, channel health and Telegram updates this instance runs. */
+  channels?: { send?: boolean; leaseMs?: number; sendTimeoutMs?: number; healthIntervalMs?: number } | undefined;
 }
 
 /** An origin as a browser sends it (`https://app.example.com`, no path), or `*`; anything else is a mistake worth saying. */
@@ -98,7 +104,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     limiter.once('ready', () => resolve());
     setTimeout(resolve, 2_000).unref();
   });
+  const log = (message: string, error?: unknown) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`));
+  const channels = createChannelRuntime({ store, log });
+  const health = createHealthMonitor(channels, { intervalMs: options.channels?.healthIntervalMs, log });
   const app = await buildApp({
+    channels, health,
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
     forceOpen: options.open ?? false, allowedHosts: options.allowedHosts, trustProxy: options.trustProxy, metricsPublic: options.metricsPublic ?? false,
@@ -107,6 +117,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     logger: loggerOptions(options.logLevel ?? 'info'),
   });
   degraded = (message, error) => (error ? app.log.warn({ err: error }, message) : app.log.info(message));
+  const sender = options.channels?.send === false ? undefined
+    : createOutboxSender({ channels, leaseMs: options.channels?.leaseMs, timeoutMs: options.channels?.sendTimeoutMs, log });
+  const telegram = createTelegramUpdates({ channels, log });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -115,6 +128,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop()]);
+    await channels.close();
     await store.close();
     limiter?.disconnect();
     process.exit(0);
@@ -122,6 +137,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ port: options.port, host: options.host });
+  sender?.start();
+  telegram.start();
+  health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');
   const tier = options.redis ? ` with Redis ${secretless(options.redis)}` : options.cache === 'memory' ? ' with an in-process cache' : '';
   process.stdout.write(`colloquy: serving ${secretless(options.db)}${tier} at ${address}/v1 (docs: ${address}/docs, health: ${address}/health)\n`);

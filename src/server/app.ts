@@ -32,6 +32,7 @@ import { messageRoutes } from './routes/messages.js';
 import { keyRoutes } from './routes/keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { createChannelRuntime, type ChannelRuntime } from '../channels/channel-runtime.js';
+import { createHealthMonitor, type HealthMonitor } from '../channels/channel-health.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -67,6 +68,8 @@ export interface AppConfig {
   readonly corsOrigins?: readonly string[] | undefined;
   /** The channels runtime the provider webhooks use (`colloquy serve` shares it with the outbox sender); default: one of the app's own, closed with it. */
   readonly channels?: ChannelRuntime | undefined;
+  /** Channel health judged in the background (`colloquy serve`), for /health/detailed and /metrics; without it they judge on request. */
+  readonly health?: HealthMonitor | undefined;
 }
 
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -81,6 +84,7 @@ declare module 'fastify' {
     auth: Authenticator;
     limits: ServerLimits;
     channels: ChannelRuntime;
+    channelHealth: HealthMonitor;
   }
   interface FastifyRequest {
     /** The store scoped to the caller's tenant. */
@@ -243,10 +247,13 @@ export async function buildApp(config: AppConfig): Promise<App> {
     if (caller.keyId !== 'open' && !auth.isAdmin(caller.keyId)) throw forbiddenUnlessAdmin();
   };
 
-  await app.register(healthRoutes, { store: config.store, metrics, operator });
   const channels = config.channels ?? createChannelRuntime({ store: config.store, log: (message, error) => app.log.warn({ err: error }, message) });
   if (!config.channels) app.addHook('onClose', async () => channels.close());
   app.decorate('channels', channels);
+  const health = config.health ?? createHealthMonitor(channels, { log: (message, error) => app.log.warn({ err: error }, message) });
+  app.decorate('channelHealth', health);
+  metrics.watchChannels(health);
+  await app.register(healthRoutes, { store: config.store, metrics, operator, health });
   await app.register(webhookRoutes, { channels });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
@@ -285,7 +292,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(agentRoutes);
     await v1.register(eventRoutes);
     await v1.register(keyRoutes);
-    await v1.register(tenantHealthRoutes, { metrics });
+    await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });
   return app;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
+import type { HealthMonitor } from '../channels/channel-health.js';
 
 export type IngestOutcome = 'stored' | 'duplicate' | 'error';
 
@@ -92,7 +93,52 @@ export function createMetrics(store: Store) {
   });
 
   const channels = new Map<string, ChannelCounters>();
+  let monitor: HealthMonitor | undefined;
+  new Gauge({
+    name: 'colloquy_channel_status',
+    help: "1 for each channel's current health status (ok, stale, failing, not_configured), as last judged.",
+    labelNames: ['channel', 'kind', 'status'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [id, { channel, health }] of monitor?.latest ?? []) this.set({ channel: id, kind: channel.kind, status: health.status }, 1);
+    },
+  });
+  new Gauge({
+    name: 'colloquy_outbox_depth',
+    help: 'Outbound messages of each channel not yet sent or failed.',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [id, { health }] of monitor?.latest ?? []) this.set({ channel: id }, health.outbox.depth);
+    },
+  });
+  new Gauge({
+    name: 'colloquy_outbox_oldest_pending_seconds',
+    help: 'Age of the oldest unsent outbound message of each channel that has one.',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [id, { health }] of monitor?.latest ?? []) if (health.outbox.oldestPendingAgeSeconds !== null) this.set({ channel: id }, health.outbox.oldestPendingAgeSeconds);
+    },
+  });
+  new Gauge({
+    name: 'colloquy_channel_traffic',
+    help: 'Fleet-wide totals of each channel (received, stored, duplicates, rejected, invalid, errors, statuses, sent, sendFailed, …), as last judged.',
+    labelNames: ['channel', 'counter'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [id, { health }] of monitor?.latest ?? []) for (const [counter, n] of Object.entries(health.counters)) this.set({ channel: id, counter }, n);
+    },
+  });
   return {
+    /** Channel figures come from the health monitor's latest judgement. */
+    watchChannels(health: HealthMonitor) {
+      monitor = health;
+    },
     registry,
     requests,
     streams,

@@ -23,10 +23,14 @@ export interface ChannelOps {
   addTraffic(channelId: string, delta: TrafficDelta): Promise<void>;
   setHealth(channelId: string, health: { status: string; reason: string | null }): Promise<boolean>;
   setPollOffset(channelId: string, offset: number): Promise<void>;
+  claimPoll(channelId: string, owner: string, leaseMs: number): Promise<boolean>;
+  releasePoll(channelId: string, owner: string): Promise<void>;
   outboxStats(channelId: string, windowMs: number): Promise<{ depth: number; oldestAt: number | null; recentSent: number; recentFailed: number }>;
   /** Across tenants: entries whose turn it is (`backend.outbox.claim`). */
   claim(owner: string, leaseMs: number, limit: number): Promise<Array<OutboxEntry & { interrupted: boolean }>>;
   release(entry: OutboxEntry, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
+  /** Makes the channel's queued entries due now (its settings changed). */
+  dueNow(channelId: string): Promise<void>;
   retry(entry: OutboxEntry, owner: string, nextAt: number, error: MessageError): Promise<void>;
   finish(entry: OutboxEntry, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }): Promise<StatusUpdateResult | undefined>;
   /** Called whenever this process queues an outbound message; returns a function that stops listening. */
@@ -108,12 +112,22 @@ function channelOpsOf(base: Scope, store: Store): ChannelOps {
       const { tenant } = await within(channelId);
       await backend.traffic.setPollOffset(tenant, channelId, offset, base.clock());
     },
+    async claimPoll(channelId, owner, leaseMs) {
+      const { tenant } = await within(channelId);
+      const now = base.clock();
+      return backend.traffic.claimPoll(tenant, channelId, owner, now + leaseMs, now);
+    },
+    async releasePoll(channelId, owner) {
+      const { tenant } = await within(channelId);
+      await backend.traffic.releasePoll(tenant, channelId, owner);
+    },
     async outboxStats(channelId, windowMs) {
       const { tenant } = await within(channelId);
       return backend.outbox.stats(tenant, channelId, base.clock(), windowMs);
     },
     claim: (owner, leaseMs, limit) => backend.outbox.claim({ owner, now: base.clock(), leaseMs, limit }),
     release: (entry, owner, nextAt, countAttempt) => backend.outbox.release(entry.messageId, owner, nextAt, countAttempt),
+    dueNow: (channelId) => backend.outbox.dueNow(channelId, base.clock()),
     retry: (entry, owner, nextAt, error) => backend.outbox.retry(entry.messageId, owner, nextAt, error),
     async finish(entry, owner, outcome) {
       const result = await backend.outbox.finish(entry.messageId, owner, outcome, base.clock());

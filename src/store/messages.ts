@@ -64,6 +64,19 @@ function sameRequest(stored: Message, v: MessageAppend): boolean {
     && (v.createdAt === undefined || Date.parse(stored.createdAt) === toEpochMs(v.createdAt, 'createdAt', Date.parse(stored.createdAt)));
 }
 
+/**
+ * Messages cached by an earlier version (a fleet mid-upgrade shares one Redis) lack the fields added since
+ * (`sender`, `error`, `edits`, 0.1 → channels): null, as a row without them reads.
+ */
+function withCurrentFields(messages: Message[]): Message[] {
+  for (const m of messages) {
+    if (m.sender === undefined) m.sender = null;
+    if (m.error === undefined) m.error = null;
+    if (m.edits === undefined) m.edits = null;
+  }
+  return messages;
+}
+
 export const reused = (key: string, id: string) => new ColloquyError('idempotency_key_reused',
   `The idempotency key "${key}" was first used for another request (message ${id}); a retry must repeat the request exactly, and a new request needs a new key.`,
   { idempotencyKey: key, messageId: id });
@@ -137,7 +150,7 @@ export function messagesOf(s: Scope): MessagesApi {
         // The hot tier holds the newest page: what a chat turn and a chat screen read.
         if (hot && after === undefined && before === undefined && limit <= PAGE_MAX) {
           const page = s.found(await newestCached(s, key, limit), 'conversation', key);
-          return more('joined' in page ? JSON.parse(`[${page.joined}]`) : page.items);
+          return more('joined' in page ? withCurrentFields(JSON.parse(`[${page.joined}]`) as Message[]) : page.items);
         }
         return more(s.found(await backend.messages.list(t, key, { after, before, limit, order }), 'conversation', key));
       }

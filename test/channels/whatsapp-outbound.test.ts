@@ -152,6 +152,21 @@ for (const target of storeTargets) {
         expect(graph.sends.filter((s) => s.body.text?.body === 'Aqui é a Dra. Lima')).toHaveLength(2);
       });
 
+      it('keeps a reply queued while the channel lacks its token, and sends it once the token is set', async () => {
+        const { tenant, conversation, channel, address } = await customer();
+        await tenant.channels.update(channel.id, { secrets: { accessToken: null } });
+        channels.changed(channel.id);
+        const { message } = await tenant.messages.append(conversation.id, { role: 'assistant', content: 'espera o token' });
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await tenant.messages.get(message.id))!.status).toBe('pending');
+        expect(sendsTo(address)).toHaveLength(0);
+        await tenant.channels.update(channel.id, { secrets: { accessToken: 'EAAG-token' } });
+        channels.changed(channel.id);
+        await settled(tenant, message.id);
+        expect((await tenant.messages.get(message.id))!.status).toBe('sent');
+        expect(sendsTo(address)).toHaveLength(1);
+      });
+
       it('marks the channel\'s token refused (190): the send fails and the channel shows a token error', async () => {
         const { tenant, conversation, channel } = await customer();
         graph.script.push({ error: 190, status: 401, title: 'Error validating access token: Session has expired' });

@@ -56,6 +56,8 @@ export async function startFakeGraphApi(options: { delayMs?: number } = {}) {
     if (req.method !== 'POST' || !/^\/v\d+\.\d+\/\d+\/messages$/.test(url.pathname)) return json(res, 404, { error: { message: `Unknown path ${url.pathname}`, code: 100 } });
     const parsed = JSON.parse(body.toString('utf8'));
     sends.push({ path: url.pathname, authorization: req.headers.authorization, body: parsed, at: Date.now() });
+    // A read receipt: Meta answers { success: true }.
+    if (parsed.status === 'read') return json(res, 200, { success: true });
     const next = script.shift() ?? { ok: true };
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     if ('hang' in next) {

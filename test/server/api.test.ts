@@ -235,9 +235,9 @@ for (const target of storeTargets) {
         expect(detailed.statusCode).toBe(200);
         expect(detailed.json()).toMatchObject({
           status: 'ok', database: { status: 'ok', dialect: target.name }, cache: { status: 'none' },
-          channels: { [channel.id]: { received: 2, stored: 1, duplicates: 1, errors: 0 }, unknown: { errors: 1 } },
+          channels: { [channel.id]: { kind: 'web', name: 'counted', received: 2, stored: 1, duplicates: 1, errors: 0 }, unknown: { errors: 1 } },
         });
-        expect(detailed.json().channels[channel.id].lastEventAt).toEqual(expect.any(String));
+        expect(detailed.json().channels[channel.id].lastInboundAt).toEqual(expect.any(String));
         const metrics = await json('GET', '/metrics');
         expect(metrics.headers['content-type']).toMatch(/text\/plain/);
         expect(metrics.body).toContain(`colloquy_ingest_messages_total{channel="${channel.id}",outcome="duplicate"} 1`);

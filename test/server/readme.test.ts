@@ -95,6 +95,8 @@ describe('the README', () => {
     expect(row('message `role`')).toEqual(enumOf(E.MessageRoleSchema));
     expect(row('message `status`')).toEqual(enumOf(E.MessageStatusSchema));
     expect(row('event `type`')).toEqual(enumOf(E.EventTypeSchema));
+    expect(row('message `sender`')).toEqual(enumOf(E.MessageSenderSchema));
+    expect(row('channel health `status`')).toEqual(enumOf(E.ChannelHealthStatusSchema));
   });
 
   it('has what a project is expected to have: a LICENSE matching package.json, and a .env.example naming every variable', () => {

@@ -62,6 +62,16 @@ export function channelTrafficRepository(engine: SqlEngine): ChannelTrafficRepos
       return true;
     }),
 
+    claimPoll: (tenant, channelId, owner, until, now) => engine.tx(async (sql) => {
+      if (!(await locked(sql, tenant, channelId, now))) return false;
+      return (await sql.run(`UPDATE channel_traffic SET poll_owner = ?, poll_until = ? WHERE channel_id = ?
+        AND (poll_owner IS NULL OR poll_owner = ? OR poll_until < ?)`, [owner, until, channelId, owner, now])) === 1;
+    }),
+
+    async releasePoll(tenant, channelId, owner) {
+      await engine.run('UPDATE channel_traffic SET poll_owner = NULL, poll_until = NULL WHERE channel_id = ? AND tenant_id = ? AND poll_owner = ?', [channelId, tenant, owner]);
+    },
+
     setPollOffset: (tenant, channelId, offset, now) => engine.tx(async (sql) => {
       if (!(await locked(sql, tenant, channelId, now))) return;
       await sql.run('UPDATE channel_traffic SET poll_offset = greatest(coalesce(poll_offset, 0), ?), updated_at = ? WHERE channel_id = ?', [offset, now, channelId]);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { MessageRepository } from '../backend.js';
 import { writeEvent } from './events.js';
 import { applyPendingStatuses, setMessageStatus } from './message-status.js';
@@ -56,7 +57,8 @@ export function messageRepository(engine: SqlEngine, tables: Tables): Omit<Messa
       const row = await sql.one('SELECT * FROM messages WHERE channel_id = ? AND external_id = ? AND tenant_id = ? FOR UPDATE', [channelId, externalId, tenant]);
       if (!row) return undefined;
       const message = tables.messages.fromRow(row);
-      if (message.content === edit.content && JSON.stringify(message.parts) === JSON.stringify(edit.parts)) return { message, changed: false };
+      // Key order aside (jsonb sorts keys): a repeat of the same edit changes nothing.
+      if (message.content === edit.content && isDeepStrictEqual(message.parts, JSON.parse(JSON.stringify(edit.parts)))) return { message, changed: false };
       const edits = [...(message.edits ?? []), { content: message.content, parts: message.parts, editedAt: new Date(edit.at).toISOString() }];
       const next = { ...message, content: edit.content, parts: edit.parts, edits };
       await sql.run('UPDATE messages SET content = ?, extra = ? WHERE conversation_id = ? AND seq = ?', [edit.content, packExtra(next), row.conversation_id, row.seq]);

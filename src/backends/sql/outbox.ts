@@ -73,6 +73,10 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
         [nextAt, countAttempt ? 0 : 1, messageId, owner]);
     },
 
+    async dueNow(channelId, now) {
+      await engine.run("UPDATE outbox SET next_at = ? WHERE channel_id = ? AND state = 'queued' AND next_at > ?", [now, channelId, now]);
+    },
+
     async retry(messageId, owner, nextAt, error) {
       await engine.run(`UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_at = ?, error = ? WHERE ${mine}`,
         [nextAt, JSON.stringify(error), messageId, owner]);

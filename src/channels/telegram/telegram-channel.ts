@@ -22,8 +22,8 @@ export function classifyTelegramError(status: number, body: unknown): SendFailur
 }
 
 /** Calls a Bot API method; the answer's `result`, or a SendFailure. */
-export async function callTelegram(settings: ChannelSettings, method: string, payload: JsonObject, timeoutMs: number): Promise<any> {
-  const response = await fetchWithin(botUrl(settings, method), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) }, timeoutMs);
+export async function callTelegram(settings: ChannelSettings, method: string, payload: JsonObject, timeoutMs: number, stop?: AbortSignal): Promise<any> {
+  const response = await fetchWithin(botUrl(settings, method), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) }, timeoutMs, stop);
   let body: unknown;
   try {
     body = await response.json();
@@ -76,6 +76,8 @@ export const telegramChannel: ChannelDriver = {
     } catch {
       throw new DeliveryInvalid('The body is not JSON.');
     }
+    // A webhook call carries one update (getUpdates answers arrays: telegram-updates.ts).
+    if (Array.isArray(update)) throw new DeliveryInvalid('Not a Telegram update: expected one object with a numeric update_id.');
     return parseTelegram(update);
   },
   async send(message, settings, options) {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ChannelDriver, ChannelSettings, WebhookRequest } from '../channel.js';
 import { parseWhatsApp } from './whatsapp-parse.js';
-import { sendWhatsApp, whatsappMedia } from './whatsapp-send.js';
+import { markWhatsAppRead, sendWhatsApp, whatsappMedia } from './whatsapp-send.js';
 
 const header = (request: WebhookRequest, name: string) => {
   const value = request.headers[name];
@@ -44,5 +44,6 @@ export const whatsappChannel: ChannelDriver = {
   verify: verifyWhatsAppSignature,
   parse: (body) => parseWhatsApp(body),
   send: sendWhatsApp,
+  markRead: markWhatsAppRead,
   media: whatsappMedia,
 };

@@ -79,6 +79,16 @@ export async function sendWhatsApp(message: OutboundMessage, settings: ChannelSe
   throw classifyWhatsAppError(response.status, body);
 }
 
+/** Marks a received message read: `{ status: 'read', message_id }` on the messages endpoint. */
+export async function markWhatsAppRead(externalId: string, settings: ChannelSettings, options: SendOptions): Promise<void> {
+  const response = await fetchWithin(`${graph(settings)}/${settings.config.phoneNumberId}/messages`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...auth(settings) },
+    body: JSON.stringify({ messaging_product: 'whatsapp', status: 'read', message_id: externalId }),
+  }, options.timeoutMs);
+  if (!response.ok) throw classifyWhatsAppError(response.status, await response.json().catch(() => undefined));
+  await response.body?.cancel();
+}
+
 /** An inbound media file: its URL looked up by id (URLs expire), then downloaded with the token. */
 export async function whatsappMedia(part: JsonObject, settings: ChannelSettings, options: SendOptions): Promise<MediaFile> {
   const lookup = await fetchWithin(`${graph(settings)}/${encodeURIComponent(String(part.mediaId))}`, { headers: auth(settings) }, options.timeoutMs);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ChannelSchema, PageSchema } from '../../domain/entities.js';
+import { ChannelHealthSchema, ChannelSchema, PageSchema } from '../../domain/entities.js';
+import { channelHealth } from '../../channels/channel-health.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, PageOptionsSchema } from '../../domain/inputs.js';
 import { answer, example } from '../openapi.js';
 import { found, IdempotencyHeaders, IdParams } from './params.js';
@@ -21,9 +22,12 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const key = request.headers['idempotency-key'];
     if (key === undefined) {
       reply.code(201);
-      return request.store.channels.create(request.body);
+      const channel = await request.store.channels.create(request.body);
+      app.channels.changed(channel.id);
+      return channel;
     }
     const { channel, created } = await request.store.channels.ensure({ ...request.body, idempotencyKey: key });
+    if (created) app.channels.changed(channel.id);
     reply.code(created ? 201 : 200);
     return channel;
   });
@@ -33,8 +37,15 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => request.store.channels.list(request.query));
 
   app.get('/channels/:id', {
-    schema: { operationId: 'getChannel', summary: 'Get a channel', description: 'Its config, and which secrets are set (never their values).', params: IdParams, response: { 200: ChannelSchema } },
-  }, async (request) => found(await request.store.channels.get(request.params.id), 'channel', request.params.id));
+    schema: {
+      operationId: 'getChannel', summary: 'Get a channel, with its health',
+      description: 'Its config, which secrets are set (never their values), and `health` from its real traffic: status (ok, stale, failing, not_configured) and why, last inbound and outbound, fleet-wide counters, send errors by code, the newest provider errors, the outbox.',
+      params: IdParams, response: { 200: Type.Object({ ...ChannelSchema.properties, health: ChannelHealthSchema }, { title: 'ChannelWithHealth' }) },
+    },
+  }, async (request) => {
+    const channel = found(await request.store.channels.get(request.params.id), 'channel', request.params.id);
+    return { ...channel, health: await channelHealth(app.channels, channel) };
+  });
 
   app.patch('/channels/:id', {
     schema: {
@@ -43,5 +54,9 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams, body: example(ChannelUpdateSchema, { config: { reopenWindowSeconds: 3600 }, secrets: { accessToken: 'EAAG…new' } }),
       response: { 200: answer(ChannelSchema, 'The channel as changed') },
     },
-  }, async (request) => request.store.channels.update(request.params.id, request.body));
+  }, async (request) => {
+    const channel = await request.store.channels.update(request.params.id, request.body);
+    app.channels.changed(channel.id);
+    return channel;
+  });
 };

@@ -7,23 +7,32 @@ import { VERSION } from '../../version.js';
 import { ColloquyError, isColloquyError } from '../../domain/errors.js';
 import { errorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { channelHealth, summaryOf, type HealthMonitor } from '../../channels/channel-health.js';
+import type { ChannelRuntime } from '../../channels/channel-runtime.js';
 
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) });
 const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]);
 const TenantStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded')]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+/** summaryOf's shape. */
+const ChannelSummary = {
+  status: Type.String({ description: 'ok, stale, failing or not_configured (see GET /v1/channels/:id `health`).' }), reasons: Type.Array(Type.String()),
+  received: Type.Integer(), stored: Type.Integer(), duplicates: Type.Integer(), rejected: Type.Integer(), errors: Type.Integer(), sent: Type.Integer(), sendFailed: Type.Integer(),
+  lastInboundAt: NullableString, lastOutboundAt: NullableString, outboxDepth: Type.Integer(), oldestPendingAgeSeconds: Type.Union([Type.Number(), Type.Null()]),
+};
 const Detailed = Type.Object({
   status: HealthStatus,
   version: Type.String(), node: Type.String(), uptimeSeconds: Type.Integer(),
   database: Type.Record(Type.String(), Type.Unknown()), cache: Type.Record(Type.String(), Type.Unknown()),
-  eventStreams: Type.Number(), channels: Type.Record(Type.String(), Type.Unknown()),
+  eventStreams: Type.Number(),
+  channels: Type.Record(Type.String(), Type.Object({ tenant: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), name: Type.Optional(Type.String()), ...Object.fromEntries(Object.entries(ChannelSummary).map(([k, v]) => [k, Type.Optional(v)])) }), {
+    description: "Every tenant's channels by id, their health and fleet-wide totals; `unknown`: calls naming no known channel, counted by this instance.",
+  }),
 });
 const TenantHealth = Type.Object({
   status: TenantStatus,
   tenant: Type.String(),
-  channels: Type.Array(Type.Object({
-    id: Type.String(), kind: Type.String(), name: Type.String(),
-    received: Type.Integer(), stored: Type.Integer(), duplicates: Type.Integer(), errors: Type.Integer(), lastEventAt: Type.Union([Type.String(), Type.Null()]),
-  }, { description: 'Counted by this instance since it started.' })),
+  channels: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), name: Type.String(), ...ChannelSummary }, { description: 'Totals across the fleet.' })),
   agents: Type.Integer({ description: 'How many agents the tenant has (up to 200 counted).' }),
 });
 
@@ -41,6 +50,8 @@ export interface HealthOptions {
   metrics: Metrics;
   /** Refuses a caller who may not see every tenant's figures (`/health/detailed`, `/metrics`). */
   operator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Channel health as last judged; judged on request when it is not running in the background. */
+  health: HealthMonitor;
 }
 
 /**
@@ -48,7 +59,11 @@ export interface HealthOptions {
  * and `/metrics` show every tenant's channels and counters: on a server with keys they need the admin key
  * (unless `--metrics-public`).
  */
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, metrics, operator }) => {
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, metrics, operator, health: monitor }) => {
+  const judged = async () => {
+    if (!monitor.started()) await monitor.check();
+    return monitor.latest;
+  };
   app.get('/health', { schema: { operationId: 'health', summary: 'The process is alive', description: 'Always `{ "status": "ok" }` while the process serves: a liveness probe.', response: { 200: Status('ok') } } }, async () => ({ status: 'ok' }));
 
   app.get('/health/ready', {
@@ -80,6 +95,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { sto
   }, async (_request, reply) => {
     const health = await status(store);
     if (health.status === 'down') reply.code(503);
+    const channels: Record<string, unknown> = {};
+    if (health.status !== 'down') {
+      for (const [id, { tenant, channel, health: h }] of await judged()) channels[id] = { tenant, kind: channel.kind, name: channel.name, ...summaryOf(h) };
+    }
+    const unknown = metrics.channels.get('unknown');
+    if (unknown) channels.unknown = { received: unknown.received, errors: unknown.errors };
     return {
       ...health,
       version: VERSION,
@@ -87,7 +108,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { sto
       uptimeSeconds: Math.round(process.uptime()),
       cache: store.cacheStats() ?? { status: 'none' },
       eventStreams: (await metrics.streams.get()).values[0]?.value ?? 0,
-      channels: Object.fromEntries(metrics.channels),
+      channels,
     };
   });
 
@@ -95,17 +116,18 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { sto
     onRequest: operator,
     schema: { operationId: 'metrics', summary: 'Prometheus metrics', description: 'The Prometheus text exposition format. The admin key on a server with keys.', security: [{ apiKey: [] }], produces: ['text/plain'], response: { 200: answer(Type.String(), 'Metrics, `text/plain; version=0.0.4`'), 403: failure('forbidden') } },
   }, async (_request, reply) => {
+    await judged().catch(() => undefined);
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
 };
 
 /** One tenant's view of its health, for its own keys: its channels' counters and agents; never another tenant's. */
-export const tenantHealthRoutes: FastifyPluginAsyncTypebox<{ metrics: Metrics }> = async (app, { metrics }) => {
+export const tenantHealthRoutes: FastifyPluginAsyncTypebox<{ channels: ChannelRuntime }> = async (app, { channels: runtime }) => {
   app.get('/health', {
     schema: {
       operationId: 'tenantHealth', summary: "Your tenant's health", tags: ['operations'],
-      description: "The service's status, and this tenant's channels with what this instance counted for each (received, stored, duplicates, errors, last event) and its agents.",
+      description: "The service's status, this tenant's channels with their health and fleet-wide totals (received, stored, duplicates, rejected, errors, sends, outbox), and its agents.",
       response: { 200: TenantHealth },
     },
   }, async (request) => {
@@ -116,10 +138,7 @@ export const tenantHealthRoutes: FastifyPluginAsyncTypebox<{ metrics: Metrics }>
     let cursor: string | undefined;
     do {
       const page = await store.channels.list({ limit: 200, ...(cursor ? { cursor } : {}) });
-      for (const c of page.data) {
-        const counted = metrics.channels.get(c.id) ?? { received: 0, stored: 0, duplicates: 0, errors: 0, lastEventAt: null };
-        channels.push({ id: c.id, kind: c.kind, name: c.name, ...counted });
-      }
+      for (const c of page.data) channels.push({ id: c.id, kind: c.kind, name: c.name, ...summaryOf(await channelHealth(runtime, c)) });
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     const agents = (await store.agents.list({ limit: 200 })).data.length;

@@ -24,12 +24,20 @@ export const inboundRoutes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       const result = await request.store.ingest(request.body);
       app.metrics.ingest(channel, result.duplicate ? 'duplicate' : 'stored');
+      const { traffic } = app.channels;
+      traffic.count(channel, 'received');
+      traffic.count(channel, result.duplicate ? 'duplicates' : 'stored');
+      if (!result.duplicate) traffic.inbound(channel, app.channels.ops.clock());
       reply.code(result.duplicate ? 200 : 201);
       return result;
     } catch (error) {
       // A channel id the caller made up must never become a metric label (unbounded cardinality).
       const known = !isColloquyError(error, 'not_found') && (await request.store.channels.get(channel).catch(() => null)) !== null;
       app.metrics.ingest(known ? channel : 'unknown', 'error');
+      if (known) {
+        app.channels.traffic.count(channel, 'received');
+        app.channels.traffic.count(channel, 'errors');
+      }
       throw error;
     }
   });
