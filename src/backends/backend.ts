@@ -150,6 +150,13 @@ export interface OutboxEntry {
   createdAt: number;
 }
 
+/** An entry as claimed: what to send. */
+export interface ClaimedEntry extends OutboxEntry {
+  interrupted: boolean;
+  content: string;
+  parts: E.Json[] | null;
+}
+
 /**
  * The durable outbox (DESIGN.md: outbound at most once). An entry is queued → sending (claimed under a lease; from
  * then on the provider may have it) → done. An entry whose lease ran out is handed to the next claimer as
@@ -163,8 +170,11 @@ export interface OutboxRepository {
    * `windowMs` of `now`; null: no window).
    */
   append(tenant: string, conversationId: string, message: NewMessage, rules: { kind: E.ChannelKind; windowMs: number | null; now: number }): Promise<E.AppendResult>;
-  /** Takes up to `limit` entries whose turn it is (the oldest unfinished of each conversation, due), and expired leases. Across tenants. */
-  claim(options: { owner: string; now: number; leaseMs: number; limit: number }): Promise<Array<OutboxEntry & { interrupted: boolean }>>;
+  /**
+   * Takes up to `limit` entries whose turn it is (the oldest unfinished of each conversation, due), with `takeOver`
+   * also entries whose lease ran out (as `interrupted`), each with its message's content and parts. Across tenants.
+   */
+  claim(options: { owner: string; now: number; leaseMs: number; limit: number; takeOver: boolean }): Promise<ClaimedEntry[]>;
   /** Back to the queue, nothing sent (pacing); the attempt is not counted unless `countAttempt`. */
   release(messageId: string, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
   /** The channel's queued entries become due at `now` (its settings changed: what waited for them may go). */
@@ -175,7 +185,9 @@ export interface OutboxRepository {
    * Done: `sent` stores the provider's id as the message's external id, moves it to `sent` and applies statuses that
    * waited for that id; `failed` marks it failed with the error. Undefined when this owner no longer holds the lease.
    */
-  finish(messageId: string, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }, now: number): Promise<E.StatusUpdateResult | undefined>;
+  finish(messageId: string, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }, now: number, conversationId: string): Promise<E.StatusUpdateResult | undefined>;
+  /** Forgets entries done before `before` (their messages keep status and error) and statuses kept since before it for a message that never came. */
+  prune(before: number): Promise<{ entries: number; statuses: number }>;
   /** Unfinished entries and the oldest one's creation; outcomes finished within `windowMs`. */
   stats(tenant: string, channelId: string, now: number, windowMs: number): Promise<{ depth: number; oldestAt: number | null; recentSent: number; recentFailed: number }>;
 }

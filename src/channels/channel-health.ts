@@ -90,7 +90,14 @@ export function createHealthMonitor(channels: ChannelRuntime, options: { interva
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let started = false;
+  let pruned = 0;
   async function check(): Promise<void> {
+    // Once an hour: outbox entries done a week ago (their messages keep status and error), and statuses kept a week
+    // for a message that never came (sent from elsewhere).
+    if (Date.now() - pruned > 3_600_000) {
+      pruned = Date.now();
+      await channels.ops.prune(7 * 86_400_000);
+    }
     let after: string | undefined;
     for (;;) {
       const page = await channels.ops.allChannels(after, 200);

@@ -1,4 +1,4 @@
-import type { MessageError, OutboxEntry, TrafficDelta, TrafficRecord } from '../backends/backend.js';
+import type { ClaimedEntry, MessageError, OutboxEntry, TrafficDelta, TrafficRecord } from '../backends/backend.js';
 import type { Channel, ChannelKind, Json, Message, StatusUpdateResult } from '../domain/entities.js';
 import { cacheKey } from './cache-keys.js';
 import { secretContext } from './secret-box.js';
@@ -27,12 +27,14 @@ export interface ChannelOps {
   releasePoll(channelId: string, owner: string): Promise<void>;
   outboxStats(channelId: string, windowMs: number): Promise<{ depth: number; oldestAt: number | null; recentSent: number; recentFailed: number }>;
   /** Across tenants: entries whose turn it is (`backend.outbox.claim`). */
-  claim(owner: string, leaseMs: number, limit: number): Promise<Array<OutboxEntry & { interrupted: boolean }>>;
+  claim(owner: string, leaseMs: number, limit: number, takeOver: boolean): Promise<ClaimedEntry[]>;
   release(entry: OutboxEntry, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
   /** Makes the channel's queued entries due now (its settings changed). */
   dueNow(channelId: string): Promise<void>;
   retry(entry: OutboxEntry, owner: string, nextAt: number, error: MessageError): Promise<void>;
   finish(entry: OutboxEntry, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }): Promise<StatusUpdateResult | undefined>;
+  /** Forgets outbox entries done, and statuses kept for a message that never came, more than `ageMs` ago. */
+  prune(ageMs: number): Promise<{ entries: number; statuses: number }>;
   /** Called whenever this process queues an outbound message; returns a function that stops listening. */
   onQueued(listener: () => void): () => void;
   clock(): number;
@@ -51,7 +53,16 @@ export function channelOps(store: Store): ChannelOps {
 
 function channelOpsOf(base: Scope, store: Store): ChannelOps {
   const { backend } = base;
-  const scope = (tenant: string) => scopeOfStore(store.tenant(tenant));
+  // One tenant view per tenant, made once: building a store view builds every module.
+  const views = new Map<string, Scope>();
+  const scope = (tenant: string) => {
+    let view = views.get(tenant);
+    if (!view) {
+      if (views.size > 10_000) views.clear();
+      views.set(tenant, (view = scopeOfStore(store.tenant(tenant))));
+    }
+    return view;
+  };
   const tenants = new Map<string, { tenant: string; kind: ChannelKind }>();
   const locate = async (channelId: string) => {
     const id = channelId.toLowerCase();
@@ -125,15 +136,16 @@ function channelOpsOf(base: Scope, store: Store): ChannelOps {
       const { tenant } = await within(channelId);
       return backend.outbox.stats(tenant, channelId, base.clock(), windowMs);
     },
-    claim: (owner, leaseMs, limit) => backend.outbox.claim({ owner, now: base.clock(), leaseMs, limit }),
+    claim: (owner, leaseMs, limit, takeOver) => backend.outbox.claim({ owner, now: base.clock(), leaseMs, limit, takeOver }),
     release: (entry, owner, nextAt, countAttempt) => backend.outbox.release(entry.messageId, owner, nextAt, countAttempt),
     dueNow: (channelId) => backend.outbox.dueNow(channelId, base.clock()),
     retry: (entry, owner, nextAt, error) => backend.outbox.retry(entry.messageId, owner, nextAt, error),
     async finish(entry, owner, outcome) {
-      const result = await backend.outbox.finish(entry.messageId, owner, outcome, base.clock());
+      const result = await backend.outbox.finish(entry.messageId, owner, outcome, base.clock(), entry.conversationId);
       if (result) await refreshed(scope(entry.tenant), entry.conversationId, result);
       return result;
     },
+    prune: (ageMs) => backend.outbox.prune(base.clock() - ageMs),
     onQueued(listener) {
       base.outboxListeners.add(listener);
       return () => base.outboxListeners.delete(listener);

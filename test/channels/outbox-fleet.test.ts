@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,38 @@ describe('the outbox across processes', () => {
     } finally {
       await store.close();
       await graph.close();
+      await drop();
+    }
+  });
+
+  it('one WhatsApp delivery sent 20 times at once to two instances on PostgreSQL stores one message', async (ctx) => {
+    if (!(await postgresAvailable())) return ctx.skip();
+    const { schema, drop } = await throwawaySchema();
+    const url = `${POSTGRES_URL}?schema=${schema}`;
+    const store = await openStore({ url: POSTGRES_URL, schema });
+    try {
+      const channel = await store.channels.create({ kind: 'whatsapp', name: 'fleet', config: { phoneNumberId: '1' }, secrets: { appSecret: 'fleet-secret', accessToken: 't', verifyToken: 'v' } });
+      const servers = await Promise.all([startServer(url), startServer(url)]);
+      try {
+        const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'x', changes: [{ field: 'messages', value: {
+          messaging_product: 'whatsapp', metadata: { phone_number_id: '1' }, contacts: [{ wa_id: '5511977776666', profile: { name: 'Lia' } }],
+          messages: [{ from: '5511977776666', id: 'wamid.fleetstorm', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'uma vez só' } }],
+        } }] }] });
+        const signature = `sha256=${createHmac('sha256', 'fleet-secret').update(body).digest('hex')}`;
+        const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${servers[i % 2]!.url}/webhooks/whatsapp/${channel.id}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body,
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { stored: number } }))));
+        expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+        expect(answers.reduce((n, a) => n + a.body.stored, 0)).toBe(1);
+        const contact = await store.contacts.findByHandle({ channel: 'whatsapp', address: '5511977776666' });
+        const conversations = (await store.conversations.list({ contactId: contact!.id })).data;
+        expect(conversations).toHaveLength(1);
+        expect((await store.messages.list(conversations[0]!.id)).data.map((m) => m.content)).toEqual(['uma vez só']);
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+      }
+    } finally {
+      await store.close();
       await drop();
     }
   });

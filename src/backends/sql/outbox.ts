@@ -15,14 +15,20 @@ const entryOf = (row: Row): OutboxEntry => ({
 });
 
 /**
- * Queued entries whose turn it is: due, and the oldest not yet done of their conversation (messages leave in
- * seq order; one in flight per conversation). SKIP LOCKED: instances claiming at once take different rows.
+ * Queued entries whose turn it is: due, and the head of their conversation (its oldest unfinished entry: messages
+ * leave in seq order, one in flight per conversation). SKIP LOCKED: instances claiming at once take different rows.
  */
 const CLAIM = `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-  WHERE message_id IN (SELECT o.message_id FROM outbox o WHERE o.state = 'queued' AND o.next_at <= ?
-    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.seq < o.seq AND p.state <> 'done')
-    ORDER BY o.next_at, o.created_at LIMIT ? FOR UPDATE SKIP LOCKED)
+  WHERE message_id IN (SELECT o.message_id FROM outbox o WHERE o.state = 'queued' AND o.head AND o.next_at <= ?
+    ORDER BY o.next_at LIMIT ? FOR UPDATE SKIP LOCKED)
   AND state = 'queued' RETURNING *`;
+/**
+ * After an entry is done, the next unfinished one of its conversation becomes its head. The conversation's row is
+ * share-locked first: an append (which holds it for update while it inserts) either committed, and its entry is
+ * seen here, or waits, and then sees this one done and inserts its entry as the head.
+ */
+const NEXT_HEAD = `UPDATE outbox SET head = true WHERE message_id = (SELECT message_id FROM outbox
+  WHERE conversation_id = ? AND state <> 'done' ORDER BY seq LIMIT 1) AND NOT head`;
 /** Entries whose sender stopped answering while it held them: the provider may or may not have the message. */
 const TAKE_OVER = `UPDATE outbox SET lease_owner = ?, lease_until = ?
   WHERE message_id IN (SELECT message_id FROM outbox WHERE state = 'sending' AND lease_until < ? ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED)
@@ -56,16 +62,26 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
       await sql.run('UPDATE conversations SET last_seq = ?, last_message_at = ?, last_activity_at = greatest(last_activity_at, ?) WHERE id = ?', [seq, m.createdAt, m.createdAt, conversationId]);
       await sql.run(MESSAGE_INSERT, [conversationId, seq, m.id, tenant, conv.channel_id, m.role, m.content, null, m.idempotencyKey, m.status, m.createdAt, packExtra(m), m.createdAt]);
       await writeEvent(sql, tenant, { type: 'message.created', conversationId, data: { messageId: m.id, seq, role: m.role }, now: m.createdAt });
-      await sql.run(`INSERT INTO outbox (message_id, tenant_id, channel_id, conversation_id, seq, recipient, state, next_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`, [m.id, tenant, conv.channel_id, conversationId, seq, recipient, rules.now, rules.now]);
+      // The head when nothing of the conversation is unfinished (the conversation's row lock orders this with finish).
+      await sql.run(`INSERT INTO outbox (message_id, tenant_id, channel_id, conversation_id, seq, recipient, state, head, next_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'queued', NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = ? AND p.state <> 'done'), ?, ?)`,
+      [m.id, tenant, conv.channel_id, conversationId, seq, recipient, conversationId, rules.now, rules.now]);
       return { message: messageOf(m, conversationId, seq), duplicate: false };
     }),
 
     async claim(options) {
       const until = options.now + options.leaseMs;
-      const interrupted = (await engine.all(TAKE_OVER, [options.owner, until, options.now, options.limit])).map((row) => ({ ...entryOf(row), interrupted: true }));
-      const fresh = (await engine.all(CLAIM, [options.owner, until, options.now, options.limit])).map((row) => ({ ...entryOf(row), interrupted: false }));
-      return [...interrupted, ...fresh];
+      const interrupted = options.takeOver ? await engine.all(TAKE_OVER, [options.owner, until, options.now, options.limit]) : [];
+      const fresh = await engine.all(CLAIM, [options.owner, until, options.now, Math.max(0, options.limit - interrupted.length)]);
+      if (!interrupted.length && !fresh.length) return [];
+      // What to send, for the whole batch in one read.
+      const ids = [...interrupted, ...fresh].map((row) => row.message_id as string);
+      const messages = new Map((await engine.all('SELECT id, content, extra FROM messages WHERE id = ANY(?::uuid[])', [ids])).map((m) => [m.id as string, m]));
+      const claimed = (row: Row, isInterrupted: boolean) => {
+        const m = messages.get(row.message_id);
+        return { ...entryOf(row), interrupted: isInterrupted, content: m?.content ?? '', parts: (m && engine.json(m.extra)?.parts) ?? null };
+      };
+      return [...interrupted.map((row) => claimed(row, true)), ...fresh.map((row) => claimed(row, false))];
     },
 
     async release(messageId, owner, nextAt, countAttempt) {
@@ -82,21 +98,34 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
         [nextAt, JSON.stringify(error), messageId, owner]);
     },
 
-    finish: (messageId, owner, outcome, now) => engine.tx(async (sql) => {
-      const entry = await sql.one(`SELECT * FROM outbox WHERE ${mine} FOR UPDATE`, [messageId, owner]);
-      if (!entry) return undefined; // the lease was lost: whoever holds it now decides
-      await sql.run(`UPDATE outbox SET state = 'done', outcome = ?, error = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE message_id = ?`,
-        ['sent' in outcome ? 'sent' : 'failed', 'failed' in outcome ? JSON.stringify(outcome.failed) : null, now, messageId]);
-      const row = await sql.one('SELECT * FROM messages WHERE conversation_id = ? AND seq = ? FOR UPDATE', [entry.conversation_id, entry.seq]);
-      if (!row) return undefined;
+    finish: (messageId, owner, outcome, now, conversationId) => engine.tx(async (sql) => {
+      await sql.one('SELECT 1 AS x FROM conversations WHERE id = ? FOR SHARE', [conversationId]);
+      // Only while this owner holds the lease: a lost lease means whoever holds it now decides.
+      const entry = await sql.one(`UPDATE outbox SET state = 'done', head = false, outcome = ?, error = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL
+        WHERE ${mine} RETURNING tenant_id, channel_id, conversation_id, seq`,
+      ['sent' in outcome ? 'sent' : 'failed', 'failed' in outcome ? JSON.stringify(outcome.failed) : null, now, messageId, owner]);
+      if (!entry) return undefined;
+      await sql.run(NEXT_HEAD, [conversationId]);
       if ('sent' in outcome) {
-        await sql.run('UPDATE messages SET external_id = ? WHERE conversation_id = ? AND seq = ?', [outcome.sent.externalId, entry.conversation_id, entry.seq]);
-        const result = await setMessageStatus(sql, tables, entry.tenant_id, { ...row, external_id: outcome.sent.externalId }, 'sent', now, null);
+        // The provider's id, and pending → sent, in one statement (a status that came first is applied below).
+        const row = await sql.one(`UPDATE messages SET external_id = ?, status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END,
+          status_at = CASE WHEN status = 'pending' THEN ? ELSE status_at END WHERE conversation_id = ? AND seq = ? RETURNING *`,
+        [outcome.sent.externalId, now, entry.conversation_id, entry.seq]);
+        if (!row) return undefined;
+        const moved = row.status === 'sent' && Number(row.status_at) === now;
+        if (moved) await writeEvent(sql, entry.tenant_id, { type: 'message.status', conversationId: entry.conversation_id, data: { messageId, seq: Number(entry.seq), status: 'sent' }, now });
         const applied = await applyPendingStatuses(sql, tables, entry.tenant_id, entry.channel_id, outcome.sent.externalId);
-        return applied ?? result;
+        return applied ?? { message: tables.messages.fromRow(row), changed: moved };
       }
-      return setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed);
+      const row = await sql.one('SELECT * FROM messages WHERE conversation_id = ? AND seq = ? FOR UPDATE', [entry.conversation_id, entry.seq]);
+      return row && setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed);
     }),
+
+    async prune(before) {
+      const entries = await engine.run("DELETE FROM outbox WHERE state = 'done' AND finished_at < ?", [before]);
+      const statuses = await engine.run('DELETE FROM pending_statuses WHERE created_at < ?', [before]);
+      return { entries, statuses };
+    },
 
     async stats(tenant, channelId, now, windowMs) {
       const pending = await engine.one(`SELECT count(*) AS depth, min(created_at) AS oldest FROM outbox WHERE channel_id = ? AND tenant_id = ? AND state <> 'done'`, [channelId, tenant]);

@@ -3,6 +3,8 @@
 -- backward-compatible: yes (new tables earlier code never reads; messages it appends are not queued meanwhile)
 -- outbox.state: queued (waiting, from next_at) → sending (claimed by lease_owner until lease_until; the provider may
 -- have it from then on) → done (outcome sent or failed). A row is never claimed again once it was sending.
+-- head: the oldest unfinished entry of its conversation, the only one that may be sent (messages leave in seq order);
+-- set at insert when there is no other, and on the next one when an entry is done.
 CREATE TABLE outbox (
   message_id      TEXT PRIMARY KEY,
   tenant_id       TEXT NOT NULL,
@@ -11,6 +13,7 @@ CREATE TABLE outbox (
   seq             INTEGER NOT NULL,
   recipient       TEXT NOT NULL,
   state           TEXT NOT NULL,
+  head            INTEGER NOT NULL,
   attempts        INTEGER NOT NULL DEFAULT 0,
   next_at         INTEGER NOT NULL,
   lease_owner     TEXT,
@@ -20,8 +23,11 @@ CREATE TABLE outbox (
   created_at      INTEGER NOT NULL,
   finished_at     INTEGER
 );
-CREATE INDEX outbox_due ON outbox(next_at) WHERE state <> 'done';
+-- Each partial index's condition is written as the queries write theirs, so that SQLite's planner can use it.
+CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'queued' AND head;
+CREATE INDEX outbox_lease ON outbox(lease_until) WHERE state = 'sending';
 CREATE INDEX outbox_conversation ON outbox(conversation_id, seq) WHERE state <> 'done';
+CREATE INDEX outbox_channel ON outbox(channel_id, created_at) WHERE state <> 'done';
 CREATE INDEX outbox_finished ON outbox(channel_id, finished_at) WHERE state = 'done';
 -- A status (sent, delivered, read, failed) for an external id no message has yet: applied when one gets it.
 CREATE TABLE pending_statuses (
