@@ -175,9 +175,11 @@ export interface OutboxRepository {
    * also entries whose lease ran out (as `interrupted`), each with its message's content and parts. Across tenants.
    */
   claim(options: { owner: string; now: number; leaseMs: number; limit: number; takeOver: boolean }): Promise<ClaimedEntry[]>;
+  /** Extends this owner's lease to `until` right before its request leaves; false when the lease is no longer its own (send nothing then). */
+  renew(messageId: string, owner: string, until: number): Promise<boolean>;
   /** Back to the queue, nothing sent (pacing); the attempt is not counted unless `countAttempt`. */
   release(messageId: string, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
-  /** The channel's queued entries become due at `now` (its settings changed: what waited for them may go). */
+  /** The channel's queued entries put off without a provider's error become due at `now` (its settings changed: what waited for them may go). */
   dueNow(channelId: string, now: number): Promise<void>;
   /** Back to the queue after an error that proves the provider did not take it. */
   retry(messageId: string, owner: string, nextAt: number, error: MessageError): Promise<void>;

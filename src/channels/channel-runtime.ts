@@ -116,9 +116,10 @@ export function createChannelRuntime(config: ChannelRuntimeConfig) {
       try {
         delivery = found.driver.parse(request.body);
       } catch (error) {
-        if (!(error instanceof DeliveryInvalid)) throw error;
+        // Whatever a parser trips on is the body's fault, never a 500.
+        if (!(error instanceof DeliveryInvalid)) log(`a ${kind} delivery to channel ${id} could not be parsed`, error);
         traffic.count(id, 'invalid');
-        return { status: 400, outcome: 'invalid', body: { error: { code: 'invalid_argument', message: `Not a valid ${kind} notification: ${error.message}` } } };
+        return { status: 400, outcome: 'invalid', body: { error: { code: 'invalid_argument', message: `Not a valid ${kind} notification: ${error instanceof DeliveryInvalid ? error.message : 'its shape is unexpected'}` } } };
       }
       try {
         const report = await receive(found.store, ops, traffic, id, delivery);

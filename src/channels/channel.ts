@@ -21,8 +21,12 @@ export interface ChannelDriver {
   verify(request: WebhookRequest, settings: ChannelSettings): 'ok' | 'missing' | 'invalid' | 'not_configured';
   /** A verified delivery's body → what it carries. Throws `DeliveryInvalid` when it is not a notification of this provider. */
   parse(body: Buffer): Delivery;
-  /** Sends one message; resolves to the provider's id for it, or throws `SendFailure` saying whether it may be retried. */
-  send(message: OutboundMessage, settings: ChannelSettings, options: SendOptions): Promise<{ externalId: string }>;
+  /**
+   * The request for one message, built before anything leaves: throws `SendFailure` (`final`, `invalid_message`)
+   * for a message this provider cannot take (a malformed part). The function it returns sends it, resolving to the
+   * provider's id for it, or throws `SendFailure` saying whether it may be retried.
+   */
+  prepare(message: OutboundMessage, settings: ChannelSettings): (timeoutMs: number) => Promise<{ externalId: string }>;
   /** Tells the provider a received message was read (WhatsApp's blue ticks); undefined for a kind without read receipts. */
   markRead?(externalId: string, settings: ChannelSettings, options: SendOptions): Promise<void>;
   /** Fetches an inbound media file through the provider's API (URLs expire: looked up each time). */
@@ -112,6 +116,15 @@ export class SendFailure extends Error {
   }
 }
 
+/** Builds a request body, turning any failure into a final `SendFailure`: a message that cannot be built cannot be sent. */
+export function buildOrRefuse<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new SendFailure('final', 'invalid_message', `The message cannot be sent to this provider: ${(error as Error)?.message ?? error}. Check its parts.`);
+  }
+}
+
 export interface MediaFile {
   body: ReadableStream<Uint8Array>;
   mimeType: string;
@@ -132,12 +145,20 @@ export function classifyFetchError(error: unknown, timedOut: boolean): SendFailu
   return new SendFailure('ambiguous', code ?? 'network', `The connection failed mid-request (${code ?? 'network error'}); the provider may have the message.`);
 }
 
-/** fetch with a deadline; throws `SendFailure` for failures before a response. */
-export async function fetchWithin(url: string, init: RequestInit, timeoutMs: number, stop?: AbortSignal): Promise<Response> {
-  const deadline = AbortSignal.timeout(timeoutMs);
+/**
+ * fetch with a deadline (until the whole answer, or with `untilHeaders` until its headers: a media download may
+ * stream for longer); throws `SendFailure` for failures before a response. Redirects are not followed.
+ */
+export async function fetchWithin(url: string, init: RequestInit, timeoutMs: number, stop?: AbortSignal, untilHeaders = false): Promise<Response> {
+  const deadline = new AbortController();
+  // Unref'd, as AbortSignal.timeout's: it stays armed while the body is read, and must not hold the process open.
+  const timer = setTimeout(() => deadline.abort(), timeoutMs).unref();
   try {
-    return await fetch(url, { ...init, signal: stop ? AbortSignal.any([deadline, stop]) : deadline, redirect: 'manual' });
+    const response = await fetch(url, { ...init, signal: stop ? AbortSignal.any([deadline.signal, stop]) : deadline.signal, redirect: 'manual' });
+    if (untilHeaders) clearTimeout(timer);
+    return response;
   } catch (error) {
-    throw classifyFetchError(error, deadline.aborted);
+    clearTimeout(timer);
+    throw classifyFetchError(error, deadline.signal.aborted);
   }
 }

@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { ColloquyError } from '../domain/errors.js';
 import type { Message } from '../domain/entities.js';
 import type { Store } from '../store/store.js';
@@ -39,5 +39,13 @@ export async function fetchMedia(channels: ChannelRuntime, store: Store, message
       done(seen > max ? new Error(`media larger than maxMediaBytes (${max})`) : null, chunk);
     },
   });
-  return { body: Readable.fromWeb(file.body as never).pipe(cap), mimeType: file.mimeType, size: file.size };
+  // pipeline: an error on either side (the provider's connection, the cap) destroys both, freeing the socket.
+  const body = pipeline(Readable.fromWeb(file.body as never), cap, () => {});
+  return { body, mimeType: MIME.test(file.mimeType) ? file.mimeType : 'application/octet-stream', size: file.size };
 }
+
+/** A media type as the provider answers it (`image/jpeg`, `audio/ogg; codecs=opus`); anything else is served as bytes. */
+const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;\s*[a-z0-9_-]+=[a-z0-9_.+-]+)*$/i;
+
+/** Whether a media type may be shown inline; any other (HTML, SVG, scripts) is served as a download. */
+export const inlineSafe = (mimeType: string): boolean => /^(image\/(jpeg|png|gif|webp)|audio\/|video\/)/i.test(mimeType);

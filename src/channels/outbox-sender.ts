@@ -3,6 +3,7 @@ import type { ClaimedEntry, MessageError, OutboxEntry } from '../backends/backen
 import type { ChannelRuntime, ResolvedChannel } from './channel-runtime.js';
 import { SendFailure } from './channel.js';
 import { Pacer } from './pacer.js';
+import { ColloquyError } from '../domain/errors.js';
 
 export interface OutboxSenderConfig {
   readonly channels: ChannelRuntime;
@@ -51,6 +52,11 @@ export function createOutboxSender(config: OutboxSenderConfig) {
   const maxAttempts = config.maxAttempts ?? 10;
   const backoffMs = config.backoffMs ?? 1_000;
   const log = config.log ?? (() => {});
+  // A lease renewed as the request leaves must outlast it and the recording of its outcome: else another sender
+  // could take the entry over as interrupted while it is still being sent.
+  if (!(leaseMs >= 2 * timeoutMs + 1_000)) {
+    throw new ColloquyError('invalid_argument', `The outbox lease (${leaseMs} ms) must be at least twice the send timeout (${timeoutMs} ms) plus a second, so that a send and its outcome fit in it.`, { leaseMs, timeoutMs });
+  }
   const pacer = new Pacer();
   const inFlight = new Set<Promise<void>>();
   let running = false;
@@ -63,7 +69,8 @@ export function createOutboxSender(config: OutboxSenderConfig) {
 
   /** Writes the outcome; the database may be briefly away, and an outcome lost would turn a sent message ambiguous. */
   async function record<T>(what: () => Promise<T>): Promise<T | undefined> {
-    const deadline = Date.now() + leaseMs / 2;
+    // Within the lease renewed before the request: what is left of it once the request is over.
+    const deadline = Date.now() + (leaseMs - timeoutMs) / 2;
     for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
       try {
         return await what();
@@ -89,8 +96,30 @@ export function createOutboxSender(config: OutboxSenderConfig) {
     void found;
   }
 
+  /**
+   * Up to the request, nothing has left: any failure there (the database briefly away, a part that cannot be sent)
+   * puts the entry back (or fails it for good), never leaves it to be taken for an interrupted send.
+   */
   async function handle(entry: ClaimedEntry): Promise<void> {
-    const found = await channels.resolve(entry.channelId);
+    let found: ResolvedChannel | undefined;
+    let request: (() => Promise<{ externalId: string }>) | undefined;
+    try {
+      found = await channels.resolve(entry.channelId);
+      request = await prepare(entry, found);
+    } catch (error) {
+      if (error instanceof SendFailure && error.kind === 'final') {
+        await failed(entry, failure(error.code, error.title), found);
+        return;
+      }
+      log('an outbound message could not be prepared; it is queued again', error);
+      await record(() => ops.release(entry, owner, ops.clock() + backoff(entry.attempts, undefined), true));
+      return;
+    }
+    if (request) await send(entry, found!, request);
+  }
+
+  /** What to send, once it may go (undefined: handled here, nothing to send). */
+  async function prepare(entry: ClaimedEntry, found: ResolvedChannel | undefined): Promise<(() => Promise<{ externalId: string }>) | undefined> {
     const retryAmbiguous = found?.settings.config.retryAmbiguous === true;
     if (entry.interrupted) {
       if (retryAmbiguous && entry.attempts < maxAttempts) {
@@ -98,18 +127,18 @@ export function createOutboxSender(config: OutboxSenderConfig) {
         return;
       }
       await failed(entry, failure('interrupted', 'The sender stopped mid-request: the provider may have the message, so it was not sent again.', 'ambiguous'), found);
-      return;
+      return undefined;
     }
     if (!found) {
       await failed(entry, failure('not_configured', 'The channel is gone.'), found);
-      return;
+      return undefined;
     }
     const missing = found.driver.missing(found.settings).filter((m) => m !== 'secrets.appSecret' && m !== 'secrets.verifyToken' && m !== 'secrets.webhookSecret');
     if (missing.length) {
       // Nothing was sent: the message waits in the outbox (health says not_configured, with its depth) until the
       // channel has what it needs; a change of the channel wakes the sender.
       await record(() => ops.release(entry, owner, ops.clock() + NOT_CONFIGURED_RETRY_MS, false));
-      return;
+      return undefined;
     }
     // Pacing: wait for a token, or put the entry back when the wait would outlast a good part of the lease.
     const kind = DEFAULTS[found.driver.kind];
@@ -125,12 +154,24 @@ export function createOutboxSender(config: OutboxSenderConfig) {
       pacer.giveBack(channelKey);
       if (interval > 0) pacer.giveBack(recipientKey);
       await record(() => ops.release(entry, owner, ops.clock() + wait, false));
-      return;
+      return undefined;
     }
     if (wait > 0) await sleep(wait);
+    const driver = found.driver;
+    const settings = found.settings;
+    const message = { messageId: entry.messageId, recipient: entry.recipient, content: entry.content, parts: entry.parts };
+    // The request is built before the lease is renewed: a part that cannot be sent fails here, final, nothing sent.
+    const built = driver.prepare(message, settings);
+    // The lease renewed for the whole request: if another sender took the entry meanwhile, nothing is sent.
+    if (!(await ops.renew(entry, owner, leaseMs))) return undefined;
+    return () => built(timeoutMs);
+  }
+
+  async function send(entry: ClaimedEntry, found: ResolvedChannel, request: () => Promise<{ externalId: string }>): Promise<void> {
+    const retryAmbiguous = found.settings.config.retryAmbiguous === true;
     let sent: { externalId: string };
     try {
-      sent = await found.driver.send({ messageId: entry.messageId, recipient: entry.recipient, content: entry.content, parts: entry.parts }, found.settings, { timeoutMs });
+      sent = await request();
     } catch (error) {
       const f = error instanceof SendFailure ? error : new SendFailure('ambiguous', 'internal', `The send failed unexpectedly: ${(error as Error)?.message ?? error}`);
       if (!(error instanceof SendFailure)) log('a send failed unexpectedly; marked ambiguous', error);
@@ -169,6 +210,8 @@ export function createOutboxSender(config: OutboxSenderConfig) {
               .catch((error) => log('an outbox entry could not be handled; its lease will run out', error))
               .finally(() => {
                 inFlight.delete(p);
+                // Also when the loop is claiming right now (no waiter yet): it claims again instead of waiting.
+                woken = true;
                 wake?.();
               });
             inFlight.add(p);

@@ -29,6 +29,8 @@ export interface ChannelOps {
   /** Across tenants: entries whose turn it is (`backend.outbox.claim`). */
   claim(owner: string, leaseMs: number, limit: number, takeOver: boolean): Promise<ClaimedEntry[]>;
   release(entry: OutboxEntry, owner: string, nextAt: number, countAttempt: boolean): Promise<void>;
+  /** Renews the lease for `leaseMs` from now; false when it is no longer `owner`'s. */
+  renew(entry: OutboxEntry, owner: string, leaseMs: number): Promise<boolean>;
   /** Makes the channel's queued entries due now (its settings changed). */
   dueNow(channelId: string): Promise<void>;
   retry(entry: OutboxEntry, owner: string, nextAt: number, error: MessageError): Promise<void>;
@@ -139,6 +141,7 @@ function channelOpsOf(base: Scope, store: Store): ChannelOps {
     claim: (owner, leaseMs, limit, takeOver) => backend.outbox.claim({ owner, now: base.clock(), leaseMs, limit, takeOver }),
     release: (entry, owner, nextAt, countAttempt) => backend.outbox.release(entry.messageId, owner, nextAt, countAttempt),
     dueNow: (channelId) => backend.outbox.dueNow(channelId, base.clock()),
+    renew: (entry, owner, leaseMs) => backend.outbox.renew(entry.messageId, owner, base.clock() + leaseMs),
     retry: (entry, owner, nextAt, error) => backend.outbox.retry(entry.messageId, owner, nextAt, error),
     async finish(entry, owner, outcome) {
       const result = await backend.outbox.finish(entry.messageId, owner, outcome, base.clock(), entry.conversationId);

@@ -45,12 +45,12 @@ describe('the outbox across processes', () => {
     const store = await openStore({ url });
     try {
       const ids = await fillOutbox(store, graph, 30, 4);
-      const first = await startServer(url, ['--outbox-lease', '1500']);
+      const first = await startServer(url, ['--outbox-lease', '2500', '--send-timeout', '700']);
       await waitFor('sends to start', () => graph.sends.length >= 20);
       first.proc.kill('SIGKILL');
       await new Promise((resolve) => first.proc.once('exit', resolve));
       const beforeRestart = received(graph);
-      const second = await startServer(url, ['--outbox-lease', '1500']);
+      const second = await startServer(url, ['--outbox-lease', '2500', '--send-timeout', '700']);
       try {
         await waitFor('the outbox to drain', () => done(store, ids), 60_000);
       } finally {

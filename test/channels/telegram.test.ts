@@ -66,6 +66,15 @@ for (const target of storeTargets) {
         expect((await store.contacts.findByHandle({ channel: 'telegram', address: '123456789' }))?.name).toBe('Ana Souza');
       });
 
+      it('answers 200 to an update of an unexpected shape, counting it, never 500', async () => {
+        const odd = { update_id: 900000050, message: { message_id: 50, chat: { id: 123456789, type: 'private' }, date: 1e20, photo: [1, 'x'] } };
+        const answer = await post(odd);
+        expect(answer.statusCode).toBe(200);
+        const stored = (await byExternalId('123456789:50'))!;
+        expect(stored.parts![0]).toMatchObject({ type: 'unsupported' });
+        expect(Math.abs(Date.parse(stored.createdAt) - Date.now())).toBeLessThan(60_000);
+      });
+
       it('stores nothing for a repeated update_id, and records an edit on the stored message, keeping the earlier text', async () => {
         const again = await post(fixtures.cases.text!.update);
         expect(again.json()).toMatchObject({ stored: 0, duplicates: 1 });

@@ -77,19 +77,30 @@ export function channelConformance(target: ChannelTarget): void {
 
     it("sends, answering the provider's id", async () => {
       answer = answers.ok;
-      const sent = await driver.send({ messageId: 'm1', recipient: '123456789', content: 'oi', parts: null }, target.settings(baseUrl), { timeoutMs: 5_000 });
+      const sent = await driver.prepare({ messageId: 'm1', recipient: '123456789', content: 'oi', parts: null }, target.settings(baseUrl))(5_000);
       expect(sent.externalId).toBe(answers.externalId);
     });
 
     it('classifies every recorded error answer: retry only when the provider did not take the message', async () => {
       for (const e of answers.errors) {
         answer = e;
-        const failure = await driver.send({ messageId: 'm1', recipient: '123456789', content: 'oi', parts: null }, target.settings(baseUrl), { timeoutMs: 5_000 })
+        const failure = await driver.prepare({ messageId: 'm1', recipient: '123456789', content: 'oi', parts: null }, target.settings(baseUrl))(5_000)
           .then(() => undefined, (error: unknown) => error);
         expect(failure, e.code).toBeInstanceOf(SendFailure);
         expect({ kind: (failure as SendFailure).kind, code: (failure as SendFailure).code }, JSON.stringify(e.body)).toEqual({ kind: e.kind, code: e.code });
         expect((failure as SendFailure).extra.tokenError === true, e.code).toBe(e.tokenError === true);
         if (e.retryAfterMs) expect((failure as SendFailure).extra.retryAfterMs).toBe(e.retryAfterMs);
+      }
+    });
+
+    it('builds a message with odd parts, or refuses it as final before anything is sent: never a raw error', () => {
+      const bad = { messageId: 'm1', recipient: '1', content: 'x', parts: [{ type: 'buttons', buttons: { not: 'a list' } }, { type: 'template', name: 'x', language: 'en' }, { type: 'image', url: 'https://e.x/p.png' }] as never };
+      // Either it builds (the kind ignores what it does not send) or it refuses, final: never a request that fails midway.
+      try {
+        driver.prepare(bad, target.settings(baseUrl));
+      } catch (error) {
+        expect(error).toBeInstanceOf(SendFailure);
+        expect((error as SendFailure)).toMatchObject({ kind: 'final', code: 'invalid_message' });
       }
     });
 
@@ -99,12 +110,12 @@ export function channelConformance(target: ChannelTarget): void {
       const port = (free.address() as AddressInfo).port;
       await new Promise((resolve) => free.close(resolve));
       const closed = target.settings(`http://127.0.0.1:${port}`);
-      const refused = await driver.send({ messageId: 'm1', recipient: '1', content: 'x', parts: null }, closed, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+      const refused = await driver.prepare({ messageId: 'm1', recipient: '1', content: 'x', parts: null }, closed)(2_000).catch((e: unknown) => e);
       expect((refused as SendFailure).kind).toBe('retry');
       const silent = createServer(() => {});
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       try {
-        const timedOut = await driver.send({ messageId: 'm1', recipient: '1', content: 'x', parts: null }, target.settings(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`), { timeoutMs: 300 }).catch((e: unknown) => e);
+        const timedOut = await driver.prepare({ messageId: 'm1', recipient: '1', content: 'x', parts: null }, target.settings(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`))(300).catch((e: unknown) => e);
         expect((timedOut as SendFailure)).toMatchObject({ kind: 'ambiguous', code: 'timeout' });
       } finally {
         silent.closeAllConnections();

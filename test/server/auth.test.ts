@@ -34,6 +34,22 @@ describe('the admin key', () => {
   });
 });
 
+describe('provider URLs of a channel', () => {
+  it('may be set by the admin key only on a server with keys: a tenant cannot point the server at internal addresses', async () => {
+    const { app, store } = await server({ adminKey: ADMIN });
+    const tenant = await store.keys.create({ tenant: 't' });
+    const create = (key: string, config: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/channels', headers: { authorization: `Bearer ${key}` }, payload: { kind: 'whatsapp', name: 'x', config } });
+    const refused = await create(tenant.secret, { graphApiUrl: 'http://169.254.169.254' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toMatchObject({ code: 'forbidden', details: { fields: ['graphApiUrl'] } });
+    const ok = await create(tenant.secret, { phoneNumberId: '1' });
+    expect(ok.statusCode).toBe(201);
+    const patched = await app.inject({ method: 'PATCH', url: `/v1/channels/${ok.json().id}`, headers: { authorization: `Bearer ${tenant.secret}` }, payload: { config: { graphApiUrl: 'http://127.0.0.1:9' } } });
+    expect(patched.statusCode).toBe(403);
+    expect((await create(ADMIN, { graphApiUrl: 'http://127.0.0.1:9' })).statusCode).toBe(201);
+  });
+});
+
 describe('a request with a credential is judged by it', () => {
   // never had keys / has keys / all revoked × no header / valid / revoked / bogus × loopback (open allowed) / public.
   const states = ['never had keys', 'has keys', 'all revoked'] as const;

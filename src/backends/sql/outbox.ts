@@ -84,13 +84,19 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
       return [...interrupted.map((row) => claimed(row, true)), ...fresh.map((row) => claimed(row, false))];
     },
 
+    async renew(messageId, owner, until) {
+      return (await engine.run(`UPDATE outbox SET lease_until = ? WHERE ${mine}`, [until, messageId, owner])) === 1;
+    },
+
     async release(messageId, owner, nextAt, countAttempt) {
-      await engine.run(`UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_at = ?, attempts = attempts - ? WHERE ${mine}`,
+      // error NULL: put off without an error of the provider's, so that a change of the channel makes it due again (dueNow).
+      await engine.run(`UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_at = ?, attempts = attempts - ?, error = NULL WHERE ${mine}`,
         [nextAt, countAttempt ? 0 : 1, messageId, owner]);
     },
 
     async dueNow(channelId, now) {
-      await engine.run("UPDATE outbox SET next_at = ? WHERE channel_id = ? AND state = 'queued' AND next_at > ?", [now, channelId, now]);
+      // Not those backing off after a provider's error (a rate limit's retry_after stands).
+      await engine.run("UPDATE outbox SET next_at = ? WHERE channel_id = ? AND state = 'queued' AND next_at > ? AND error IS NULL", [now, channelId, now]);
     },
 
     async retry(messageId, owner, nextAt, error) {
@@ -114,11 +120,16 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
         if (!row) return undefined;
         const moved = row.status === 'sent' && Number(row.status_at) === now;
         if (moved) await writeEvent(sql, entry.tenant_id, { type: 'message.status', conversationId: entry.conversation_id, data: { messageId, seq: Number(entry.seq), status: 'sent' }, now });
-        const applied = await applyPendingStatuses(sql, tables, entry.tenant_id, entry.channel_id, outcome.sent.externalId);
-        return applied ?? { message: tables.messages.fromRow(row), changed: moved };
+        return { result: { message: tables.messages.fromRow(row), changed: moved }, tenant: entry.tenant_id as string, channelId: entry.channel_id as string };
       }
       const row = await sql.one('SELECT * FROM messages WHERE conversation_id = ? AND seq = ? FOR UPDATE', [entry.conversation_id, entry.seq]);
-      return row && setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed);
+      return row && { result: await setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed) };
+    }).then(async (done) => {
+      if (!done || !('sent' in outcome)) return done?.result;
+      // Statuses that came before the provider's id, in a transaction of their own after the id is committed: a
+      // status kept meanwhile either is seen here, or (kept after this reads) finds the id itself (statusByExternalId).
+      const applied = await engine.tx((sql) => applyPendingStatuses(sql, tables, done.tenant!, done.channelId!, outcome.sent.externalId));
+      return applied ?? done.result;
     }),
 
     async prune(before) {

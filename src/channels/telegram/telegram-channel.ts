@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { JsonObject } from '../../domain/entities.js';
-import { DeliveryInvalid, fetchWithin, SendFailure, type ChannelDriver, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
+import { buildOrRefuse, DeliveryInvalid, fetchWithin, SendFailure, type ChannelDriver, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
 import { parseTelegram } from './telegram-parse.js';
 
 export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
@@ -80,17 +80,19 @@ export const telegramChannel: ChannelDriver = {
     if (Array.isArray(update)) throw new DeliveryInvalid('Not a Telegram update: expected one object with a numeric update_id.');
     return parseTelegram(update);
   },
-  async send(message, settings, options) {
-    const { method, payload } = telegramRequest(message);
-    const result = await callTelegram(settings, method, payload, options.timeoutMs);
-    if (!isObj(result) || result.message_id === undefined) throw new SendFailure('ambiguous', 'no_message_id', 'The provider accepted the request but answered no message id.');
-    return { externalId: `${isObj(result.chat) ? result.chat.id : message.recipient}:${result.message_id}` };
+  prepare(message, settings) {
+    const { method, payload } = buildOrRefuse(() => telegramRequest(message));
+    return async (timeoutMs) => {
+      const result = await callTelegram(settings, method, payload, timeoutMs);
+      if (!isObj(result) || result.message_id === undefined) throw new SendFailure('ambiguous', 'no_message_id', 'The provider accepted the request but answered no message id.');
+      return { externalId: `${isObj(result.chat) ? result.chat.id : message.recipient}:${result.message_id}` };
+    };
   },
   async media(part, settings, options: SendOptions): Promise<MediaFile> {
     const file = await callTelegram(settings, 'getFile', { file_id: String(part.fileId) }, options.timeoutMs);
     if (!isObj(file) || typeof file.file_path !== 'string') throw new DeliveryInvalid('getFile answered no file_path.');
-    const response = await fetchWithin(`${base(settings)}/file/bot${settings.secrets.botToken}/${file.file_path}`, {}, options.timeoutMs);
+    const response = await fetchWithin(`${base(settings)}/file/bot${settings.secrets.botToken}/${file.file_path}`, {}, options.timeoutMs, undefined, true);
     if (!response.ok || !response.body) throw classifyTelegramError(response.status, undefined);
-    return { body: response.body, mimeType: String(part.mimeType ?? response.headers.get('content-type') ?? 'application/octet-stream'), size: typeof file.file_size === 'number' ? file.file_size : null };
+    return { body: response.body, mimeType: response.headers.get('content-type') ?? '', size: typeof file.file_size === 'number' ? file.file_size : null };
   },
 };

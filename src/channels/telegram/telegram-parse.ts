@@ -20,9 +20,11 @@ const nameOf = (m: Obj): string | undefined => {
 function mapContent(m: Obj): { content: string; parts: Json[] } {
   const caption = str(m.caption);
   const parts: Json[] = [];
-  if (Array.isArray(m.photo) && m.photo.length) {
-    // Telegram sends every size: the largest is the last.
-    const largest = [...m.photo].filter(isObj).sort((a, b) => (a.width ?? 0) * (a.height ?? 0) - (b.width ?? 0) * (b.height ?? 0)).at(-1)!;
+  const photos = Array.isArray(m.photo) ? m.photo.filter(isObj) : [];
+  if (photos.length) {
+    // Telegram sends every size: the largest by area.
+    const area = (p: Obj) => (Number(p.width) || 0) * (Number(p.height) || 0);
+    const largest = photos.reduce((a, b) => (area(b) >= area(a) ? b : a));
     parts.push(part({ type: 'image', fileId: str(largest.file_id), width: largest.width, height: largest.height, size: largest.file_size, caption }));
   } else if (isObj(m.document)) {
     parts.push(part({ type: 'document', fileId: str(m.document.file_id), filename: str(m.document.file_name), mimeType: str(m.document.mime_type), size: m.document.file_size, caption }));
@@ -50,37 +52,54 @@ function messageOf(m: Obj, updateId: unknown): InboundMessage | undefined {
   const reply = isObj(m.reply_to_message) ? str(m.reply_to_message.message_id) : undefined;
   return {
     externalId: `${chat}:${id}`, from: { address: chat, name: nameOf(m) }, content, parts,
-    timestamp: Number(m.date) > 0 ? Number(m.date) * 1000 : Date.now(),
+    timestamp: unixSeconds(m.date),
     metadata: { telegram: part({ updateId: typeof updateId === 'number' ? updateId : undefined, chatType: str(m.chat.type), replyTo: reply ? `${chat}:${reply}` : undefined }) },
   };
 }
 
-/** One update (a webhook call), or the array getUpdates answers. */
+/** Unix seconds → epoch ms; a missing or impossible value (before 2001, more than a day ahead) is now. */
+function unixSeconds(value: unknown, fallback = Date.now()): number {
+  const ms = Number(value) * 1000;
+  return Number.isFinite(ms) && ms >= 978_307_200_000 && ms <= Date.now() + 86_400_000 ? ms : fallback;
+}
+
+/**
+ * One update (a webhook call), or the array getUpdates answers. An update whose shape is unexpected is reported in
+ * `errors` rather than failing the rest (a poll must move past it).
+ */
 export function parseTelegram(input: unknown): Delivery {
   const updates = Array.isArray(input) ? input : [input];
   const delivery: Delivery = { messages: [], statuses: [], edits: [], errors: [] };
   for (const u of updates) {
     if (!isObj(u) || typeof u.update_id !== 'number') throw new DeliveryInvalid('Not a Telegram update: expected an object with a numeric update_id.');
-    const posted = u.message ?? u.channel_post;
-    const edited = u.edited_message ?? u.edited_channel_post;
-    if (isObj(posted)) {
-      const m = messageOf(posted, u.update_id);
-      if (m) delivery.messages.push(m);
-    } else if (isObj(edited)) {
-      const m = messageOf(edited, u.update_id);
-      if (m) delivery.edits.push({ ...m, editedAt: Number(edited.edit_date) > 0 ? Number(edited.edit_date) * 1000 : m.timestamp });
-    } else if (isObj(u.callback_query)) {
-      const q = u.callback_query;
-      const chat = isObj(q.message) && isObj(q.message.chat) ? str(q.message.chat.id) : isObj(q.from) ? str(q.from.id) : undefined;
-      if (chat && str(q.id)) {
-        delivery.messages.push({
-          externalId: `callback:${q.id}`, from: { address: chat, name: nameOf(q) }, content: str(q.data) ?? '',
-          parts: [part({ type: 'callback', data: str(q.data), messageId: isObj(q.message) ? `${chat}:${q.message.message_id}` : undefined })],
-          timestamp: Date.now(), metadata: { telegram: { updateId: u.update_id } },
-        });
-      }
+    try {
+      parseUpdate(u, delivery);
+    } catch (error) {
+      delivery.errors.push({ code: 'malformed_update', title: `update ${u.update_id} could not be read: ${(error as Error).message}`.slice(0, 300) });
     }
-    // Other update kinds (polls, member changes) carry no message: acknowledged, not stored.
   }
   return delivery;
+}
+
+function parseUpdate(u: Obj, delivery: Delivery): void {
+  const posted = u.message ?? u.channel_post;
+  const edited = u.edited_message ?? u.edited_channel_post;
+  if (isObj(posted)) {
+    const m = messageOf(posted, u.update_id);
+    if (m) delivery.messages.push(m);
+  } else if (isObj(edited)) {
+    const m = messageOf(edited, u.update_id);
+    if (m) delivery.edits.push({ ...m, editedAt: unixSeconds(edited.edit_date, m.timestamp) });
+  } else if (isObj(u.callback_query)) {
+    const q = u.callback_query;
+    const chat = isObj(q.message) && isObj(q.message.chat) ? str(q.message.chat.id) : isObj(q.from) ? str(q.from.id) : undefined;
+    if (chat && str(q.id)) {
+      delivery.messages.push({
+        externalId: `callback:${q.id}`, from: { address: chat, name: nameOf(q) }, content: str(q.data) ?? '',
+        parts: [part({ type: 'callback', data: str(q.data), messageId: isObj(q.message) ? `${chat}:${q.message.message_id}` : undefined })],
+        timestamp: Date.now(), metadata: { telegram: { updateId: u.update_id } },
+      });
+    }
+  }
+  // Other update kinds (polls, member changes) carry no message: acknowledged, not stored.
 }

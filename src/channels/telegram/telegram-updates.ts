@@ -31,7 +31,8 @@ export function createTelegramUpdates(config: TelegramUpdatesConfig) {
   const { ops } = channels;
   const owner = config.owner ?? `poller-${randomUUID()}`;
   const pollSeconds = config.pollSeconds ?? 25;
-  const leaseMs = (pollSeconds + 20) * 1000;
+  // Longer than one round can take (deleteWebhook 15 s, getUpdates pollSeconds + 15 s, storing), renewed every round.
+  const leaseMs = (pollSeconds + 90) * 1000;
   const log = config.log ?? (() => {});
   const pollers = new Map<string, { stop: AbortController; done: Promise<void> }>();
   /** Webhook registrations made, by channel: url and secret, so that an unchanged one is not repeated. */
@@ -62,7 +63,8 @@ export function createTelegramUpdates(config: TelegramUpdatesConfig) {
         if (Array.isArray(updates) && updates.length) {
           await receive(found.store, ops, channels.traffic, channelId, parseTelegram(updates));
           const last = Math.max(...updates.map((u: { update_id: number }) => u.update_id));
-          await ops.setPollOffset(channelId, last + 1);
+          // Only while still the poller: else the lease's new holder has read (and stores) from its own offset.
+          if (await ops.claimPoll(channelId, owner, leaseMs)) await ops.setPollOffset(channelId, last + 1);
         }
         failures = 0;
       } catch (error) {

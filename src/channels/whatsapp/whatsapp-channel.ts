@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ChannelDriver, ChannelSettings, WebhookRequest } from '../channel.js';
 import { parseWhatsApp } from './whatsapp-parse.js';
-import { markWhatsAppRead, sendWhatsApp, whatsappMedia } from './whatsapp-send.js';
+import { markWhatsAppRead, prepareWhatsApp, whatsappMedia } from './whatsapp-send.js';
 
 const header = (request: WebhookRequest, name: string) => {
   const value = request.headers[name];
@@ -43,7 +43,7 @@ export const whatsappChannel: ChannelDriver = {
   },
   verify: verifyWhatsAppSignature,
   parse: (body) => parseWhatsApp(body),
-  send: sendWhatsApp,
+  prepare: prepareWhatsApp,
   markRead: markWhatsAppRead,
   media: whatsappMedia,
 };

@@ -15,10 +15,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.leng
 /** Drops undefined fields, so that parts hold only what the provider sent. */
 const part = (fields: Record<string, unknown>): JsonObject => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as JsonObject;
 
-/** `timestamp` is unix seconds as a string. */
+/** `timestamp` is unix seconds as a string; a missing or impossible one (before 2001, more than a day ahead) is now. */
 const secondsToMs = (v: unknown, fallback: number): number => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : fallback;
+  const ms = Math.round(Number(v) * 1000);
+  return Number.isFinite(ms) && ms >= 978_307_200_000 && ms <= Date.now() + 86_400_000 ? ms : fallback;
 };
 
 const MEDIA = ['image', 'audio', 'video', 'document', 'sticker'] as const;
@@ -102,7 +102,14 @@ export function parseWhatsApp(raw: Buffer, now = Date.now()): Delivery {
           continue;
         }
         delivery.errors.push(...list(m.errors).map(error));
-        const { content, parts } = mapMessage(m);
+        let mapped: ReturnType<typeof mapMessage>;
+        try {
+          mapped = mapMessage(m);
+        } catch {
+          // A shape this code did not foresee: kept whole, as an unknown type is.
+          mapped = { content: '', parts: [part({ type: 'unsupported', providerType: str(m.type) ?? 'unknown', raw: m as Json })] };
+        }
+        const { content, parts } = mapped;
         const whatsapp = part({ type: str(m.type), context: isObj(m.context) ? m.context as Json : undefined, referral: isObj(m.referral) ? m.referral as Json : undefined });
         const message: InboundMessage = {
           externalId, from: { address: from, name: names.get(from) ?? (names.size === 1 ? [...names.values()][0] : undefined) },

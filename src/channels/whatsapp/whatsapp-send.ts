@@ -1,5 +1,5 @@
 import type { Json, JsonObject } from '../../domain/entities.js';
-import { fetchWithin, SendFailure, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
+import { buildOrRefuse, fetchWithin, SendFailure, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
 
 export const DEFAULT_GRAPH_API_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_API_VERSION = 'v26.0';
@@ -62,21 +62,25 @@ export function classifyWhatsAppError(status: number, body: unknown): SendFailur
   return new SendFailure('final', code, title);
 }
 
-export async function sendWhatsApp(message: OutboundMessage, settings: ChannelSettings, options: SendOptions): Promise<{ externalId: string }> {
-  const response = await fetchWithin(`${graph(settings)}/${settings.config.phoneNumberId}/messages`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...auth(settings) }, body: JSON.stringify(whatsappBody(message)),
-  }, options.timeoutMs);
-  let body: unknown;
+export function prepareWhatsApp(message: OutboundMessage, settings: ChannelSettings): (timeoutMs: number) => Promise<{ externalId: string }> {
+  const body = buildOrRefuse(() => JSON.stringify(whatsappBody(message)));
+  const url = `${graph(settings)}/${settings.config.phoneNumberId}/messages`;
+  return (timeoutMs) => sendWhatsApp(url, body, settings, timeoutMs);
+}
+
+async function sendWhatsApp(url: string, body: string, settings: ChannelSettings, timeoutMs: number): Promise<{ externalId: string }> {
+  const response = await fetchWithin(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(settings) }, body }, timeoutMs);
+  let answer: unknown;
   try {
-    body = await response.json();
+    answer = await response.json();
   } catch {
     // The answer was cut or is not JSON: on a success status Meta has the message, and its id is lost.
     throw new SendFailure(response.ok ? 'ambiguous' : classifyWhatsAppError(response.status, undefined).kind, `http_${response.status}`, 'The provider\'s answer could not be read.');
   }
-  const id = isObj(body) && Array.isArray(body.messages) && isObj(body.messages[0]) ? body.messages[0].id : undefined;
+  const id = isObj(answer) && Array.isArray(answer.messages) && isObj(answer.messages[0]) ? answer.messages[0].id : undefined;
   if (response.ok && typeof id === 'string') return { externalId: id };
   if (response.ok) throw new SendFailure('ambiguous', 'no_message_id', 'The provider accepted the request but answered no message id.');
-  throw classifyWhatsAppError(response.status, body);
+  throw classifyWhatsAppError(response.status, answer);
 }
 
 /** Marks a received message read: `{ status: 'read', message_id }` on the messages endpoint. */
@@ -94,8 +98,8 @@ export async function whatsappMedia(part: JsonObject, settings: ChannelSettings,
   const lookup = await fetchWithin(`${graph(settings)}/${encodeURIComponent(String(part.mediaId))}`, { headers: auth(settings) }, options.timeoutMs);
   const info = (await lookup.json().catch(() => ({}))) as Obj;
   if (!lookup.ok || typeof info.url !== 'string') throw classifyWhatsAppError(lookup.status, info);
-  const file = await fetchWithin(info.url, { headers: auth(settings) }, options.timeoutMs);
+  const file = await fetchWithin(info.url, { headers: auth(settings) }, options.timeoutMs, undefined, true);
   if (!file.ok || !file.body) throw classifyWhatsAppError(file.status, await file.json().catch(() => undefined));
   const length = Number(file.headers.get('content-length') ?? info.file_size);
-  return { body: file.body, mimeType: String(info.mime_type ?? file.headers.get('content-type') ?? 'application/octet-stream'), size: Number.isFinite(length) ? length : null };
+  return { body: file.body, mimeType: String(info.mime_type ?? file.headers.get('content-type') ?? ''), size: Number.isFinite(length) ? length : null };
 }

@@ -2,9 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ChannelHealthSchema, ChannelSchema, PageSchema } from '../../domain/entities.js';
 import { channelHealth } from '../../channels/channel-health.js';
+import { ColloquyError } from '../../domain/errors.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, PageOptionsSchema } from '../../domain/inputs.js';
 import { answer, example } from '../openapi.js';
 import { found, IdempotencyHeaders, IdParams } from './params.js';
+
+/**
+ * `graphApiUrl` and `apiUrl` send a channel's requests (and its token) to another server, and media from it back
+ * through this API: on a server with keys, only the admin key may set them (else a tenant could make the server
+ * fetch internal addresses).
+ */
+function assertMaySetProviderUrl(app: { auth: { isAdmin(keyId: string): boolean } }, keyId: string, config: Record<string, unknown> | undefined): void {
+  const redirecting = ['graphApiUrl', 'apiUrl'].filter((key) => config?.[key] !== undefined && config[key] !== null);
+  if (redirecting.length && keyId !== 'open' && !app.auth.isAdmin(keyId)) {
+    throw new ColloquyError('forbidden', `Only the admin key may set ${redirecting.join(' and ')}: it points the channel (and its token) at another server. Leave it out to use the provider's own API.`, { fields: redirecting });
+  }
+}
 
 /** Channels: `secrets` are write-only; every answer shows only which are set. */
 export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,6 +32,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: answer(ChannelSchema, 'A repeated Idempotency-Key: the channel it first created'), 201: answer(ChannelSchema, 'Created') },
     },
   }, async (request, reply) => {
+    assertMaySetProviderUrl(app, request.keyId, request.body.config);
     const key = request.headers['idempotency-key'];
     if (key === undefined) {
       reply.code(201);
@@ -55,6 +69,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: answer(ChannelSchema, 'The channel as changed') },
     },
   }, async (request) => {
+    assertMaySetProviderUrl(app, request.keyId, request.body.config);
     const channel = await request.store.channels.update(request.params.id, request.body);
     app.channels.changed(channel.id);
     return channel;

@@ -4,7 +4,7 @@ import { MessageSchema, MessageStatusSchema } from '../../domain/entities.js';
 import { TimestampSchema } from '../../domain/inputs.js';
 import { example } from '../openapi.js';
 import { found, IdParams } from './params.js';
-import { fetchMedia } from '../../channels/media.js';
+import { fetchMedia, inlineSafe } from '../../channels/media.js';
 
 const StatusBody = Type.Object({
   status: MessageStatusSchema,
@@ -31,6 +31,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const message = found(await request.store.messages.get(request.params.id), 'message', request.params.id);
     const file = await fetchMedia(app.channels, request.store, message, request.query.part);
     reply.type(file.mimeType);
+    // A file from a customer is theirs, not this API's: never sniffed, and anything but plain media is a download.
+    reply.header('x-content-type-options', 'nosniff');
+    if (!inlineSafe(file.mimeType)) reply.header('content-disposition', 'attachment');
     if (file.size !== null) reply.header('content-length', file.size);
     return reply.send(file.body as never);
   });
