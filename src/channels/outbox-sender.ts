@@ -59,6 +59,8 @@ export function createOutboxSender(config: OutboxSenderConfig) {
   }
   const pacer = new Pacer();
   const inFlight = new Set<Promise<void>>();
+  /** When each entry in flight was claimed (its lease runs from then), by this process's clock. */
+  const claimedAt = new Map<string, number>();
   let running = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -162,8 +164,9 @@ export function createOutboxSender(config: OutboxSenderConfig) {
     const message = { messageId: entry.messageId, recipient: entry.recipient, content: entry.content, parts: entry.parts };
     // The request is built before the lease is renewed: a part that cannot be sent fails here, final, nothing sent.
     const built = driver.prepare(message, settings);
-    // The lease renewed for the whole request: if another sender took the entry meanwhile, nothing is sent.
-    if (!(await ops.renew(entry, owner, leaseMs))) return undefined;
+    // The lease must cover the whole request: renewed when a good part of it is gone (a pacing wait, a slow
+    // preparation); if another sender took the entry meanwhile, nothing is sent.
+    if (Date.now() - claimedAt.get(entry.messageId)! > leaseMs / 4 && !(await ops.renew(entry, owner, leaseMs))) return undefined;
     return () => built(timeoutMs);
   }
 
@@ -203,13 +206,16 @@ export function createOutboxSender(config: OutboxSenderConfig) {
         try {
           const takeOver = Date.now() - lastTakeOver >= takeOverEveryMs;
           if (takeOver) lastTakeOver = Date.now();
+          const claimTime = Date.now();
           const entries = await ops.claim(owner, leaseMs, free, takeOver);
+          for (const entry of entries) claimedAt.set(entry.messageId, claimTime);
           claimed = entries.length;
           for (const entry of entries) {
             const p: Promise<void> = handle(entry)
               .catch((error) => log('an outbox entry could not be handled; its lease will run out', error))
               .finally(() => {
                 inFlight.delete(p);
+                claimedAt.delete(entry.messageId);
                 // Also when the loop is claiming right now (no waiter yet): it claims again instead of waiting.
                 woken = true;
                 wake?.();

@@ -128,6 +128,8 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
       if (!done || !('sent' in outcome)) return done?.result;
       // Statuses that came before the provider's id, in a transaction of their own after the id is committed: a
       // status kept meanwhile either is seen here, or (kept after this reads) finds the id itself (statusByExternalId).
+      // Almost always none: looked for outside a transaction first (a write transaction costs a commit).
+      if (!(await engine.one('SELECT 1 AS x FROM pending_statuses WHERE channel_id = ? AND external_id = ?', [done.channelId, outcome.sent.externalId]))) return done.result;
       const applied = await engine.tx((sql) => applyPendingStatuses(sql, tables, done.tenant!, done.channelId!, outcome.sent.externalId));
       return applied ?? done.result;
     }),
