@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Json, JsonObject, MessageStatus } from '../domain/entities.js';
 
 /**
@@ -114,6 +115,12 @@ export class SendFailure extends Error {
   ) {
     super(`${code}: ${title}`);
   }
+}
+
+/** Whether a secret given matches the one kept, in constant time whatever their lengths (their digests are compared). */
+export function sameSecret(given: string, kept: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(kept));
 }
 
 /** Builds a request body, turning any failure into a final `SendFailure`: a message that cannot be built cannot be sent. */

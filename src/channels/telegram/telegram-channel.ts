@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { JsonObject } from '../../domain/entities.js';
-import { buildOrRefuse, DeliveryInvalid, fetchWithin, SendFailure, type ChannelDriver, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
+import { buildOrRefuse, DeliveryInvalid, fetchWithin, sameSecret, SendFailure, type ChannelDriver, type ChannelSettings, type MediaFile, type OutboundMessage, type SendOptions } from '../channel.js';
 import { parseTelegram } from './telegram-parse.js';
 
 export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
@@ -49,12 +48,6 @@ export function telegramRequest(message: OutboundMessage): { method: string; pay
   return { method: 'sendMessage', payload: { chat_id, text: message.content, ...extra } };
 }
 
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 export const telegramChannel: ChannelDriver = {
   kind: 'telegram',
   missing: (settings) => [
@@ -67,7 +60,7 @@ export const telegramChannel: ChannelDriver = {
     const given = request.headers['x-telegram-bot-api-secret-token'];
     const value = Array.isArray(given) ? given[0] : given;
     if (!value) return 'missing';
-    return same(value, secret) ? 'ok' : 'invalid';
+    return sameSecret(value, secret) ? 'ok' : 'invalid';
   },
   parse(body) {
     let update: unknown;

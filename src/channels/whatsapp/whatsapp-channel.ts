@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ChannelDriver, ChannelSettings, WebhookRequest } from '../channel.js';
+import { sameSecret, type ChannelDriver, type ChannelSettings, type WebhookRequest } from '../channel.js';
 import { parseWhatsApp } from './whatsapp-parse.js';
 import { markWhatsAppRead, prepareWhatsApp, whatsappMedia } from './whatsapp-send.js';
 
@@ -23,12 +23,6 @@ export function verifyWhatsAppSignature(request: WebhookRequest, settings: Chann
   return timingSafeEqual(expected, Buffer.from(match[1]!, 'hex')) ? 'ok' : 'invalid';
 }
 
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 export const whatsappChannel: ChannelDriver = {
   kind: 'whatsapp',
   missing: (settings) => [
@@ -38,7 +32,7 @@ export const whatsappChannel: ChannelDriver = {
   challenge(query, settings) {
     const token = settings.secrets.verifyToken;
     const ok = query['hub.mode'] === 'subscribe' && typeof query['hub.verify_token'] === 'string' && token !== undefined
-      && same(query['hub.verify_token'], token) && typeof query['hub.challenge'] === 'string';
+      && sameSecret(query['hub.verify_token'], token) && typeof query['hub.challenge'] === 'string';
     return ok ? { status: 200, body: query['hub.challenge'] as string } : { status: 403, body: 'Verification failed: hub.mode must be subscribe and hub.verify_token the channel\'s verifyToken secret.' };
   },
   verify: verifyWhatsAppSignature,
