@@ -184,10 +184,15 @@ export interface OutboxRepository {
   /** Back to the queue after an error that proves the provider did not take it. */
   retry(messageId: string, owner: string, nextAt: number, error: MessageError): Promise<void>;
   /**
-   * Done: `sent` stores the provider's id as the message's external id, moves it to `sent` and applies statuses that
-   * waited for that id; `failed` marks it failed with the error. Undefined when this owner no longer holds the lease.
+   * Done: `sent` stores the provider's id as the message's external id and moves it to `sent` (then `applyKept`);
+   * `failed` marks it failed with the error. Undefined when this owner no longer holds the lease.
    */
   finish(messageId: string, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }, now: number, conversationId: string): Promise<E.StatusUpdateResult | undefined>;
+  /**
+   * After `finish` committed a sent message's provider id: applies the statuses that were kept for it, in a
+   * transaction of its own (a status kept meanwhile either is seen here, or finds the id itself). Undefined when none.
+   */
+  applyKept(tenant: string, channelId: string, externalId: string): Promise<E.StatusUpdateResult | undefined>;
   /** Forgets entries done before `before` (their messages keep status and error) and statuses kept since before it for a message that never came. */
   prune(before: number): Promise<{ entries: number; statuses: number }>;
   /** Unfinished entries and the oldest one's creation; outcomes finished within `windowMs`. */

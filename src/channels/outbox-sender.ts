@@ -31,6 +31,8 @@ const DEFAULTS = {
 const MAX_BACKOFF_MS = 300_000;
 /** How often a channel that lacks its token or phone number id is looked at again (a change made here wakes it at once). */
 const NOT_CONFIGURED_RETRY_MS = 30_000;
+/** How soon a message that could not be prepared (the database briefly away) is tried again. */
+const PREPARE_RETRY_MS = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -109,12 +111,19 @@ export function createOutboxSender(config: OutboxSenderConfig) {
       found = await channels.resolve(entry.channelId);
       request = await prepare(entry, found);
     } catch (error) {
+      // An interrupted entry stays as it is: its lease runs out again and it is judged as interrupted again (it may
+      // have reached the customer: it must never go back to the queue as a fresh one).
+      if (entry.interrupted) {
+        log('an interrupted outbound message could not be judged; it will be looked at again', error);
+        return;
+      }
       if (error instanceof SendFailure && error.kind === 'final') {
         await failed(entry, failure(error.code, error.title), found);
         return;
       }
+      // Nothing left and it is not the provider's doing (the database briefly away): not an attempt.
       log('an outbound message could not be prepared; it is queued again', error);
-      await record(() => ops.release(entry, owner, ops.clock() + backoff(entry.attempts, undefined), true));
+      await record(() => ops.release(entry, owner, ops.clock() + PREPARE_RETRY_MS, false));
       return;
     }
     if (request) await send(entry, found!, request);
@@ -188,7 +197,10 @@ export function createOutboxSender(config: OutboxSenderConfig) {
       await failed(entry, failure(f.code, f.title, f.kind === 'ambiguous' ? 'ambiguous' : undefined), found, f.extra.tokenError === true);
       return;
     }
-    await record(() => ops.finish(entry, owner, { sent }));
+    // Two steps, each retried on its own: the outcome, then the statuses kept for its id (if the second failed after
+    // the first, retrying the first would find nothing left to do, and the kept statuses would wait for the prune).
+    const finished = await record(() => ops.finish(entry, owner, { sent }));
+    if (finished) await record(() => ops.applyKept(entry, sent.externalId));
     traffic.count(entry.channelId, 'sent');
     traffic.outbound(entry.channelId, ops.clock());
   }

@@ -47,7 +47,7 @@ program
   .addOption(new Option('--max-connections <n>', 'open connections at most; new ones beyond are refused').env('COLLOQUY_MAX_CONNECTIONS').default('10000'))
   .addOption(new Option('--max-streams-per-key <n>', 'open event streams per API key').env('COLLOQUY_MAX_STREAMS_PER_KEY').default('100'))
   .addOption(new Option('--max-streams <n>', 'open event streams per server').env('COLLOQUY_MAX_STREAMS').default('10000'))
-  .addOption(new Option('--outbox-lease <ms>', 'how long a send claimed by this instance is its own; a send still claimed after that (its instance died) is marked failed as ambiguous, never resent blindly').env('COLLOQUY_OUTBOX_LEASE').default('60000'))
+  .addOption(new Option('--outbox-lease <ms>', 'how long a send claimed by this instance is its own (at least twice --send-timeout plus a second); a send still claimed after that (its instance died) is marked failed as ambiguous, never resent blindly').env('COLLOQUY_OUTBOX_LEASE').default('60000'))
   .addOption(new Option('--send-timeout <ms>', 'one request to a provider (WhatsApp, Telegram), connection included; a timeout after the request left is ambiguous').env('COLLOQUY_SEND_TIMEOUT').default('15000'))
   .addOption(new Option('--no-send', 'do not send the outbox from this instance (other instances, or none, send it); provider webhooks still work'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))

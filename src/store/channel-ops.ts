@@ -35,6 +35,8 @@ export interface ChannelOps {
   dueNow(channelId: string): Promise<void>;
   retry(entry: OutboxEntry, owner: string, nextAt: number, error: MessageError): Promise<void>;
   finish(entry: OutboxEntry, owner: string, outcome: { sent: { externalId: string } } | { failed: MessageError }): Promise<StatusUpdateResult | undefined>;
+  /** After a sent `finish`: the statuses kept for its provider id, applied. */
+  applyKept(entry: OutboxEntry, externalId: string): Promise<StatusUpdateResult | undefined>;
   /** Forgets outbox entries done, and statuses kept for a message that never came, more than `ageMs` ago. */
   prune(ageMs: number): Promise<{ entries: number; statuses: number }>;
   /** Called whenever this process queues an outbound message; returns a function that stops listening. */
@@ -146,6 +148,11 @@ function channelOpsOf(base: Scope, store: Store): ChannelOps {
     async finish(entry, owner, outcome) {
       const result = await backend.outbox.finish(entry.messageId, owner, outcome, base.clock(), entry.conversationId);
       if (result) await refreshed(scope(entry.tenant), entry.conversationId, result);
+      return result;
+    },
+    async applyKept(entry, externalId) {
+      const result = await backend.outbox.applyKept(entry.tenant, entry.channelId, externalId);
+      if (result?.changed) await refreshed(scope(entry.tenant), entry.conversationId, result);
       return result;
     },
     prune: (ageMs) => backend.outbox.prune(base.clock() - ageMs),

@@ -52,12 +52,9 @@ export function channelTrafficRepository(engine: SqlEngine): ChannelTrafficRepos
 
     setHealth: (tenant, channelId, health, now) => engine.tx(async (sql) => {
       const row = await locked(sql, tenant, channelId, now);
-      if (!row || (row.health === health.status && row.health_reason === health.reason)) return false;
-      // A new reason for the same status is recorded, not announced: only a change of status is a transition.
-      const transition = row.health !== health.status;
-      await sql.run('UPDATE channel_traffic SET health = ?, health_reason = ?, health_at = ? WHERE channel_id = ?',
-        [health.status, health.reason, transition ? now : row.health_at, channelId]);
-      if (!transition) return false;
+      // Only a change of status is written (and announced): reasons change with every judgement ("for 7 min").
+      if (!row || row.health === health.status) return false;
+      await sql.run('UPDATE channel_traffic SET health = ?, health_reason = ?, health_at = ? WHERE channel_id = ?', [health.status, health.reason, now, channelId]);
       await writeEvent(sql, tenant, { type: 'channel.health', conversationId: null, data: { channelId, status: health.status, previous: row.health ?? null, reason: health.reason }, now });
       return true;
     }),

@@ -120,19 +120,17 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
         if (!row) return undefined;
         const moved = row.status === 'sent' && Number(row.status_at) === now;
         if (moved) await writeEvent(sql, entry.tenant_id, { type: 'message.status', conversationId: entry.conversation_id, data: { messageId, seq: Number(entry.seq), status: 'sent' }, now });
-        return { result: { message: tables.messages.fromRow(row), changed: moved }, tenant: entry.tenant_id as string, channelId: entry.channel_id as string };
+        return { result: { message: tables.messages.fromRow(row), changed: moved } };
       }
       const row = await sql.one('SELECT * FROM messages WHERE conversation_id = ? AND seq = ? FOR UPDATE', [entry.conversation_id, entry.seq]);
       return row && { result: await setMessageStatus(sql, tables, entry.tenant_id, row, 'failed', now, outcome.failed) };
-    }).then(async (done) => {
-      if (!done || !('sent' in outcome)) return done?.result;
-      // Statuses that came before the provider's id, in a transaction of their own after the id is committed: a
-      // status kept meanwhile either is seen here, or (kept after this reads) finds the id itself (statusByExternalId).
+    }).then((done) => done?.result),
+
+    async applyKept(tenant, channelId, externalId) {
       // Almost always none: looked for outside a transaction first (a write transaction costs a commit).
-      if (!(await engine.one('SELECT 1 AS x FROM pending_statuses WHERE channel_id = ? AND external_id = ?', [done.channelId, outcome.sent.externalId]))) return done.result;
-      const applied = await engine.tx((sql) => applyPendingStatuses(sql, tables, done.tenant!, done.channelId!, outcome.sent.externalId));
-      return applied ?? done.result;
-    }),
+      if (!(await engine.one('SELECT 1 AS x FROM pending_statuses WHERE channel_id = ? AND external_id = ?', [channelId, externalId]))) return undefined;
+      return engine.tx((sql) => applyPendingStatuses(sql, tables, tenant, channelId, externalId));
+    },
 
     async prune(before) {
       const entries = await engine.run("DELETE FROM outbox WHERE state = 'done' AND finished_at < ?", [before]);

@@ -86,6 +86,9 @@ export const telegramChannel: ChannelDriver = {
     if (!isObj(file) || typeof file.file_path !== 'string') throw new DeliveryInvalid('getFile answered no file_path.');
     const response = await fetchWithin(`${base(settings)}/file/bot${settings.secrets.botToken}/${file.file_path}`, {}, options.timeoutMs, undefined, true);
     if (!response.ok || !response.body) throw classifyTelegramError(response.status, undefined);
-    return { body: response.body, mimeType: response.headers.get('content-type') ?? '', size: typeof file.file_size === 'number' ? file.file_size : null };
+    // Telegram's file server often answers a generic type: then the type the update gave (a voice note's audio/ogg).
+    const served = response.headers.get('content-type') ?? '';
+    const mimeType = served && !/^application\/octet-stream/i.test(served) ? served : String(part.mimeType ?? served);
+    return { body: response.body, mimeType, size: typeof file.file_size === 'number' ? file.file_size : null };
   },
 };

@@ -42,6 +42,15 @@ export function createTelegramUpdates(config: TelegramUpdatesConfig) {
   let stopped = false;
 
   async function poll(channelId: string, stop: AbortSignal): Promise<void> {
+    try {
+      await polling(channelId, stop);
+    } finally {
+      // However the loop ends (stopped, switched to webhook, token removed): the lease is given up at once.
+      await ops.releasePoll(channelId, owner).catch(() => {});
+    }
+  }
+
+  async function polling(channelId: string, stop: AbortSignal): Promise<void> {
     let webhookDeleted = false;
     let failures = 0;
     while (!stop.aborted) {
@@ -76,7 +85,6 @@ export function createTelegramUpdates(config: TelegramUpdatesConfig) {
         await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), stop);
       }
     }
-    await ops.releasePoll(channelId, owner).catch(() => {});
   }
 
   async function registerWebhook(found: ResolvedChannel): Promise<void> {

@@ -4,6 +4,8 @@ import type { ChannelRuntime } from '../../channels/channel-runtime.js';
 import type { ChannelKind } from '../../domain/entities.js';
 
 const Params = Type.Object({ channelId: Type.String({ maxLength: 64 }) });
+/** Meta batches up to 1,000 updates in one delivery: more than the API's 1 MiB. */
+const BODY_LIMIT = 16 * 1024 * 1024;
 
 /**
  * Providers' webhooks, outside /v1 and without API keys: the provider's signature (WhatsApp) or secret header
@@ -38,6 +40,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ channels: ChannelRuntime
   });
 
   app.post('/webhooks/whatsapp/:channelId', {
+    bodyLimit: BODY_LIMIT,
     schema: {
       operationId: 'receiveWhatsApp', tags: ['webhooks'], summary: 'WhatsApp Cloud API notifications',
       description: 'Signed with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret). Every entry, change, message and status is processed; a redelivery stores nothing twice. 401 without a valid signature, 400 for a body that is not a notification, 5xx when it could not be stored (Meta redelivers).',
@@ -46,6 +49,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ channels: ChannelRuntime
   }, deliver('whatsapp') as never);
 
   app.post('/webhooks/telegram/:channelId', {
+    bodyLimit: BODY_LIMIT,
     schema: {
       operationId: 'receiveTelegram', tags: ['webhooks'], summary: 'Telegram Bot API updates',
       description: 'Authenticated by `X-Telegram-Bot-Api-Secret-Token` (the channel\'s `webhookSecret`). A repeated update stores nothing twice; an edited message updates the stored one.',
