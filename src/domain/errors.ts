@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'rate_limited',
   'not_implemented',
+  'provider_not_configured',
   'schema_too_new',
   'schema_outdated',
   'unavailable',

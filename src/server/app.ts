@@ -18,7 +18,7 @@ import { coercer } from './coerce.js';
 import { describeErrors } from '../domain/validate.js';
 import { errorBody, handleError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { agentRoutes } from './routes/agents.js';
+import { agentRoutes, AgentView } from './routes/agents.js';
 import { channelRoutes } from './routes/channels.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -33,6 +33,7 @@ import { keyRoutes } from './routes/keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { createChannelRuntime, type ChannelRuntime } from '../channels/channel-runtime.js';
 import { createHealthMonitor, type HealthMonitor } from '../channels/channel-health.js';
+import { providersFrom, type Providers } from '../agents/providers.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -70,6 +71,8 @@ export interface AppConfig {
   readonly channels?: ChannelRuntime | undefined;
   /** Channel health judged in the background (`colloquy serve`), for /health/detailed and /metrics; without it they judge on request. */
   readonly health?: HealthMonitor | undefined;
+  /** The model providers agents may name; default from the environment (`agents/providers.ts`). */
+  readonly providers?: Providers | undefined;
 }
 
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -193,7 +196,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
 
   await app.register(swagger, {
     transformObject: namedSchemas([
-      E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, E.AgentSchema, E.StoreEventSchema,
+      E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, AgentView, E.StoreEventSchema,
       E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
     ]),
     openapi: {
@@ -253,7 +256,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
   const health = config.health ?? createHealthMonitor(channels, { log: (message, error) => app.log.warn({ err: error }, message) });
   app.decorate('channelHealth', health);
   metrics.watchChannels(health);
-  await app.register(healthRoutes, { store: config.store, metrics, operator, health });
+  const providers = config.providers ?? providersFrom(process.env);
+  await app.register(healthRoutes, { store: config.store, metrics, operator, health, providers });
   await app.register(webhookRoutes, { channels });
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
@@ -289,7 +293,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(inboundRoutes);
     await v1.register(contactRoutes);
     await v1.register(channelRoutes);
-    await v1.register(agentRoutes);
+    await v1.register(agentRoutes, { providers });
     await v1.register(eventRoutes);
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });

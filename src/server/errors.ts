@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   not_implemented: 501,
+  provider_not_configured: 503,
   schema_too_new: 503,
   schema_outdated: 503,
   unavailable: 503,

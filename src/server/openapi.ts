@@ -28,6 +28,7 @@ const WHEN: Record<ErrorCode, string> = {
   unsupported_media_type: 'a body that is not `application/json`',
   rate_limited: "more requests per minute than the key's limit, too many failed authentications from this address, or too many open event streams",
   not_implemented: 'not available yet',
+  provider_not_configured: "the agent's model provider has no key on this server (`details.provider`; the message names the variable)",
   schema_too_new: 'the database was migrated by a newer Colloquy',
   schema_outdated: 'the database lacks this version\'s migrations: run `colloquy migrate`',
   unavailable: 'the database cannot be reached or written; nothing was acknowledged',

@@ -124,7 +124,7 @@ for (const target of storeTargets) {
         expect(contact.json()).toMatchObject({ name: 'Bo' });
         const agent = await json('POST', '/v1/agents', { name: 'receptionist', model: 'openai:gpt-4o-mini' });
         expect(agent.statusCode).toBe(201);
-        expect((await json('POST', '/v1/agents', { name: 'receptionist', model: 'x' })).statusCode).toBe(409);
+        expect((await json('POST', '/v1/agents', { name: 'receptionist', model: 'openai:x' })).statusCode).toBe(409);
         expect((await json('PATCH', `/v1/agents/${agent.json().id}`, { instructions: 'Be kind.' })).json()).toMatchObject({ instructions: 'Be kind.' });
         expect((await json('DELETE', `/v1/agents/${agent.json().id}`)).statusCode).toBe(204);
         expect((await json('GET', '/v1/conversations/x/context')).statusCode).toBe(400);

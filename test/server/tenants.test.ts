@@ -43,7 +43,7 @@ for (const target of storeTargets) {
         const inbound = (await call(a, 'POST', '/v1/inbound', { channelId: channel.id, from: { address: '55' }, externalId: 'w1', content: 'secret' })).json();
         const conversation = inbound.conversation;
         const contactId = conversation.contactId;
-        const agent = (await call(a, 'POST', '/v1/agents', { name: 'x', model: 'm' })).json();
+        const agent = (await call(a, 'POST', '/v1/agents', { name: 'x', model: 'openai:m' })).json();
         const foreign: Array<[string, string, unknown?]> = [
           ['GET', `/v1/conversations/${conversation.id}`],
           ['PATCH', `/v1/conversations/${conversation.id}`, { title: 'stolen' }],

@@ -9,6 +9,7 @@ import { errorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { channelHealth, summaryOf, type HealthMonitor } from '../../channels/channel-health.js';
 import type { ChannelRuntime } from '../../channels/channel-runtime.js';
+import type { Providers } from '../../agents/providers.js';
 
 const Status = (status: string) => Type.Object({ status: Type.Literal(status) });
 const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]);
@@ -25,6 +26,9 @@ const Detailed = Type.Object({
   version: Type.String(), node: Type.String(), uptimeSeconds: Type.Integer(),
   database: Type.Record(Type.String(), Type.Unknown()), cache: Type.Record(Type.String(), Type.Unknown()),
   eventStreams: Type.Number(),
+  providers: Type.Record(Type.String(), Type.Object({ kind: Type.String(), baseUrl: Type.Union([Type.String(), Type.Null()]), ready: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) }), {
+    description: "The model providers agents may name on this server, whether each has its key, and why not (never the key).",
+  }),
   channels: Type.Record(Type.String(), Type.Object({ tenant: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), name: Type.Optional(Type.String()), ...Object.fromEntries(Object.entries(ChannelSummary).map(([k, v]) => [k, Type.Optional(v)])) }), {
     description: "Every tenant's channels by id, their health and fleet-wide totals; `unknown`: calls naming no known channel, counted by this instance.",
   }),
@@ -52,6 +56,7 @@ export interface HealthOptions {
   operator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Channel health as last judged; judged on request when it is not running in the background. */
   health: HealthMonitor;
+  providers: Providers;
 }
 
 /**
@@ -59,7 +64,7 @@ export interface HealthOptions {
  * and `/metrics` show every tenant's channels and counters: on a server with keys they need the admin key
  * (unless `--metrics-public`).
  */
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, metrics, operator, health: monitor }) => {
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, metrics, operator, health: monitor, providers }) => {
   const judged = async () => {
     if (!monitor.started()) await monitor.check();
     return monitor.latest;
@@ -109,6 +114,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { sto
       cache: store.cacheStats() ?? { status: 'none' },
       eventStreams: (await metrics.streams.get()).values[0]?.value ?? 0,
       channels,
+      providers: Object.fromEntries(providers.list().map(({ name, ...rest }) => [name, rest])),
     };
   });
 
