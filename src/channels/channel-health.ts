@@ -75,7 +75,9 @@ export async function channelHealth(channels: ChannelRuntime, channel: Channel, 
   const [traffic, outbox] = await Promise.all([ops.traffic(channel.id), ops.outboxStats(channel.id, RECENT_MS)]);
   const now = ops.clock();
   let health = judge(channel, missing, traffic, outbox, now);
-  if (record && await ops.setHealth(channel.id, { status: health.status, reason: health.reasons[0] ?? null })) {
+  // Written only when the status read differs from the one judged (the write itself compares again, so that a
+  // fleet records each transition once): an unchanged channel costs its three reads and nothing more.
+  if (record && traffic?.health !== health.status && await ops.setHealth(channel.id, { status: health.status, reason: health.reasons[0] ?? null })) {
     health = { ...health, since: new Date(now).toISOString() };
   }
   return health;
