@@ -165,13 +165,20 @@ describe('Telegram updates by polling and by webhook registration', () => {
     const store = await openStore({ url: 'sqlite::memory:' });
     const channels = createChannelRuntime({ store, settingsCacheMs: 0 });
     const updates = createTelegramUpdates({ channels, pollSeconds: 1 });
+    // A second instance registering the same new channel at the same time chooses the same secret.
+    const rivalChannels = createChannelRuntime({ store, settingsCacheMs: 0 });
+    const rival = createTelegramUpdates({ channels: rivalChannels, pollSeconds: 1 });
     updates.start();
+    rival.start();
     try {
       const channel = await store.channels.create({ kind: 'telegram', name: 'hooked', config: { apiUrl: bot.url, publicUrl: 'https://bots.example.com/' }, secrets: { botToken: TOKEN } });
       channels.changed(channel.id);
+      rivalChannels.changed(channel.id);
       await waitFor('setWebhook', () => bot.webhook() !== undefined);
       expect(bot.webhook()!.url).toBe(`https://bots.example.com/webhooks/telegram/${channel.id}`);
       expect(bot.webhook()!.secret_token).toMatch(/^[A-Za-z0-9_-]{32,256}$/);
+      await waitFor('both registrations', () => bot.calls.filter((c) => c.method === 'setWebhook').length >= 2);
+      expect(new Set(bot.calls.filter((c) => c.method === 'setWebhook').map((c) => c.body.secret_token)).size).toBe(1);
       expect((await store.channels.get(channel.id))!.secrets).toEqual({ botToken: true, webhookSecret: true });
       // Switching to polling deletes the webhook.
       await store.channels.update(channel.id, { config: { mode: 'polling' } });
@@ -179,6 +186,8 @@ describe('Telegram updates by polling and by webhook registration', () => {
       await waitFor('deleteWebhook', () => bot.webhook() === undefined);
     } finally {
       await updates.stop();
+      await rival.stop();
+      await rivalChannels.close();
       await channels.close();
       await store.close();
     }

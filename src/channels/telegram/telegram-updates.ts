@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { ChannelRuntime, ResolvedChannel } from '../channel-runtime.js';
 import { SendFailure } from '../channel.js';
 import { receive } from '../receive.js';
@@ -92,8 +92,10 @@ export function createTelegramUpdates(config: TelegramUpdatesConfig) {
     if (typeof publicUrl !== 'string' || !found.settings.secrets.botToken) return;
     let secret = found.settings.secrets.webhookSecret;
     if (!secret) {
-      // Telegram's secret_token: 1–256 of A-Z, a-z, 0-9, _ and -.
-      secret = randomBytes(32).toString('base64url');
+      // Telegram's secret_token: 1–256 of A-Z, a-z, 0-9, _ and -. Derived from a secret the fleet shares, so that
+      // instances registering the same new channel at once all choose (and store) the same one.
+      const shared = await found.store.sharedSecret('telegram-webhook');
+      secret = createHmac('sha256', shared).update(found.channel.id).digest('base64url');
       await found.store.channels.update(found.channel.id, { secrets: { webhookSecret: secret } });
       channels.changed(found.channel.id);
     }
