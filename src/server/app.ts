@@ -1,14 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
-import { VERSION } from '../version.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createAuthThrottle } from './auth-throttle.js';
 import { createIdentify } from './caller.js';
@@ -26,7 +23,7 @@ import { eventRoutes } from './routes/events.js';
 import { forbiddenUnlessAdmin, healthRoutes, tenantHealthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 import * as E from '../domain/entities.js';
-import { documentRoutes, ErrorSchema, namedSchemas } from './openapi.js';
+import { documentRoutes, ErrorSchema, registerDocs } from './openapi.js';
 import type { StreamGrant, StreamTokens } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
 import { keyRoutes } from './routes/keys.js';
@@ -194,40 +191,10 @@ export async function buildApp(config: AppConfig): Promise<App> {
     void reply.code(404).send(errorBody('not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`));
   });
 
-  await app.register(swagger, {
-    transformObject: namedSchemas([
-      E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, AgentView, E.StoreEventSchema,
-      E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
-    ]),
-    openapi: {
-      // 3.1: its schemas are JSON Schema, as TypeBox writes them (nullable fields are `type: [T, "null"]`).
-      openapi: '3.1.0',
-      info: {
-        title: 'Colloquy', version: VERSION,
-        description: 'Conversation store and chat gateway for chatbots and AI agents: durable, idempotent, ordered. '
-          + 'Every failure answers `{ error: { code, message, details } }` with a stable code; lists answer pages `{ data, nextCursor }`.',
-      },
-      components: { securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create` (the admin key may add `X-Colloquy-Tenant`). Not needed on a loopback server without keys.' },
-        streamToken: { type: 'apiKey', in: 'query', name: 'token', description: 'A stream token from POST /v1/events/tokens: GET /v1/events only.' },
-      } },
-      tags: [
-        { name: 'conversations', description: 'Threads between a contact and the bot, agent or humans; their messages, in seq order; the bot\'s working memory (state).' },
-        { name: 'messages', description: 'One message, and its delivery status.' },
-        { name: 'inbound', description: 'Messages arriving from any channel: contact → conversation (continuity rules) → stored once.' },
-        { name: 'contacts', description: 'People, found by their handles; erasure and export of everything of one person.' },
-        { name: 'channels', description: 'Connections messages arrive and leave by, with public config and write-only secrets.' },
-        { name: 'agents', description: 'AI personas: instructions, model, parameters.' },
-        { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
-        { name: 'keys', description: 'API keys, for operators: the admin key only.' },
-        { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },
-        { name: 'webhooks', description: "Providers' webhooks (WhatsApp Cloud API, Telegram Bot API), authenticated by the provider's signature or secret header, not by API keys." },
-        { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring.' },
-      ],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDocs(app, [
+    E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, AgentView, E.StoreEventSchema,
+    E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
+  ]);
 
   if (config.corsOrigins?.length) {
     await app.register(cors, {

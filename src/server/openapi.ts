@@ -1,4 +1,7 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { VERSION } from '../version.js';
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import Type, { type TSchema } from 'typebox';
 import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
@@ -102,4 +105,39 @@ export function namedSchemas(named: TSchema[]): SwaggerTransformObject {
     const openapi = (document as { openapiObject: Record<string, any> }).openapiObject;
     return { ...openapi, paths: walk(openapi.paths), components: { ...openapi.components, schemas: { ...openapi.components?.schemas, ...components } } } as never;
   };
+}
+
+/** The OpenAPI 3.1 document (`/openapi.json`) and its browsable docs (`/docs`), `named` titled schemas as components. */
+export async function registerDocs(app: FastifyInstance, named: TSchema[]): Promise<void> {
+  await app.register(swagger, {
+    transformObject: namedSchemas(named),
+    openapi: {
+      // 3.1: its schemas are JSON Schema, as TypeBox writes them (nullable fields are `type: [T, "null"]`).
+      openapi: '3.1.0',
+      info: {
+        title: 'Colloquy', version: VERSION,
+        description: 'Conversation store and chat gateway for chatbots and AI agents: durable, idempotent, ordered. '
+          + 'Every failure answers `{ error: { code, message, details } }` with a stable code; lists answer pages `{ data, nextCursor }`.',
+      },
+      components: { securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `colloquy keys create` (the admin key may add `X-Colloquy-Tenant`). Not needed on a loopback server without keys.' },
+        streamToken: { type: 'apiKey', in: 'query', name: 'token', description: 'A stream token from POST /v1/events/tokens: GET /v1/events only.' },
+      } },
+      tags: [
+        { name: 'conversations', description: 'Threads between a contact and the bot, agent or humans; their messages, in seq order; the bot\'s working memory (state).' },
+        { name: 'messages', description: 'One message, and its delivery status.' },
+        { name: 'inbound', description: 'Messages arriving from any channel: contact → conversation (continuity rules) → stored once.' },
+        { name: 'contacts', description: 'People, found by their handles; erasure and export of everything of one person.' },
+        { name: 'channels', description: 'Connections messages arrive and leave by, with public config and write-only secrets.' },
+        { name: 'agents', description: 'AI personas: instructions, model, parameters.' },
+        { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
+        { name: 'keys', description: 'API keys, for operators: the admin key only.' },
+        { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },
+        { name: 'webhooks', description: "Providers' webhooks (WhatsApp Cloud API, Telegram Bot API), authenticated by the provider's signature or secret header, not by API keys." },
+        { name: 'operations', description: 'Health, readiness and metrics for load balancers and monitoring.' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen.js';
 
 /**
  * A local stand-in for Telegram's Bot API, speaking its wire format: `POST /bot<token>/<method>` answers
@@ -15,7 +15,6 @@ export async function startFakeBotApi(token: string) {
   let messageId = 1000;
   const waiting = new Set<() => void>();
   const files = new Map<string, Buffer>();
-  const sockets = new Set<import('node:net').Socket>();
   const read = (req: IncomingMessage) => new Promise<any>((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -70,14 +69,9 @@ export async function startFakeBotApi(token: string) {
     }
     send(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     calls,
     script,
     files,
@@ -90,8 +84,7 @@ export async function startFakeBotApi(token: string) {
     pending: () => updates.length,
     async close() {
       for (const wake of [...waiting]) wake();
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await listening.close();
     },
   };
 }

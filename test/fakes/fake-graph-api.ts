@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen.js';
 
 /**
  * A local stand-in for Meta's Graph API, speaking the Cloud API's wire format: `POST /<version>/<phone number id>/messages`
@@ -27,7 +27,7 @@ export async function startFakeGraphApi(options: { delayMs?: number } = {}) {
   const script: Scripted[] = [];
   const media = new Map<string, { bytes: Buffer; mimeType: string }>();
   let counter = 0;
-  const sockets = new Set<import('node:net').Socket>();
+  let port = 0;
   const read = (req: IncomingMessage) => new Promise<Buffer>((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -75,23 +75,9 @@ export async function startFakeGraphApi(options: { delayMs?: number } = {}) {
     }
     json(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: parsed.to, wa_id: parsed.to }], messages: [{ id: `wamid.fake${++counter}` }] });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    sends,
-    script,
-    media,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  const listening = await listenLocal(server);
+  port = listening.port;
+  return { url: listening.url, port, sends, script, media, close: listening.close };
 }
 
 export type FakeGraphApi = Awaited<ReturnType<typeof startFakeGraphApi>>;
