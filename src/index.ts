@@ -13,6 +13,9 @@ export type {
   OperationsApi,
   StateApi,
 } from './store/store.js';
+export { toModelMessages } from './context/model-messages.js';
+export type { ContextWindow } from './context/context-window.js';
+export type { PriceTable } from './domain/usage.js';
 export type { PortableRecord } from './backends/sql/portable.js';
 export type { Diagnosis, MigrationReport, PoolStats } from './backends/backend.js';
 export type { HotTierStats } from './cache/hot-tier.js';
@@ -41,6 +44,7 @@ export type {
   Page,
   StatusUpdateResult,
   StoreEvent,
+  Usage,
 } from './domain/entities.js';
 export type {
   AgentCreate,
@@ -49,6 +53,7 @@ export type {
   ChannelUpdate,
   ContactListOptions,
   ContactUpsert,
+  ContextOptions,
   ConversationCreate,
   ConversationListOptions,
   ConversationUpdate,
@@ -59,4 +64,5 @@ export type {
   MessageListOptions,
   PageOptions,
   StateSet,
+  UsageInput,
 } from './domain/inputs.js';

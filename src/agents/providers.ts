@@ -13,7 +13,7 @@ export type Model = Exclude<LanguageModel, string>;
 
 export interface ProviderInfo {
   name: string;
-  kind: 'openai' | 'anthropic' | 'openai-compatible';
+  kind: 'openai' | 'anthropic' | 'openai-compatible' | 'registered';
   /** As configured, credentials in it redacted; null: the provider's own. */
   baseUrl: string | null;
   ready: boolean;
@@ -31,7 +31,11 @@ const DECLARED = /^COLLOQUY_PROVIDER_([A-Za-z0-9]+)$/;
 const redactUrl = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 const MODEL = /^([A-Za-z0-9]+):(\S.{0,199})$/;
 
-export function providersFrom(env: NodeJS.ProcessEnv = process.env) {
+/**
+ * `models`: model objects registered by name (`<provider>:<model id>`), used as they are: an embedding program's own
+ * models, or the AI SDK's mock models in tests and benchmarks. Their provider counts as known and ready.
+ */
+export function providersFrom(env: NodeJS.ProcessEnv = process.env, models: Record<string, Model> = {}) {
   const providers = new Map<string, Provider>();
   const builtIn = (name: 'openai' | 'anthropic', keyVar: string, urlVar: string) => {
     const key = env[keyVar] || undefined;
@@ -62,7 +66,12 @@ export function providersFrom(env: NodeJS.ProcessEnv = process.env) {
     const key = env[`${variable}_KEY`] || undefined;
     providers.set(name, { name, kind: 'openai-compatible', key, url: value, baseUrl: redactUrl(value), ready: true, reason: null });
   }
-  const made = new Map<string, Model>();
+  const made = new Map<string, Model>(Object.entries(models));
+  for (const model of made.keys()) {
+    const name = MODEL.exec(model)?.[1]?.toLowerCase();
+    if (!name) throw new ColloquyError('invalid_argument', `A registered model is named <provider>:<model id>, not "${model}".`);
+    if (!providers.has(name)) providers.set(name, { name, kind: 'registered', key: undefined, url: undefined, baseUrl: null, ready: true, reason: null });
+  }
 
   /** `<provider>:<model id>` of a known provider, or `invalid_argument` naming the known ones. */
   function parse(model: string): { provider: Provider; modelId: string } {
@@ -105,6 +114,8 @@ export function providersFrom(env: NodeJS.ProcessEnv = process.env) {
       } else if (provider.kind === 'anthropic') {
         const { createAnthropic } = await import('@ai-sdk/anthropic');
         instance = createAnthropic({ apiKey: provider.key, ...(provider.url ? { baseURL: provider.url } : {}) })(modelId);
+      } else if (provider.kind === 'registered') {
+        throw new ColloquyError('invalid_argument', `No model ${model} is registered: the registered ones are ${[...made.keys()].join(', ')}.`, { errors: [{ path: '/model', message: 'is not registered' }] });
       } else {
         const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
         instance = createOpenAICompatible({ name: provider.name, baseURL: provider.url!, ...(provider.key ? { apiKey: provider.key } : {}), includeUsage: true }).chatModel(modelId);

@@ -60,6 +60,8 @@ export interface NewConversation {
   title: string | null;
   metadata: E.JsonObject;
   status: E.ConversationStatus;
+  /** A `useChat` client's chat id: unique per agent (a conflict with `reason: 'chat_id_taken'`). */
+  chatId?: string | null | undefined;
   now: number;
 }
 
@@ -75,6 +77,7 @@ export interface ConversationPatch {
   title?: string | null | undefined;
   metadata?: E.JsonObject | undefined;
   agentId?: string | null | undefined;
+  agentPaused?: boolean | undefined;
   expectedVersion?: number | undefined;
   now: number;
 }
@@ -93,6 +96,10 @@ export interface NewMessage {
   metadata: E.JsonObject | null;
   /** Who wrote an assistant message; null for other roles. */
   sender: E.MessageSender | null;
+  /** Its size in tokens (o200k_base), counted by the store. */
+  tokens: number | null;
+  /** The model call that produced an assistant message: recorded in the usage ledger in the same transaction. */
+  usage: E.Usage | null;
   createdAt: number;
 }
 

@@ -3,6 +3,7 @@ import type { EventBus } from '../events/bus.js';
 import type { PortableRecord } from './sql/portable.js';
 import type { ChannelTrafficRepository, MessageError, OutboxRepository } from './channel-repositories.js';
 import type { ImportReport } from './sql/portable-import.js';
+import type { BudgetRepository, SummaryRepository, TurnRepository, UsageRepository } from './agent-repositories.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -20,6 +21,7 @@ import type {
   StateWrite,
 } from './backend-inputs.js';
 
+export type { BudgetRecord, BudgetRepository, SummaryRecord, SummaryRepository, TurnOutcome, TurnRecord, TurnRepository, TurnStart, TurnState, UsageRepository, UsageTotals } from './agent-repositories.js';
 export type { ChannelTrafficRepository, ClaimedEntry, MessageError, OutboxEntry, OutboxRepository, TrafficDelta, TrafficError, TrafficRecord } from './channel-repositories.js';
 
 /**
@@ -48,6 +50,10 @@ export interface Backend {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
   readonly traffic: ChannelTrafficRepository;
+  readonly turns: TurnRepository;
+  readonly usage: UsageRepository;
+  readonly budgets: BudgetRepository;
+  readonly summaries: SummaryRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }
@@ -97,9 +103,14 @@ export interface ChannelRepository {
 }
 
 export interface ConversationRepository {
-  /** Throws `not_found` for an unknown contact/channel/agent, `conflict` if the pair already has a non-closed one. */
+  /**
+   * Throws `not_found` for an unknown contact/channel/agent, `conflict` if the pair already has a non-closed one
+   * or (`reason: 'chat_id_taken'`) the agent has a conversation with that chat id.
+   */
   create(tenant: string, input: NewConversation): Promise<E.Conversation>;
   get(tenant: string, id: string): Promise<E.Conversation | undefined>;
+  /** The agent's conversation with a `useChat` chat id. */
+  byChatId(tenant: string, agentId: string, chatId: string): Promise<E.Conversation | undefined>;
   /** Newest activity first, filtered. */
   list(tenant: string, filter: ConversationFilter): Promise<E.Conversation[]>;
   /** Throws `version_mismatch` on a stale `expectedVersion`, `conflict` when reopening would make two open ones. */

@@ -2,7 +2,6 @@
 import { Command, Option } from 'commander';
 import { doctor, redact } from './doctor.js';
 import { exportTo, importFrom } from './portable.js';
-import { serve } from './serve.js';
 import { migrate, openStore } from '../store/open-store.js';
 import { scopeOfStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
@@ -50,6 +49,10 @@ program
   .addOption(new Option('--outbox-lease <ms>', 'how long a send claimed by this instance is its own (at least twice --send-timeout plus a second); a send still claimed after that (its instance died) is marked failed as ambiguous, never resent blindly').env('COLLOQUY_OUTBOX_LEASE').default('60000'))
   .addOption(new Option('--send-timeout <ms>', 'one request to a provider (WhatsApp, Telegram), connection included; a timeout after the request left is ambiguous').env('COLLOQUY_SEND_TIMEOUT').default('15000'))
   .addOption(new Option('--no-send', 'do not send the outbox from this instance (other instances, or none, send it); provider webhooks still work'))
+  .addOption(new Option('--agent-timeout <ms>', 'how long a chat turn may take, waiting for an earlier turn of its conversation included (then 504 upstream_timeout)').env('COLLOQUY_AGENT_TIMEOUT_MS').default('120000'))
+  .addOption(new Option('--agent-lease <ms>', 'a turn held by an instance that stops renewing it (it died) is taken over after this long').env('COLLOQUY_AGENT_LEASE').default('30000'))
+  .addOption(new Option('--no-auto-reply', 'do not answer channels with their agents from this instance (other instances, or none, do)'))
+  .addOption(new Option('--prices <file>', 'a JSON price table { "<provider>:<model>": { inputPerMTok, outputPerMTok, cachedInputPerMTok? } } in US dollars per million tokens, for costs and dailyCost budgets').env('COLLOQUY_PRICES'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
     const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
@@ -58,6 +61,8 @@ program
       if (!Number.isInteger(n) || n < min) throw new Error(`Invalid ${name} "${value}": a whole number, at least ${min}.`);
       return n;
     };
+    // Loaded here: the server (and the AI SDK it brings) weighs on every other command's start otherwise.
+    const { serve } = await import('./serve.js');
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
@@ -69,6 +74,10 @@ program
         keepAliveTimeoutMs: count(options.keepAliveTimeout, '--keep-alive-timeout', 1), idleTimeoutMs: count(options.idleTimeout, '--idle-timeout', 0),
         maxConnections: count(options.maxConnections, '--max-connections', 1),
         streamsPerKey: count(options.maxStreamsPerKey, '--max-streams-per-key', 1), streamsPerServer: count(options.maxStreams, '--max-streams', 1),
+      },
+      agents: {
+        timeoutMs: count(options.agentTimeout, '--agent-timeout', 100), leaseMs: count(options.agentLease, '--agent-lease', 1_000),
+        autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
       channels: {
         send: options.send !== false, leaseMs: count(options.outboxLease, '--outbox-lease', 1_000),
@@ -82,6 +91,7 @@ interface ServeFlags {
   corsOrigin?: string; open?: boolean; allowedHost?: string; trustProxy?: string; authFailures: string; metricsPublic?: boolean;
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
+  agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
 }
 
 program

@@ -1,7 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { createAutoReplies } from '../agents/auto-reply.js';
+import { createChatTurns } from '../agents/chat-turn.js';
+import { providersFrom } from '../agents/providers.js';
+import { readPrices } from '../domain/prices.js';
 import { ColloquyError } from '../domain/errors.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { buildApp, type ServerLimits } from '../server/app.js';
+import { tokenizer } from '../context/tokens.js';
 import { loggerOptions } from '../server/logging.js';
 import { assertAdminKey } from '../server/auth.js';
 import { openStore } from '../store/open-store.js';
@@ -35,6 +42,8 @@ export interface ServeOptions {
   authFailuresPerMinute?: number | undefined;
   metricsPublic?: boolean | undefined;
   limits?: Partial<ServerLimits> | undefined;
+  /** Chat turns and automatic replies: the turn timeout, the turn lease, whether this instance answers channels, the price table file. */
+  agents?: { timeoutMs?: number; leaseMs?: number; autoReply?: boolean; pricesFile?: string | undefined } | undefined;
   /** The outbox sender, channel health and Telegram updates this instance runs. */
   channels?: { send?: boolean; leaseMs?: number; sendTimeoutMs?: number; healthIntervalMs?: number } | undefined;
 }
@@ -65,7 +74,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   for (const origin of options.corsOrigins ?? []) checkOrigin(origin);
   let degraded: ((message: string, error?: unknown) => void) | undefined;
+  const prices = options.agents?.pricesFile ? readPrices(options.agents.pricesFile) : undefined;
   const store = await openStore({
+    prices,
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
     secretKey: options.secretKey,
     // Until the app's logger exists (warnings while opening), to stderr.
@@ -107,8 +118,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   const log = (message: string, error?: unknown) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`));
   const channels = createChannelRuntime({ store, log });
   const health = createHealthMonitor(channels, { intervalMs: options.channels?.healthIntervalMs, log });
+  const providers = providersFrom(process.env);
+  // One name for this instance's turn leases, shared by chat requests and automatic replies.
+  const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = options.agents?.leaseMs;
+  const turns = createChatTurns({ providers, timeoutMs: options.agents?.timeoutMs ?? 120_000, owner, leaseMs });
+  const autoReplies = options.agents?.autoReply === false ? undefined : createAutoReplies({ store, turns, owner, leaseMs, log });
   const app = await buildApp({
-    channels, health,
+    channels, health, providers, chatTurns: turns,
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
     forceOpen: options.open ?? false, allowedHosts: options.allowedHosts, trustProxy: options.trustProxy, metricsPublic: options.metricsPublic ?? false,
@@ -128,7 +145,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
-    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop()]);
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop()]);
     await channels.close();
     await store.close();
     limiter?.disconnect();
@@ -137,7 +154,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ port: options.port, host: options.host });
+  void tokenizer(); // the token counter's tables, loaded now rather than by the first append
   sender?.start();
+  autoReplies?.start();
   telegram.start();
   health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');

@@ -14,6 +14,8 @@ const common = {
   sendsPerSecond: Type.Optional(Type.Number({ minimum: 0.1, maximum: 10_000, description: 'Sends per second from this channel (per instance). Default: WhatsApp 80, Telegram 30.' })),
   recipientBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Messages to one recipient in a burst before pacing (WhatsApp's pair limit). Default: WhatsApp 45, Telegram 3." })),
   recipientIntervalSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: 'After a burst, one message to the same recipient per this many seconds. Default: WhatsApp 6, Telegram 1.' })),
+  agentId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'An agent that answers every inbound message automatically, through the outbox (not while a conversation has `agentPaused`).' })),
+  replyDebounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: "With `agentId`: how long a contact's burst of messages is awaited, to be answered once. Default 1500." })),
   maxMediaBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 104_857_600, description: 'Largest media file GET /v1/messages/:id/media passes through. Default 16 MiB.' })),
 };
 const Url = Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 });

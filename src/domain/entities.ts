@@ -36,6 +36,7 @@ export const MessageSenderSchema = StringEnum(['agent', 'human']);
 export const EventTypeSchema = StringEnum([
   'message.created', 'message.status', 'conversation.created', 'conversation.updated', 'conversation.deleted',
   'state.updated', 'contact.erased', 'contact.merged', 'message.edited', 'channel.health',
+  'agent.error', 'agent.refused', 'usage.recorded', 'budget.economy', 'budget.exceeded',
 ]);
 export type ChannelKind = Static<typeof ChannelKindSchema>;
 export type ConversationStatus = Static<typeof ConversationStatusSchema>;
@@ -110,6 +111,8 @@ export const ConversationSchema = Type.Object({
   contactId: Nullable(Type.String()),
   channelId: Nullable(Type.String()),
   agentId: Nullable(Type.String()),
+  agentPaused: Type.Boolean({ description: 'True while the agent must not answer automatically (a human took over); set by PATCH.' }),
+  chatId: Nullable(Type.String({ description: "The chat id a `useChat` client gave this conversation (unique per agent); null otherwise." })),
   previousConversationId: Nullable(Type.String()),
   status: ConversationStatusSchema,
   title: Nullable(Type.String()),
@@ -123,6 +126,20 @@ export const ConversationSchema = Type.Object({
   closedAt: NullableTime,
 }, { title: 'Conversation' });
 export type Conversation = Static<typeof ConversationSchema>;
+
+/** What one model call cost: on the assistant message it produced, and in the usage ledger. */
+export const UsageSchema = Type.Object({
+  provider: Type.String(),
+  model: Type.String({ description: 'As the agent names it: `<provider>:<model id>`.' }),
+  agentId: Nullable(Type.String()),
+  inputTokens: Type.Integer({ minimum: 0 }),
+  outputTokens: Type.Integer({ minimum: 0 }),
+  cachedInputTokens: Type.Integer({ minimum: 0 }),
+  reasoningTokens: Type.Integer({ minimum: 0 }),
+  totalTokens: Type.Integer({ minimum: 0 }),
+  cost: Nullable(Type.Number({ minimum: 0, description: 'US dollars, from the price table; null when the model has no price.' })),
+}, { title: 'Usage', additionalProperties: false });
+export type Usage = Static<typeof UsageSchema>;
 
 export const MessageSchema = Type.Object({
   id: Type.String(),
@@ -149,6 +166,8 @@ export const MessageSchema = Type.Object({
   edits: Nullable(Type.Array(Type.Object({ content: Type.String(), parts: Nullable(Type.Array(JsonSchema)), editedAt: Time }), {
     description: 'Earlier versions of an edited message (a Telegram edit), oldest first; `content` is the newest.',
   })),
+  tokens: Nullable(Type.Integer({ description: 'Its size in tokens (o200k_base), counted when it was appended; null for messages stored before 0.2.' })),
+  usage: Nullable(UsageSchema),
   createdAt: Time,
 }, { title: 'Message' });
 export type Message = Static<typeof MessageSchema>;

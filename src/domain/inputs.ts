@@ -79,6 +79,7 @@ export const ConversationCreateSchema = Type.Object(
     title: Type.Optional(Type.Union([Name, Type.Null()])),
     metadata: Type.Optional(JsonObjectSchema),
     status: Type.Optional(StringEnum(['open', 'waiting'])),
+    chatId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "A chat client's own id for the conversation (a `useChat` id): unique per agent, so it needs `agentId`." })),
   },
   closed,
 );
@@ -89,6 +90,7 @@ export const ConversationUpdateSchema = Type.Object(
     title: Type.Optional(Type.Union([Name, Type.Null()])),
     metadata: Type.Optional(JsonObjectSchema),
     agentId: Type.Optional(Type.Union([IdSchema, Type.Null()])),
+    agentPaused: Type.Optional(Type.Boolean({ description: 'True: the agent stops answering automatically (a human took over); false: it answers again.' })),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   },
   closed,
@@ -106,6 +108,24 @@ export const ConversationListSchema = Type.Object(
 );
 
 const Parts = Type.Array(JsonSchema, { maxItems: 100 });
+const Tokens = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+
+/** A model call's usage as given with an assistant message: recorded in the usage ledger with it. */
+export const UsageInputSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 200, description: '`<provider>:<model id>`, e.g. `openai:gpt-4o-mini`.' }),
+    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Default: the model's prefix." })),
+    agentId: Type.Optional(Type.Union([IdSchema, Type.Null()])),
+    inputTokens: Tokens,
+    outputTokens: Tokens,
+    cachedInputTokens: Type.Optional(Tokens),
+    reasoningTokens: Type.Optional(Tokens),
+    totalTokens: Type.Optional({ ...Tokens, description: 'Default: input + output.' }),
+    cost: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'US dollars; default: from the price table, else null.' })),
+  },
+  closed,
+);
+export type UsageInput = Static<typeof UsageInputSchema>;
 
 export const MessageAppendSchema = Type.Object(
   {
@@ -120,6 +140,7 @@ export const MessageAppendSchema = Type.Object(
     entities: Type.Optional(JsonSchema),
     metadata: Type.Optional(JsonObjectSchema),
     sender: Type.Optional({ ...MessageSenderSchema, description: 'Assistant messages only: `agent` (default) or `human` (a person replied).' }),
+    usage: Type.Optional({ ...UsageInputSchema, description: "Assistant messages only: the model call that produced it, recorded in the usage ledger in the append's transaction." }),
     createdAt: Type.Optional(TimestampSchema),
   },
   closed,
@@ -135,6 +156,16 @@ export const MessageListSchema = Type.Object(
   },
   closed,
 );
+
+export const ContextOptionsSchema = Type.Object(
+  {
+    maxTokens: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'The budget: instructions, memory, summary and messages together.' }),
+    agentId: Type.Optional({ ...IdSchema, description: "Whose instructions, memory setting and tokenizer count; default: the conversation's agent." }),
+    lastMessages: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most this many messages, however many fit.' })),
+  },
+  closed,
+);
+export type ContextOptions = Static<typeof ContextOptionsSchema>;
 
 export const IngestSchema = Type.Object(
   {

@@ -52,6 +52,7 @@ export interface ConversationFields {
   status: ConversationStatus;
   title: string | null;
   agentId: string | null;
+  agentPaused: boolean;
   metadata: JsonObject;
   closedAt: number | null;
 }
@@ -63,7 +64,7 @@ export interface ConversationFields {
  */
 export function patchConversation(
   current: ConversationFields,
-  patch: { status?: ConversationStatus | undefined; title?: string | null | undefined; agentId?: string | null | undefined; metadata?: JsonObject | undefined },
+  patch: { status?: ConversationStatus | undefined; title?: string | null | undefined; agentId?: string | null | undefined; agentPaused?: boolean | undefined; metadata?: JsonObject | undefined },
   now: number,
 ): { next: ConversationFields; changed: string[]; reopening: boolean } {
   const status = patch.status ?? current.status;
@@ -71,10 +72,11 @@ export function patchConversation(
     status,
     title: patch.title !== undefined ? patch.title : current.title,
     agentId: patch.agentId !== undefined ? patch.agentId : current.agentId,
+    agentPaused: patch.agentPaused ?? current.agentPaused,
     metadata: patch.metadata !== undefined && !isDeepStrictEqual(patch.metadata, current.metadata) ? patch.metadata : current.metadata,
     closedAt: status !== 'closed' ? null : current.status === 'closed' ? current.closedAt : now,
   };
-  const changed = (['status', 'title', 'agentId', 'metadata'] as const).filter((field) => next[field] !== current[field]);
+  const changed = (['status', 'title', 'agentId', 'agentPaused', 'metadata'] as const).filter((field) => next[field] !== current[field]);
   return { next, changed, reopening: current.status === 'closed' && status !== 'closed' };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -31,6 +32,9 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { createChannelRuntime, type ChannelRuntime } from '../channels/channel-runtime.js';
 import { createHealthMonitor, type HealthMonitor } from '../channels/channel-health.js';
 import { providersFrom, type Providers } from '../agents/providers.js';
+import { createChatTurns, type ChatTurns } from '../agents/chat-turn.js';
+import { agentChatRoutes } from './routes/agent-chat.js';
+import { usageRoutes } from './routes/usage.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -70,6 +74,10 @@ export interface AppConfig {
   readonly health?: HealthMonitor | undefined;
   /** The model providers agents may name; default from the environment (`agents/providers.ts`). */
   readonly providers?: Providers | undefined;
+  /** How long a chat turn may take, waiting for an earlier turn of its conversation included. Default 120000 (`COLLOQUY_AGENT_TIMEOUT_MS`). */
+  readonly agentTimeoutMs?: number | undefined;
+  /** The chat turns runner (`colloquy serve` shares it with channel auto-replies); default: one of the app's own. */
+  readonly chatTurns?: ChatTurns | undefined;
 }
 
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -224,6 +232,9 @@ export async function buildApp(config: AppConfig): Promise<App> {
   app.decorate('channelHealth', health);
   metrics.watchChannels(health);
   const providers = config.providers ?? providersFrom(process.env);
+  const turns = config.chatTurns ?? createChatTurns({ providers, timeoutMs: config.agentTimeoutMs ?? 120_000, owner: `app-${randomUUID()}` });
+  const unwatchUsage = turns.onUsage((usage) => metrics.usage(usage));
+  app.addHook('onClose', async () => unwatchUsage());
   await app.register(healthRoutes, { store: config.store, metrics, operator, health, providers });
   await app.register(webhookRoutes, { channels });
   await app.register(async (v1) => {
@@ -261,6 +272,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(contactRoutes);
     await v1.register(channelRoutes);
     await v1.register(agentRoutes, { providers });
+    await v1.register(agentChatRoutes, { turns });
+    await v1.register(usageRoutes);
     await v1.register(eventRoutes);
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
+import type { Usage } from '../domain/entities.js';
 import type { HealthMonitor } from '../channels/channel-health.js';
 
 export type IngestOutcome = 'stored' | 'duplicate' | 'error';
@@ -134,7 +135,28 @@ export function createMetrics(store: Store) {
       for (const [id, { health }] of monitor?.latest ?? []) for (const [counter, n] of Object.entries(health.counters)) this.set({ channel: id, counter }, n);
     },
   });
+  const agentTokens = new Counter({
+    name: 'colloquy_agent_tokens_total',
+    help: "Tokens of this process's agent turns by agent, model and kind (input, output, cached_input, reasoning).",
+    labelNames: ['agent', 'model', 'kind'] as const,
+    registers: [registry],
+  });
+  const agentCost = new Counter({
+    name: 'colloquy_agent_cost_dollars_total',
+    help: "Cost in US dollars of this process's agent turns by agent and model (models with a price).",
+    labelNames: ['agent', 'model'] as const,
+    registers: [registry],
+  });
   return {
+    /** Counts one agent turn's usage. */
+    usage(u: Usage): void {
+      const labels = { agent: u.agentId ?? 'none', model: u.model };
+      agentTokens.inc({ ...labels, kind: 'input' }, u.inputTokens);
+      agentTokens.inc({ ...labels, kind: 'output' }, u.outputTokens);
+      if (u.cachedInputTokens) agentTokens.inc({ ...labels, kind: 'cached_input' }, u.cachedInputTokens);
+      if (u.reasoningTokens) agentTokens.inc({ ...labels, kind: 'reasoning' }, u.reasoningTokens);
+      if (u.cost !== null) agentCost.inc(labels, u.cost);
+    },
     /** Channel figures come from the health monitor's latest judgement. */
     watchChannels(health: HealthMonitor) {
       monitor = health;

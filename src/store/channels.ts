@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ColloquyError } from '../domain/errors.js';
+import { ColloquyError, notFound } from '../domain/errors.js';
 import { channelKey, configOf } from '../domain/channel-settings.js';
 import type { Channel, Page } from '../domain/entities.js';
 import { ChannelCreateSchema, ChannelUpdateSchema, type ChannelCreate, type ChannelUpdate, type PageOptions } from '../domain/inputs.js';
@@ -66,6 +66,11 @@ export function channelsOf(s: Scope): ChannelsApi {
       set: names.filter((n) => secrets![n] !== null).sort(), removed: names.filter((n) => secrets![n] === null).sort(),
     });
   };
+  /** An agent named in the config (it answers the channel) must exist. */
+  const checkAgent = async (config: Record<string, unknown> | undefined) => {
+    const agentId = typeof config?.agentId === 'string' ? config.agentId.toLowerCase() : undefined;
+    if (agentId && !(await backend.agents.get(t, agentId))) throw notFound('agent', agentId);
+  };
   const toNew = async (v: ChannelCreate) => {
     const id = newId();
     return {
@@ -76,6 +81,7 @@ export function channelsOf(s: Scope): ChannelsApi {
   const ensure = async (input: ChannelCreate) => {
     const v = validate(ChannelCreateSchema, input, 'channel');
     checkSettings(v.kind, v.config, v.secrets, 'channel');
+    await checkAgent(v.config);
     if (v.idempotencyKey === undefined) {
       const named = await backend.channels.findByName(t, v.kind, v.name);
       if (named) return { channel: named, created: false };
@@ -97,6 +103,7 @@ export function channelsOf(s: Scope): ChannelsApi {
       const v = validate(ChannelCreateSchema, input, 'channel');
       checkSettings(v.kind, v.config, v.secrets, 'channel');
       if (v.idempotencyKey !== undefined) return (await ensure(v)).channel;
+      await checkAgent(v.config);
       return backend.channels.create(t, await toNew(v));
     },
     ensure,
@@ -110,6 +117,7 @@ export function channelsOf(s: Scope): ChannelsApi {
       if (v.config || v.secrets) {
         const kind = s.found(await s.kindOf(key), 'channel', key);
         checkSettings(kind, v.config, v.secrets, 'channel update');
+        await checkAgent(v.config);
       }
       return s.found(await backend.channels.update(t, key, {
         name: v.name, config: v.config, secrets: v.secrets && (await seal(key, v.secrets)), now: s.clock(), audit: secretsAudit(v.secrets),

@@ -1,5 +1,5 @@
 import type { Conversation, Page } from '../domain/entities.js';
-import { notFound } from '../domain/errors.js';
+import { ColloquyError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import {
   ConversationCreateSchema,
@@ -41,9 +41,12 @@ export function conversationsOf(s: Scope): ConversationsApi {
   return {
     async create(input = {}) {
       const v = validate(ConversationCreateSchema, input, 'conversation');
+      if (v.chatId !== undefined && v.agentId === undefined) {
+        throw new ColloquyError('invalid_argument', 'A chat id is unique per agent: give "agentId" with "chatId".', { errors: [{ path: '/chatId', message: 'needs agentId' }] });
+      }
       const conversation = await backend.conversations.create(t, {
         id: newId(), contactId: lower(v.contactId) ?? null, channelId: lower(v.channelId) ?? null, agentId: lower(v.agentId) ?? null,
-        title: v.title ?? null, metadata: v.metadata ?? {}, status: v.status ?? 'open', now: s.clock(),
+        title: v.title ?? null, metadata: v.metadata ?? {}, status: v.status ?? 'open', chatId: v.chatId ?? null, now: s.clock(),
       });
       await s.settle(() => [write(conversation)]);
       return s.changed(conversation);
@@ -51,10 +54,13 @@ export function conversationsOf(s: Scope): ConversationsApi {
     async get(id) {
       const key = s.id(id, 'conversation');
       if (!hot) return (await backend.conversations.get(t, key)) ?? null;
-      return (await hot.read(cacheKey.conversation(t, key), async () => {
+      const cached = await hot.read(cacheKey.conversation(t, key), async () => {
         const conversation = await backend.conversations.get(t, key);
         return conversation && { version: stampOf(conversation), value: conversation };
-      })) ?? null;
+      });
+      // Cached by an earlier version (a fleet mid-upgrade shares one Redis): the fields added since, as a row without them reads.
+      if (cached && cached.agentPaused === undefined) Object.assign(cached, { agentPaused: false, chatId: null });
+      return cached ?? null;
     },
     async list(options = {}) {
       const v = validate(ConversationListSchema, options, 'conversation list options');

@@ -6,6 +6,7 @@ import { toEpochMs, validate } from '../domain/validate.js';
 import { normalizeAddress } from '../domain/handles.js';
 import { cacheKey, stampOf } from './cache-keys.js';
 import type { Scope } from './scope.js';
+import { tokensOf } from '../context/tokens.js';
 
 /**
  * An inbound channel message: contact by handle, then the continuity rule (join the open conversation, reopen
@@ -30,7 +31,8 @@ export function ingestOf(s: Scope): IngestApi {
       message: {
         id: newId(), role: 'user', content: v.content, parts: v.parts ?? null,
         externalId: v.externalId, idempotencyKey: null, status: 'delivered', intent: null, confidence: null,
-        entities: null, metadata: v.metadata ?? null, sender: null, createdAt: toEpochMs(v.timestamp, 'timestamp', now),
+        entities: null, metadata: v.metadata ?? null, sender: null, tokens: await tokensOf({ role: 'user', content: v.content, parts: null }), usage: null,
+        createdAt: toEpochMs(v.timestamp, 'timestamp', now),
       },
     });
     if (result.duplicate) {
@@ -45,6 +47,9 @@ export function ingestOf(s: Scope): IngestApi {
     ];
     if (kind) changes.push({ op: 'invalidate', keys: [cacheKey.handle(t, kind, address)] });
     await s.settle(() => changes);
+    // Awaited, so that what listens (an automatic reply scheduled) is durable when the message is acknowledged;
+    // a listener's failure is its own (the sweep of unanswered messages covers it), never the ingest's.
+    for (const listener of s.inboundListeners) await listener(t, result).catch(() => {});
     return s.changed(result);
   };
 }

@@ -9,6 +9,8 @@ import { cacheKey } from './cache-keys.js';
 import { outboundKind, outboundWindowMs } from '../domain/outbound.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import type { Scope } from './scope.js';
+import { tokensOf } from '../context/tokens.js';
+import { usageOf } from '../domain/usage.js';
 
 export interface MessagesApi {
   /**
@@ -66,13 +68,15 @@ function sameRequest(stored: Message, v: MessageAppend): boolean {
 
 /**
  * Messages cached by an earlier version (a fleet mid-upgrade shares one Redis) lack the fields added since
- * (`sender`, `error`, `edits`, 0.1 → channels): null, as a row without them reads.
+ * (`sender`, `error`, `edits`, 0.1 → channels; `tokens`, `usage`, → agents): null, as a row without them reads.
  */
 function withCurrentFields(messages: Message[]): Message[] {
   for (const m of messages) {
     if (m.sender === undefined) m.sender = null;
     if (m.error === undefined) m.error = null;
     if (m.edits === undefined) m.edits = null;
+    if (m.tokens === undefined) m.tokens = null;
+    if (m.usage === undefined) m.usage = null;
   }
   return messages;
 }
@@ -87,6 +91,9 @@ export function messagesOf(s: Scope): MessagesApi {
     async append(conversationId, input) {
       const key = s.id(conversationId, 'conversation');
       const v = validate(MessageAppendSchema, input, 'message');
+      if (v.usage !== undefined && v.role !== 'assistant') {
+        throw new ColloquyError('invalid_argument', `Only an assistant message has a model's usage; leave "usage" out of a ${v.role} message.`, { errors: [{ path: '/usage', message: 'is only for role assistant' }] });
+      }
       if (v.sender !== undefined && v.role !== 'assistant') {
         throw new ColloquyError('invalid_argument', `Only an assistant message has a sender; leave "sender" out of a ${v.role} message.`, { errors: [{ path: '/sender', message: 'is only for role assistant' }] });
       }
@@ -97,6 +104,8 @@ export function messagesOf(s: Scope): MessagesApi {
         status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
         confidence: v.confidence ?? null, entities: v.entities ?? null, metadata: v.metadata ?? null,
         sender: v.role === 'assistant' ? v.sender ?? 'agent' : null,
+        tokens: await tokensOf({ role: v.role, content: v.content, parts: v.parts ?? null }),
+        usage: v.usage ? usageOf(v.usage, s.prices) : null,
         createdAt: toEpochMs(v.createdAt, 'createdAt', now),
       } as const;
       // An assistant message on a WhatsApp or Telegram conversation goes out: queued in the outbox, in the same transaction.

@@ -11,6 +11,7 @@ import { ChangeSignal } from '../events/change-signal.js';
 import { assertTenant } from './scope.js';
 import { isPlain, openSecretBox, secretContext } from './secret-box.js';
 import { createStore, type Store } from './store.js';
+import type { PriceTable } from '../domain/usage.js';
 
 export interface StoreConfig {
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:port/db`. */
@@ -48,6 +49,8 @@ export interface StoreConfig {
   readonly cache?: 'memory' | 'none' | undefined;
   /** Cached records expire this long after their last change or fill. Default 86400 (24 h). */
   readonly cacheTtlSeconds?: number | undefined;
+  /** Model prices for the cost of usage appended without one (`COLLOQUY_PRICES` for the server). */
+  readonly prices?: PriceTable | undefined;
   /** Told when the hot tier degrades or recovers, and of risky settings. */
   readonly log?: ((message: string, error?: unknown) => void) | undefined;
 }
@@ -88,7 +91,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     const eventIds = eventIdCodec(async () => Buffer.from(await backend.admin.initSetting('secret:event-ids', randomBytes(32).toString('hex')), 'hex'), backend.dialect);
     return createStore({
       backend, clock: config.clock ?? Date.now, signal, hot: fleet.hot, box,
-      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
+      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), inboundListeners: new Set(), prices: config.prices, onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
     }, config.tenant ?? 'default');
   } catch (error) {
     await closeAll();

@@ -1,12 +1,13 @@
 import type { Backend } from '../backends/backend.js';
 import type { CacheChange, HotTier } from '../cache/hot-tier.js';
-import type { ChannelKind } from '../domain/entities.js';
+import type { ChannelKind, IngestResult } from '../domain/entities.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { isId } from '../domain/ids.js';
 import { IdSchema } from '../domain/entities.js';
 import { validate } from '../domain/validate.js';
 import type { ChangeSignal } from '../events/change-signal.js';
 import type { SecretBox } from './secret-box.js';
+import type { PriceTable } from '../domain/usage.js';
 import type { EventIdCodec } from './event-ids.js';
 import type { EventTails } from './event-tail.js';
 
@@ -28,6 +29,10 @@ export interface StoreContext {
   readonly conversationKinds: Map<string, ChannelKind | null>;
   /** Told when this process queued an outbound message (the sender wakes at once rather than at its next poll). */
   readonly outboxListeners: Set<() => void>;
+  /** Told of every inbound message stored (not a duplicate), after commit, before the ingest returns (agents answering channels). */
+  readonly inboundListeners: Set<(tenant: string, result: IngestResult) => Promise<void>>;
+  /** Model prices, for the cost of a usage given without one. */
+  readonly prices: PriceTable | undefined;
   /** Closed with the store, after the backend. */
   readonly onClose: () => Promise<void>;
 }

@@ -10,8 +10,12 @@ import { messagesOf, type MessagesApi } from './messages.js';
 import { operationsOf, type OperationsApi } from './operations.js';
 import { scopeOf, type Scope, type StoreContext } from './scope.js';
 import { stateOf, type StateApi } from './state.js';
+import { usageOf, type UsageApi } from './usage.js';
+import { budgetsOf, type BudgetsApi } from './budgets.js';
 import { validate } from '../domain/validate.js';
 import Type from 'typebox';
+import { contextWindow, type ContextWindow } from '../context/context-window.js';
+import type { ContextOptions } from '../domain/inputs.js';
 
 const ActorSchema = Type.String({ minLength: 1, maxLength: 100 });
 
@@ -32,6 +36,15 @@ export interface Store extends OperationsApi {
   readonly events: EventsApi;
   readonly keys: KeysApi;
   readonly audit: AuditApi;
+  /** The usage ledger: tokens and cost of model calls, recorded with the assistant messages they produced. */
+  readonly usage: UsageApi;
+  /** Daily token and cost budgets per tenant and per agent. */
+  readonly budgets: BudgetsApi;
+  /**
+   * The context window of a conversation for its next model call: the newest messages that fit `maxTokens` with the
+   * agent's instructions, working memory and the stored summary, as AI SDK `ModelMessage`s. Throws `not_found`.
+   */
+  context(conversationId: string, options: ContextOptions): Promise<ContextWindow>;
   /** The same API for another tenant, sharing this store's connections. */
   tenant(id: string): Store;
   /** The same store, naming `actor` (up to 100 characters) in the audit log for the changes made through it; default `library`. */
@@ -40,6 +53,7 @@ export interface Store extends OperationsApi {
   close(): Promise<void>;
 }
 
+export type { BudgetsApi, UsageApi };
 export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
@@ -62,7 +76,10 @@ export function createStore(context: StoreContext, tenant: string, actor?: strin
     events: eventsOf(s),
     keys: keysOf(s),
     audit: auditOf(s),
+    usage: usageOf(s),
+    budgets: budgetsOf(s),
     ...operationsOf(s),
+    context: (conversationId: string, options: ContextOptions) => contextWindow(s, conversationId, options),
     tenant: (other: string) => createStore(context, other, actor),
     as: (who: string) => createStore(context, tenant, validate(ActorSchema, who, 'actor')),
     async close() {

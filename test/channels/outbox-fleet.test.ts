@@ -45,12 +45,12 @@ describe('the outbox across processes', () => {
     const store = await openStore({ url });
     try {
       const ids = await fillOutbox(store, graph, 30, 4);
-      const first = await startServer(url, ['--outbox-lease', '2500', '--send-timeout', '700']);
+      const first = await startServer(url, ['--outbox-lease', '5000', '--send-timeout', '2000']);
       await waitFor('sends to start', () => graph.sends.length >= 20);
       first.proc.kill('SIGKILL');
       await new Promise((resolve) => first.proc.once('exit', resolve));
       const beforeRestart = received(graph);
-      const second = await startServer(url, ['--outbox-lease', '2500', '--send-timeout', '700']);
+      const second = await startServer(url, ['--outbox-lease', '5000', '--send-timeout', '2000']);
       try {
         await waitFor('the outbox to drain', () => done(store, ids), 60_000);
       } finally {
@@ -66,9 +66,10 @@ describe('the outbox across processes', () => {
           expect(counts.get(m.content), m.content).toBe(1);
           expect(m.externalId).toMatch(/^wamid\.fake/);
         } else {
-          // Only what was in flight when the process died: it may have reached the customer, so it is not resent.
-          expect(m).toMatchObject({ status: 'failed', error: { code: 'interrupted', reason: 'ambiguous' } });
-          expect(beforeRestart.has(m.content) || !counts.has(m.content)).toBe(true);
+          // Only what was in flight when the process died, or (on a busy machine) a send that timed out: it may have
+          // reached the customer, so it is not resent.
+          expect(m).toMatchObject({ status: 'failed', error: { code: expect.stringMatching(/^(interrupted|timeout)$/), reason: 'ambiguous' } });
+          if (m.error!.code === 'interrupted') expect(beforeRestart.has(m.content) || !counts.has(m.content)).toBe(true);
         }
       }
       // At most one message per conversation was in flight at the kill, and some were (the fake answers slowly).

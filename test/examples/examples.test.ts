@@ -38,5 +38,5 @@ describe('examples/', () => {
     expect(bot('m2', 'Ana')).toMatch(/already handled/);
     expect(bot('m5', 'Friday 10:00')).toBe('Booked: Ana with Dr. Souza, Friday 10:00. See you then!');
     expect(bot('m6', 'when was it?')).toBe('You are booked with Dr. Souza, Friday 10:00. Send "new" to book another.');
-  });
+  }, 180_000); // eight processes one after the other, each compiling TypeScript: minutes on a busy machine
 });

@@ -37,7 +37,7 @@ describe('colloquy CLI', () => {
     });
     expect(typo.status).toBe(1);
     expect(typo.stderr).toMatch(/Invalid COLLOQUY_METRICS_PUBLIC "maybe": 1 or 0/);
-  });
+  }, 120_000); // five processes one after the other, each compiling TypeScript
 
   it('creates a key that expires, and lists it as such', () => {
     const dir = mkdtempSync(join(tmpdir(), 'colloquy-expiring-'));

@@ -6,6 +6,7 @@ import { loadMigrations, type Bookkeeping, type Migration } from '../sql/migrati
 import { createSqlBackend } from '../sql/sql-backend.js';
 import { toPostgres, type Row, type SqlEngine, type SqlRunner } from '../sql/sql.js';
 import { createTables } from '../sql/tables.js';
+import { transactionalAppend } from '../sql/messages.js';
 import { compareEventIds, postgresHotPath } from './postgres-hot-path.js';
 
 export interface PostgresConfig {
@@ -109,6 +110,7 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
 
   const tables = createTables(engine.json);
   const hot = postgresHotPath(pool, tables);
+  const usageAppend = transactionalAppend(engine, tables);
   const where = `${redact(settings.url)}${settings.schema ? ` (schema ${settings.schema})` : ''}`;
   // The bus's own connection uses the same database; NOTIFY is per database, not per schema.
   const busUrl = settings.url;
@@ -119,7 +121,8 @@ export async function createPostgresBackend(config: PostgresConfig): Promise<Bac
     capabilities: Object.freeze({ multiProcess: true, eventBus: () => createPostgresBus(busUrl) }),
     migrations: settings.migrations,
     books: bookkeeping(settings.schema, where),
-    append: hot.append,
+    // A usage record is written beside its message: plain statements in one transaction rather than the append function.
+    append: (tenant, conversationId, m) => (m.usage ? usageAppend(tenant, conversationId, m) : hot.append(tenant, conversationId, m)),
     ingest: hot.ingest,
     listEvents: hot.listEvents,
     eventsHead: hot.eventsHead,

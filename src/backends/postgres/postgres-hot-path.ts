@@ -38,7 +38,7 @@ export function postgresHotPath(pool: Pool, tables: Tables) {
         return {
           message: {
             id: m.id, conversationId, seq: rows[0].seq, role: m.role, content: m.content, parts: m.parts, externalId: null, idempotencyKey: null,
-            status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence, entities: m.entities, metadata: m.metadata, sender: m.sender, error: null, edits: null, createdAt: created,
+            status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence, entities: m.entities, metadata: m.metadata, sender: m.sender, error: null, edits: null, tokens: m.tokens, usage: m.usage, createdAt: created,
           },
           duplicate: false,
         };

@@ -1,4 +1,4 @@
-import { notFound } from '../../domain/errors.js';
+import { ColloquyError, notFound } from '../../domain/errors.js';
 import { assertVersion, onePerPair, patchConversation } from '../../domain/lifecycle.js';
 import type { ConversationRepository } from '../backend.js';
 import { writeEvent, type EraseEvents } from './events.js';
@@ -7,7 +7,7 @@ import type { Tables } from './tables.js';
 
 export const CONVERSATION_BY_ID = 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?';
 export const CONVERSATION_INSERT = `INSERT INTO conversations (id, tenant_id, contact_id, channel_id, agent_id, previous_conversation_id,
-  status, title, metadata, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+  status, title, metadata, created_at, updated_at, last_activity_at, chat_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
 /**
  * Whether the tenant owns a row of `table` with this id. The row stays locked against deletion until the caller's
@@ -25,14 +25,24 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
         if (id && !(await owned(sql, table, tenant, id))) throw notFound(what, id);
       }
       const inserted = await sql.run(CONVERSATION_INSERT, [input.id, tenant, input.contactId, input.channelId, input.agentId, null,
-        input.status, input.title, JSON.stringify(input.metadata), input.now, input.now, input.now]);
-      if (!inserted) throw onePerPair();
+        input.status, input.title, JSON.stringify(input.metadata), input.now, input.now, input.now, input.chatId ?? null]);
+      if (!inserted) {
+        if (input.chatId && await sql.one('SELECT 1 AS x FROM conversations WHERE tenant_id = ? AND agent_id = ? AND chat_id = ?', [tenant, input.agentId, input.chatId])) {
+          throw new ColloquyError('conflict', `The agent already has a conversation with chat id "${input.chatId}": continue that one, or use another chat id.`, { reason: 'chat_id_taken', chatId: input.chatId });
+        }
+        throw onePerPair();
+      }
       await writeEvent(sql, tenant, { type: 'conversation.created', conversationId: input.id, data: { status: input.status, version: 1 }, now: input.now });
       return map((await sql.one(CONVERSATION_BY_ID, [input.id, tenant]))!);
     }),
 
     async get(tenant, id) {
       const row = await engine.one(CONVERSATION_BY_ID, [id, tenant]);
+      return row && map(row);
+    },
+
+    async byChatId(tenant, agentId, chatId) {
+      const row = await engine.one('SELECT * FROM conversations WHERE tenant_id = ? AND agent_id = ? AND chat_id = ?', [tenant, agentId, chatId]);
       return row && map(row);
     },
 
@@ -59,7 +69,7 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
       if (!row) return undefined;
       assertVersion(patch.expectedVersion, row.version, 'Conversation');
       if (patch.agentId && !(await owned(sql, 'agents', tenant, patch.agentId))) throw notFound('agent', patch.agentId);
-      const current = { status: row.status, title: row.title, agentId: row.agent_id, metadata: engine.json(row.metadata), closedAt: row.closed_at };
+      const current = { status: row.status, title: row.title, agentId: row.agent_id, agentPaused: row.agent_paused === true || row.agent_paused === 1, metadata: engine.json(row.metadata), closedAt: row.closed_at };
       const { next, changed, reopening } = patchConversation(current, patch, patch.now);
       if (!changed.length) return map(row);
       if (reopening && row.contact_id && row.channel_id) {
@@ -69,9 +79,9 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
       }
       let updated;
       try {
-        updated = await sql.one(`UPDATE conversations SET status = ?, title = ?, agent_id = ?, metadata = ?, closed_at = ?, version = version + 1,
+        updated = await sql.one(`UPDATE conversations SET status = ?, title = ?, agent_id = ?, agent_paused = ?, metadata = ?, closed_at = ?, version = version + 1,
             updated_at = ?, last_activity_at = greatest(last_activity_at, ?) WHERE id = ? RETURNING *`, [
-          next.status, next.title, next.agentId, JSON.stringify(next.metadata), next.closedAt, patch.now, patch.now, id,
+          next.status, next.title, next.agentId, next.agentPaused, JSON.stringify(next.metadata), next.closedAt, patch.now, patch.now, id,
         ]);
       } catch (error) {
         // Another conversation of the pair was opened between the check above and this update.

@@ -4,7 +4,7 @@ import type { Message } from '../../domain/entities.js';
 import type { NewMessage } from '../backend-inputs.js';
 import type { OutboxEntry, OutboxRepository } from '../backend.js';
 import { writeEvent } from './events.js';
-import { DUPLICATE_BY_KEY, MESSAGE_INSERT } from './messages.js';
+import { DUPLICATE_BY_KEY, insertAppended } from './messages.js';
 import { applyPendingStatuses, setMessageStatus } from './message-status.js';
 import type { Row, SqlEngine } from './sql.js';
 import { packExtra, type Tables } from './tables.js';
@@ -58,15 +58,12 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
             { id: conversationId, lastInboundAt: last === null || last === undefined ? null : new Date(Number(last)).toISOString() });
         }
       }
-      const seq = Number(conv.last_seq) + 1;
-      await sql.run('UPDATE conversations SET last_seq = ?, last_message_at = ?, last_activity_at = greatest(last_activity_at, ?) WHERE id = ?', [seq, m.createdAt, m.createdAt, conversationId]);
-      await sql.run(MESSAGE_INSERT, [conversationId, seq, m.id, tenant, conv.channel_id, m.role, m.content, null, m.idempotencyKey, m.status, m.createdAt, packExtra(m), m.createdAt]);
-      await writeEvent(sql, tenant, { type: 'message.created', conversationId, data: { messageId: m.id, seq, role: m.role }, now: m.createdAt });
+      const message = await insertAppended(sql, tenant, { ...conv, id: conversationId }, m);
       // The head when nothing of the conversation is unfinished (the conversation's row lock orders this with finish).
       await sql.run(`INSERT INTO outbox (message_id, tenant_id, channel_id, conversation_id, seq, recipient, state, head, next_at, created_at)
         VALUES (?, ?, ?, ?, ?, ?, 'queued', NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = ? AND p.state <> 'done'), ?, ?)`,
-      [m.id, tenant, conv.channel_id, conversationId, seq, recipient, conversationId, rules.now, rules.now]);
-      return { message: messageOf(m, conversationId, seq), duplicate: false };
+      [m.id, tenant, conv.channel_id, conversationId, message.seq, recipient, conversationId, rules.now, rules.now]);
+      return { message, duplicate: false };
     }),
 
     async claim(options) {
@@ -146,13 +143,3 @@ export function outboxRepository(engine: SqlEngine, tables: Tables): OutboxRepos
     },
   };
 }
-
-function messageOf(m: NewMessage, conversationId: string, seq: number): Message {
-  const created = new Date(m.createdAt).toISOString();
-  return {
-    id: m.id, conversationId, seq, role: m.role, content: m.content, parts: m.parts, externalId: null, idempotencyKey: m.idempotencyKey,
-    status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence, entities: m.entities, metadata: m.metadata,
-    sender: m.sender, error: null, edits: null, createdAt: created,
-  };
-}
-

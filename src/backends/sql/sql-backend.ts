@@ -13,6 +13,9 @@ import { auditRepository } from './audit.js';
 import { channelRepository } from './channels.js';
 import { channelTrafficRepository } from './channel-traffic.js';
 import { outboxRepository } from './outbox.js';
+import { turnRepository } from './agent-turns.js';
+import { budgetRepository, summaryRepository } from './budgets.js';
+import { usageRepository } from './usage.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
 import { diagnose } from './diagnosis.js';
@@ -118,6 +121,10 @@ export function createSqlBackend(engine: Engine): Backend {
     audit: guard(auditRepository(sql, tables), translate),
     outbox: guard(outboxRepository(sql, tables), translate),
     traffic: guard(channelTrafficRepository(sql), translate),
+    turns: guard(turnRepository(sql), translate),
+    usage: guard(usageRepository(sql), translate),
+    budgets: guard(budgetRepository(sql), translate),
+    summaries: guard(summaryRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });

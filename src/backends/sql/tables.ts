@@ -32,7 +32,7 @@ import type { Row } from './sql.js';
  * the fields cost a measurable share of it.
  */
 
-type Kind = 'plain' | 'time' | 'json';
+type Kind = 'plain' | 'time' | 'json' | 'bool';
 interface Column {
   readonly field: string;
   readonly column: string;
@@ -69,7 +69,7 @@ function columnsOf(spec: TableSpec): Column[] {
     .filter(([field]) => !skip.has(field))
     .map(([field, schema]) => {
       const types = [schema.type ?? 'any'].flat();
-      const kind: Kind = schema.format === 'date-time' ? 'time'
+      const kind: Kind = schema.format === 'date-time' ? 'time' : types[0] === 'boolean' ? 'bool'
         : types.some((type) => type === 'object' || type === 'array' || type === 'any') ? 'json' : 'plain';
       return { field, column: snake(field), kind, nullable: types.includes('null') };
     });
@@ -82,7 +82,8 @@ function columnsOf(spec: TableSpec): Column[] {
 function compileReader(spec: TableSpec, read: (column: string) => string, computed: Record<string, string>) {
   const value = (c: Column): string => {
     const raw = read(c.column);
-    const decode = c.kind === 'time' ? `iso(${raw})` : c.kind === 'json' ? `json(${raw})` : raw;
+    // A boolean reads back as 1/0 from SQLite.
+    const decode = c.kind === 'time' ? `iso(${raw})` : c.kind === 'json' ? `json(${raw})` : c.kind === 'bool' ? `(${raw} === true || ${raw} === 1)` : raw;
     return c.nullable && c.kind !== 'plain' ? `(${raw} === null ? null : ${decode})` : decode;
   };
   const fields = Object.keys(spec.schema.properties).map((field) => {
@@ -131,7 +132,7 @@ const MESSAGE_SPEC: TableSpec = {
   name: 'messages',
   schema: MessageSchema,
   // The optional payload in one JSON column: fewer columns make the hot newest-page read markedly cheaper.
-  packed: { column: 'extra', fields: ['parts', 'intent', 'confidence', 'entities', 'metadata', 'sender', 'error', 'edits'] },
+  packed: { column: 'extra', fields: ['parts', 'intent', 'confidence', 'entities', 'metadata', 'sender', 'error', 'edits', 'tokens', 'usage'] },
   extra: { tenant_id: (_m, tenant) => tenant, channel_id: (_m, _t, more) => more.channelId ?? null },
 };
 
@@ -139,8 +140,8 @@ const MESSAGE_SPEC: TableSpec = {
 export const MESSAGE_READ_COLUMNS = ['id', 'seq', 'role', 'content', 'external_id', 'idempotency_key', 'status', 'status_at', 'extra', 'created_at'] as const;
 
 /** The optional payload of a message as stored in `extra`, or null when it has none. */
-export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null; sender?: string | null; error?: Json | null; edits?: Json | null }): string | null {
-  if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null && !m.sender && !m.error && !m.edits) return null;
+export function packExtra(m: { parts: Json[] | null; intent: string | null; confidence: number | null; entities: Json | null; metadata: JsonObject | null; sender?: string | null; error?: Json | null; edits?: Json | null; tokens?: number | null; usage?: Json | null }): string | null {
+  if (m.parts === null && m.intent === null && m.confidence === null && m.entities === null && m.metadata === null && !m.sender && !m.error && !m.edits && m.tokens == null && !m.usage) return null;
   const extra: Row = {};
   for (const field of MESSAGE_SPEC.packed!.fields) if ((m as Row)[field] !== null && (m as Row)[field] !== undefined) extra[field] = (m as Row)[field];
   return JSON.stringify(extra);

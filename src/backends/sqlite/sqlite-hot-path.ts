@@ -12,6 +12,7 @@ import { badEventCursor, EVENT_INSERT, type EraseEvents } from '../sql/events.js
 import { DUPLICATE_BY_EXTERNAL_ID, DUPLICATE_BY_EXTERNAL_ID_WITHOUT_CHANNEL, DUPLICATE_BY_KEY, MESSAGE_INSERT } from '../sql/messages.js';
 import type { Row } from '../sql/sql.js';
 import { packExtra, type Tables } from '../sql/tables.js';
+import { USAGE_INSERT, usageEventData, usageValues } from '../sql/usage.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { groupCommit } from './group-commit.js';
 
@@ -42,11 +43,15 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
     prepare(MESSAGE_INSERT).run(conversationId, seq, m.id, tenant, channelId, m.role, m.content, m.externalId,
       m.idempotencyKey, m.status, m.createdAt, packExtra(m), m.createdAt);
     event(tenant, 'message.created', conversationId, { messageId: m.id, seq, role: m.role }, m.createdAt);
+    if (m.usage) {
+      prepare(USAGE_INSERT).run(...usageValues(tenant, conversationId, m));
+      event(tenant, 'usage.recorded', conversationId, usageEventData(m), m.createdAt);
+    }
     const created = iso(m.createdAt);
     const message: Message = {
       id: m.id, conversationId, seq, role: m.role, content: m.content, parts: m.parts, externalId: m.externalId,
       idempotencyKey: m.idempotencyKey, status: m.status, statusAt: created, intent: m.intent, confidence: m.confidence,
-      entities: m.entities, metadata: m.metadata, sender: m.sender, error: null, edits: null, createdAt: created,
+      entities: m.entities, metadata: m.metadata, sender: m.sender, error: null, edits: null, tokens: m.tokens, usage: m.usage, createdAt: created,
     };
     return { message, duplicate: false };
   };
@@ -106,7 +111,7 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
         conv = conversationRow(tenant, last.id)!;
       } else {
         prepare(CONVERSATION_INSERT).run(input.conversationId, tenant, contactId, input.channelId, null, last?.id ?? null,
-          'open', null, '{}', input.now, input.now, input.now);
+          'open', null, '{}', input.now, input.now, input.now, null);
         event(tenant, 'conversation.created', input.conversationId, { status: 'open', version: 1 }, input.now);
         created = true;
         conv = conversationRow(tenant, input.conversationId)!;

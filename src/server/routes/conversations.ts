@@ -11,7 +11,6 @@ import {
 import { notFound } from '../../domain/errors.js';
 import * as I from '../../domain/inputs.js';
 import { newestPage } from '../../store/page-json.js';
-import { errorBody } from '../errors.js';
 import { answer, example, failure } from '../openapi.js';
 import { found, IdempotencyHeaders, IdParams } from './params.js';
 
@@ -20,6 +19,19 @@ const AppendBody = Type.Omit(I.MessageAppendSchema, ['idempotencyKey'], { additi
 const MessageQuery = Type.Object({ ...I.MessageListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false });
 const MessagePage = PageSchema(MessageSchema);
 const ConversationPage = PageSchema(ConversationSchema);
+
+const Seq = Type.Union([Type.Integer(), Type.Null()]);
+const Count = Type.Integer({ minimum: 0 });
+const ContextWindowSchema = Type.Object({
+  system: Type.Union([Type.String(), Type.Null()], { description: 'Instructions to pass as `system`: the agent\'s, the kept system messages, the working memory and the summary.' }),
+  messages: Type.Array(Type.Unsafe({ type: 'object', additionalProperties: true }), { description: 'AI SDK `ModelMessage`s, oldest first.' }),
+  tokens: Type.Object({ total: Count, instructions: Count, memory: Count, summary: Count, messages: Count }),
+  truncated: Type.Boolean({ description: 'Older messages did not fit and were left out (with `params.summarize`, they are folded into the summary).' }),
+  summary: Type.Union([Type.String(), Type.Null()]),
+  summaryToSeq: Seq,
+  fromSeq: Seq,
+  toSeq: Seq,
+}, { title: 'ContextWindow' });
 
 export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/conversations', {
@@ -111,14 +123,11 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/conversations/:id/context', {
     schema: {
-      operationId: 'getContext', summary: 'The newest messages that fit a token budget (not yet)',
-      description: 'Arrives with agents; meanwhile read `…/messages?order=desc&limit=N`.',
-      params: IdParams, response: { 501: failure('not_implemented') },
+      operationId: 'getContext', summary: 'The newest messages that fit a token budget',
+      description: "For the conversation's next model call: the newest messages that fit `maxTokens` together with the agent's instructions, its working memory (when `params.memory` is on) and the rolling summary, as AI SDK `ModelMessage`s oldest first, with stored `system` messages moved into `system`. Token counts are o200k_base, counted when each message was appended (scaled by a safety factor for Anthropic models).",
+      params: IdParams, querystring: I.ContextOptionsSchema, response: { 200: ContextWindowSchema },
     },
-  }, async (_request, reply) => {
-    reply.code(501);
-    return errorBody('not_implemented', 'Context windows arrive with the agents feature; use GET …/messages?order=desc&limit=N meanwhile.');
-  });
+  }, async (request) => request.store.context(request.params.id, request.query));
 
   app.get('/conversations/:id/state', {
     schema: {

@@ -45,7 +45,7 @@ export function errorsCases({ fresh, setup, second }: Harness): void {
       expect(nul.details).toEqual({ errors: [{ path: '/content', message: 'contains a NUL character' }] });
       // An unknown field is named, with the known ones; an enum says its allowed values.
       const unknown = await expectError(store.conversations.create({ title: 'x', colour: 'red' } as never), 'invalid_argument');
-      expect(unknown.details).toEqual({ errors: [{ path: '/colour', message: expect.stringMatching(/^is not a known field \(known: contactId, channelId, agentId, title, metadata, status\)$/) }] });
+      expect(unknown.details).toEqual({ errors: [{ path: '/colour', message: expect.stringMatching(/^is not a known field \(known: contactId, channelId, agentId, title, metadata, status, chatId\)$/) }] });
       expect(unknown.message).toMatch(/\/colour is not a known field/);
       const nested = await expectError(store.ingest({ channelId: conversation.id, from: { address: '1', nick: 'x' }, externalId: 'e', content: 'x' } as never), 'invalid_argument');
       expect(nested.details).toEqual({ errors: [{ path: '/from/nick', message: 'is not a known field (known: address, name)' }] });
