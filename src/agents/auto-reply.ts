@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TurnRecord } from '../backends/backend.js';
 import type { Channel, IngestResult } from '../domain/entities.js';
 import { isColloquyError } from '../domain/errors.js';
@@ -24,6 +25,8 @@ export interface AutoRepliesConfig {
 export const DEFAULT_REPLY_DEBOUNCE_MS = 1500;
 /** Failed automatic replies (the provider down) are tried again this many times, 30 s × 4^n apart. */
 const RETRIES = 3;
+/** Turns this instance runs at once; more wait in the database. */
+const MAX_IN_FLIGHT = 8;
 /** Inbound messages older than this are not answered by the sweep: a reply days late is worse than none. */
 const SWEEP_WINDOW_MS = 3_600_000;
 
@@ -92,10 +95,11 @@ export function createAutoReplies(config: AutoRepliesConfig) {
     }
   }
 
-  async function run(turn: TurnRecord): Promise<void> {
+  /** Runs a turn claimed as `owner` (a name of this claim alone, so that nothing else here takes it for its own). */
+  async function run(turn: TurnRecord, owner: string): Promise<void> {
     const store = config.store.tenant(turn.tenant);
     const tops = agentOps(store);
-    const skip = (reason: string, more: Record<string, string | null> = {}) => tops.finishTurn(turn.messageId, config.owner, { skipped: { reason, ...more } });
+    const skip = (reason: string, more: Record<string, string | null> = {}) => tops.finishTurn(turn.messageId, owner, { skipped: { reason, ...more } });
     try {
       const [agent, conversation, userMessage] = await Promise.all([
         store.agents.get(turn.agentId), store.conversations.get(turn.conversationId), store.messages.get(turn.messageId),
@@ -108,18 +112,18 @@ export function createAutoReplies(config: AutoRepliesConfig) {
         const fixed = plan.budget?.whenExceeded;
         if (fixed && typeof fixed === 'object') {
           const reply = await store.messages.append(conversation.id, { role: 'assistant', content: fixed.reply, idempotencyKey: replyKeyOf(userMessage), metadata: { agentId: agent.id, replyTo: userMessage.id, budget: 'exceeded' } });
-          return await tops.finishTurn(turn.messageId, config.owner, { replyId: reply.message.id });
+          return await tops.finishTurn(turn.messageId, owner, { replyId: reply.message.id });
         }
         return await skip('budget_exceeded', { scope: plan.scope, resetAt: plan.resetAt });
       }
-      await config.turns.answer(await config.turns.preparedFor(store, { agent, conversation, userMessage, plan }));
+      await config.turns.answer(await config.turns.preparedFor(store, { agent, conversation, userMessage, plan, owner }));
     } catch (error) {
       const attempts = Number(turn.error?.attempts ?? 0) + 1;
       const retryable = isColloquyError(error, 'upstream_error') || isColloquyError(error, 'upstream_timeout') || isColloquyError(error, 'unavailable');
       log(`automatic reply to message ${turn.messageId} failed${retryable && attempts <= RETRIES ? '; it will be tried again' : ''}`, error);
       const code = isColloquyError(error) ? error.code : 'internal';
       const message = error instanceof Error ? error.message : String(error);
-      await tops.finishTurn(turn.messageId, config.owner, {
+      await tops.finishTurn(turn.messageId, owner, {
         error: { code, message, attempts }, ...(retryable && attempts <= RETRIES ? { retryAt: Date.now() + 30_000 * 4 ** (attempts - 1) } : {}),
       }).catch((e: unknown) => log('could not record a failed automatic reply', e));
     }
@@ -128,9 +132,14 @@ export function createAutoReplies(config: AutoRepliesConfig) {
   async function work(): Promise<void> {
     while (running) {
       try {
-        const due = await ops.claimDue(config.owner, leaseMs, 8);
+        const room = MAX_IN_FLIGHT - inFlight.size;
+        const owner = `${config.owner}:${randomUUID().slice(0, 8)}`;
+        const due = room > 0 ? await ops.claimDue(owner, leaseMs, room) : [];
         for (const turn of due) {
-          const p = run(turn).finally(() => inFlight.delete(p));
+          const p = run(turn, owner).finally(() => {
+            inFlight.delete(p);
+            wake?.();
+          });
           inFlight.add(p);
         }
         if (due.length) continue;

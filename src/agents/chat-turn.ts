@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createUIMessageStream, NoOutputGeneratedError, stepCountIs, streamText, type ModelMessage, type ToolSet, type UIMessageChunk } from 'ai';
 import { calibrate } from '../context/calibration.js';
 import type { Agent, Conversation, Json, Message, Usage } from '../domain/entities.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { UsageInput } from '../domain/inputs.js';
 import { agentOps } from '../store/agent-ops.js';
 import type { Store } from '../store/store.js';
 import { budgetExceeded, budgetPlan, type BudgetPlan } from './budget-plan.js';
@@ -47,15 +46,24 @@ export interface ChatTurnsConfig {
 interface Prepared {
   store: Store;
   agent: Agent;
-  model: Model;
+  /** Null for an answered message (`stored`): no model is called. */
+  model: Model | null;
   modelName: string;
   conversation: Conversation;
   userMessage: Message;
   plan: BudgetPlan;
   deadline: number;
-  /** The turn was claimed already, by this instance (an automatic reply). */
+  /** The turn was claimed already, by this instance (an automatic reply), as `owner`. */
   held?: boolean;
+  /** The turn's holder in its lease: unique per turn attempt. */
+  owner: string;
+  /** The stored answer of a message answered before. */
+  stored?: Message;
 }
+
+const NORMAL_PLAN: BudgetPlan = { level: 'normal', scope: null, budget: null, resetAt: null };
+const leaseLost = (p: { userMessage: Message }) => new ColloquyError('upstream_timeout',
+  `The turn answering message ${p.userMessage.id} lost its lease (this instance stalled); another instance answers it. Retry with the same message id to get its answer.`, { messageId: p.userMessage.id });
 
 /** A conversation id derived from the agent and the message key: a retried first request (no conversation id yet) finds the conversation it created. */
 function derivedId(tenant: string, agentId: string, key: string): string {
@@ -87,44 +95,57 @@ export function createChatTurns(config: ChatTurnsConfig) {
     const done = () => {
       clearTimeout(timer);
       set.delete(done);
+      if (set.size === 0 && waiters.get(conversationId) === set) waiters.delete(conversationId);
       resolve();
     };
     const timer = setTimeout(done, ms);
     set.add(done);
   });
 
-  /** Resolves agent, model, budget and conversation, and stores the user message (before any model call). */
+  /**
+   * Resolves agent and conversation; an answered message's retry ends here (whatever the budget or the provider
+   * says now). Else checks the budget and the model, and stores the user message (before any model call).
+   */
   async function prepare(store: Store, agentId: string, request: ChatRequest): Promise<Prepared> {
     const deadline = Date.now() + config.timeoutMs;
+    const owner = `${config.owner}:${randomUUID().slice(0, 8)}`;
     const agent = await store.agents.get(agentId);
     if (!agent) throw notFound('agent', agentId);
+    const ops = agentOps(store);
+    const key = request.message.id ?? request.idempotencyKey;
+    let conversation: Conversation | undefined;
+    let createAs: { id: string; chatId: string | null } | undefined;
+    if (request.conversationId !== undefined) {
+      conversation = (await store.conversations.get(request.conversationId)) ?? undefined;
+      if (!conversation) throw notFound('conversation', request.conversationId);
+    } else if (request.chatId !== undefined) {
+      conversation = await ops.byChatId(agent.id, request.chatId);
+      createAs = { id: derivedId(store.tenantId, agent.id, `chat:${request.chatId}`), chatId: request.chatId };
+    } else {
+      createAs = { id: key !== undefined ? derivedId(store.tenantId, agent.id, `message:${key}`) : newId(), chatId: null };
+      conversation = key !== undefined ? (await store.conversations.get(createAs.id)) ?? undefined : undefined;
+    }
+    if (conversation && key !== undefined) {
+      const stored = await ops.storedAnswer(conversation.id, key);
+      if (stored) return { store, agent, model: null, modelName: agent.model, conversation, userMessage: stored.userMessage, plan: NORMAL_PLAN, deadline, owner, stored: stored.reply };
+    }
     const plan = await budgetPlan(store, agent);
     if (plan.level === 'exceeded') throw budgetExceeded(plan);
     const modelName = plan.level === 'economy' && plan.budget?.economy?.model ? plan.budget.economy.model : agent.model;
     const model = await config.providers.languageModel(modelName);
-    const ops = agentOps(store);
-    const key = request.message.id ?? request.idempotencyKey;
-    let conversation: Conversation;
-    if (request.conversationId !== undefined) {
-      const found = await store.conversations.get(request.conversationId);
-      if (!found) throw notFound('conversation', request.conversationId);
-      conversation = found;
-    } else if (request.chatId !== undefined) {
-      conversation = (await ops.byChatId(agent.id, request.chatId)) ?? await ops.conversationFor(derivedId(store.tenantId, agent.id, `chat:${request.chatId}`), agent.id, request.chatId);
-    } else {
-      conversation = await ops.conversationFor(key !== undefined ? derivedId(store.tenantId, agent.id, `message:${key}`) : newId(), agent.id, null);
-    }
+    conversation ??= await ops.conversationFor(createAs!.id, agent.id, createAs!.chatId);
     const appended = await store.messages.append(conversation.id, {
       role: 'user', content: request.message.content, ...(request.message.parts ? { parts: request.message.parts } : {}), ...(key !== undefined ? { idempotencyKey: key } : {}),
     });
-    return { store, agent, model, modelName, conversation, userMessage: appended.message, plan, deadline };
+    return { store, agent, model, modelName, conversation, userMessage: appended.message, plan, deadline, owner };
   }
 
   /** Waits for the conversation to be free; `claimed`, or the stored reply of an answered message. */
   async function claim(p: Prepared): Promise<{ claimed: true } | { reply: Message }> {
+    if (p.stored) return { reply: p.stored };
     const ops = agentOps(p.store);
     for (;;) {
-      const start = await ops.beginTurn({ conversationId: p.conversation.id, messageId: p.userMessage.id, agentId: p.agent.id, replyKey: replyKeyOf(p.userMessage), owner: config.owner, leaseMs, held: p.held === true });
+      const start = await ops.beginTurn({ conversationId: p.conversation.id, messageId: p.userMessage.id, agentId: p.agent.id, replyKey: replyKeyOf(p.userMessage), owner: p.owner, leaseMs, held: p.held === true });
       if (start.outcome === 'claimed') return { claimed: true };
       if (start.outcome === 'done') {
         const reply = await p.store.messages.get(start.replyId);
@@ -135,6 +156,8 @@ export function createChatTurns(config: ChatTurnsConfig) {
       if (left <= 0) {
         throw new ColloquyError('upstream_timeout', `Another turn of conversation ${p.conversation.id} is still running (message ${start.messageId}); retry later with the same message id.`, { conversationId: p.conversation.id });
       }
+      // A turn this instance claimed stays its own while it waits for the conversation's running one.
+      if (p.held && !(await ops.renewTurn(p.userMessage.id, p.owner, leaseMs))) throw leaseLost(p);
       await waitTurn(p.conversation.id, Math.min(250, left));
     }
   }
@@ -149,22 +172,38 @@ export function createChatTurns(config: ChatTurnsConfig) {
     const params = paramsOf(p.agent);
     const economy = p.plan.level === 'economy' ? p.plan.budget?.economy ?? {} : undefined;
     const maxTokens = economy ? economy.maxContextTokens ?? Math.max(1, Math.floor(params.maxContextTokens / 2)) : params.maxContextTokens;
-    const renewal = setInterval(() => void ops.renewTurn(p.userMessage.id, config.owner, leaseMs).catch(() => {}), Math.max(1000, leaseMs / 3));
     const abort = new AbortController();
+    let lost = false;
+    // A lease that could not be renewed is another instance's by now: this one stops, and stores nothing.
+    const renewal = setInterval(() => void ops.renewTurn(p.userMessage.id, p.owner, leaseMs).then((kept) => {
+      if (!kept) {
+        lost = true;
+        abort.abort();
+      }
+    }, () => {}), Math.max(1000, leaseMs / 3));
     const timer = setTimeout(() => abort.abort(), Math.max(1, p.deadline - Date.now()));
     const settle = () => {
       clearInterval(renewal);
       clearTimeout(timer);
       wake(p.conversation.id);
     };
+    /** A failed turn: recorded here, unless its claimer (an automatic reply) records it, with its retry. */
+    const failed = async (error: unknown): Promise<ColloquyError> => {
+      const mapped = lost ? leaseLost(p) : modelError(error, abort.signal.aborted);
+      if (!p.held) await ops.finishTurn(p.userMessage.id, p.owner, { error: { code: mapped.code, message: mapped.message } }).catch(() => {});
+      return mapped;
+    };
     try {
-      const summarized = params.summarize ? await maybeSummarize(p, config.providers, maxTokens, abort.signal) : null;
+      if (params.summarize) await maybeSummarize(p, config.providers, maxTokens, abort.signal);
       const window = await p.store.context(p.conversation.id, { maxTokens, agentId: p.agent.id, ...(economy ? { lastMessages: economy.lastMessages ?? 10 } : {}) });
       const tools: ToolSet | undefined = params.memory ? memoryTools(p.store, p.conversation.id) : undefined;
       const estimated = window.tokens.total;
       let streamError: unknown;
+      if (window.fromSeq === null || window.fromSeq > p.userMessage.seq) {
+        throw new ColloquyError('provider_rejected', `Message ${p.userMessage.id} does not fit the agent's context window of ${maxTokens} tokens with its instructions: send a shorter message, or raise the agent's params.maxContextTokens.`, { maxTokens, messageTokens: p.userMessage.tokens });
+      }
       const result = streamText({
-        model: p.model,
+        model: p.model!,
         ...(window.system ? { system: window.system } : {}),
         messages: window.messages,
         ...(tools ? { tools, stopWhen: stepCountIs(params.maxSteps) } : {}),
@@ -180,25 +219,22 @@ export function createChatTurns(config: ChatTurnsConfig) {
           const [response, total, steps] = await Promise.all([result.response, result.totalUsage, result.steps]);
           await storeToolSteps(p, response.messages);
           const last = steps.at(-1);
-          const usage: UsageInput = {
-            model: p.modelName, agentId: p.agent.id,
-            inputTokens: (total.inputTokens ?? 0) + (summarized?.inputTokens ?? 0), outputTokens: (total.outputTokens ?? 0) + (summarized?.outputTokens ?? 0),
+          if (!last?.text) throw new ColloquyError('upstream_error', `The model gave no answer in words (it ended on ${last?.finishReason === 'tool-calls' ? `tool calls after ${params.maxSteps} steps: raise params.maxSteps` : `"${last?.finishReason ?? 'nothing'}"`}); its tool steps are stored. Retry with the same message id.`, {});
+          const { provider: _provider, ...usage } = ops.priced({
+            model: p.modelName, agentId: p.agent.id, inputTokens: total.inputTokens ?? 0, outputTokens: total.outputTokens ?? 0,
             cachedInputTokens: total.inputTokenDetails?.cacheReadTokens ?? total.cachedInputTokens ?? 0,
             reasoningTokens: total.outputTokenDetails?.reasoningTokens ?? total.reasoningTokens ?? 0,
-            ...(params.prices?.[p.modelName] ? { cost: costWith(params.prices[p.modelName]!, total) } : {}),
-          };
+          }, params.prices);
           const reply = await p.store.messages.append(p.conversation.id, {
-            role: 'assistant', content: last?.text ?? '', idempotencyKey: replyKeyOf(p.userMessage), usage,
-            metadata: { agentId: p.agent.id, replyTo: p.userMessage.id, ...(p.plan.level === 'economy' ? { economy: true } : {}), finishReason: last?.finishReason ?? 'unknown' },
+            role: 'assistant', content: last.text, idempotencyKey: replyKeyOf(p.userMessage), usage,
+            metadata: { agentId: p.agent.id, replyTo: p.userMessage.id, ...(p.plan.level === 'economy' ? { economy: true } : {}), finishReason: last.finishReason },
           });
-          await ops.finishTurn(p.userMessage.id, config.owner, { replyId: reply.message.id });
+          await ops.finishTurn(p.userMessage.id, p.owner, { replyId: reply.message.id });
           if (!reply.duplicate && reply.message.usage) for (const listener of usageListeners) listener(reply.message.usage);
-          if (last?.usage.inputTokens) calibrate(p.modelName, estimated, last.usage.inputTokens);
+          if (last.usage.inputTokens) calibrate(p.modelName, estimated, last.usage.inputTokens);
           return { conversation: (await p.store.conversations.get(p.conversation.id)) ?? p.conversation, userMessage: p.userMessage, assistantMessage: reply.message, usage: reply.message.usage, duplicate: false };
         } catch (error) {
-          const mapped = modelError(NoOutputGeneratedError.isInstance(error) ? error.cause ?? streamError ?? error : error, abort.signal.aborted);
-          await ops.finishTurn(p.userMessage.id, config.owner, { error: { code: mapped.code, message: mapped.message } }).catch(() => {});
-          throw mapped;
+          throw await failed(NoOutputGeneratedError.isInstance(error) ? error.cause ?? streamError ?? error : error);
         } finally {
           settle();
         }
@@ -206,8 +242,7 @@ export function createChatTurns(config: ChatTurnsConfig) {
       answer.catch(() => {}); // a listener that left does not make it unhandled
       return { result, answer, aborted: () => abort.signal.aborted };
     } catch (error) {
-      const mapped = modelError(error, abort.signal.aborted);
-      await ops.finishTurn(p.userMessage.id, config.owner, { error: { code: mapped.code, message: mapped.message } }).catch(() => {});
+      const mapped = await failed(error);
       settle();
       throw mapped;
     }
@@ -235,7 +270,7 @@ export function createChatTurns(config: ChatTurnsConfig) {
       return () => usageListeners.delete(listener);
     },
     /** A turn this instance claimed (`claimDue`) for a user message already stored (an automatic reply), under a budget plan already read. */
-    async preparedFor(store: Store, t: { agent: Agent; conversation: Conversation; userMessage: Message; plan: BudgetPlan }): Promise<Prepared> {
+    async preparedFor(store: Store, t: { agent: Agent; conversation: Conversation; userMessage: Message; plan: BudgetPlan; owner: string }): Promise<Prepared> {
       const modelName = t.plan.level === 'economy' && t.plan.budget?.economy?.model ? t.plan.budget.economy.model : t.agent.model;
       return { store, ...t, modelName, model: await config.providers.languageModel(modelName), deadline: Date.now() + config.timeoutMs, held: true };
     },
@@ -294,11 +329,6 @@ export type ChatTurns = ReturnType<typeof createChatTurns>;
 /** The idempotency key of the answer to a user message: a turn taken over after a crash finds the answer stored. */
 export const replyKeyOf = (userMessage: Pick<Message, 'id'>) => `reply:${userMessage.id}`;
 
-const costWith = (price: { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok?: number }, total: { inputTokens: number | undefined; outputTokens: number | undefined; inputTokenDetails?: { cacheReadTokens: number | undefined } }) => {
-  const input = total.inputTokens ?? 0;
-  const cached = Math.min(input, total.inputTokenDetails?.cacheReadTokens ?? 0);
-  return Math.round((((input - cached) * price.inputPerMTok) + cached * (price.cachedInputPerMTok ?? price.inputPerMTok) + (total.outputTokens ?? 0) * price.outputPerMTok) / 1e6 * 1e9) / 1e9;
-};
 
 /** Each step that called tools, stored as one `tool` message: the calls and their results, so the history replays. */
 async function storeToolSteps(p: Prepared, messages: ModelMessage[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { APICallError, RetryError } from 'ai';
+import { APICallError, InvalidMessageRoleError, InvalidPromptError, MessageConversionError, MissingToolResultsError, RetryError } from 'ai';
 import { ColloquyError, isColloquyError } from '../domain/errors.js';
 
 /** Provider statuses that mean "this request, as made, is refused" (too long, a policy, an unknown model). */
@@ -26,6 +26,10 @@ export function modelError(error: unknown, timedOut: boolean): ColloquyError {
     return new ColloquyError('upstream_timeout', 'The model did not finish within the turn timeout (COLLOQUY_AGENT_TIMEOUT_MS); nothing was stored. Retry with the same message id.', {});
   }
   const last = RetryError.isInstance(error) ? error.lastError : error;
+  // The stored history cannot be sent as it is (a tool call without its result, say): the request's fault, not the provider's.
+  if (InvalidPromptError.isInstance(last) || MissingToolResultsError.isInstance(last) || InvalidMessageRoleError.isInstance(last) || MessageConversionError.isInstance(last)) {
+    return new ColloquyError('provider_rejected', `The conversation cannot be sent to the model as stored: ${(last as Error).message}`, {});
+  }
   if (APICallError.isInstance(last)) {
     const status = last.statusCode;
     const said = providerMessage(last);

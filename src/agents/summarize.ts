@@ -15,19 +15,19 @@ const line = (m: Message) => `${m.role === 'tool' ? 'tool' : m.role}: ${m.conten
  * With `params.summarize`: when the messages after the stored summary no longer fit the context, the oldest of them
  * that do not fit are folded into the summary by the summary model (`params.summaryModel`, default the agent's),
  * incrementally (the previous summary and the new messages), and the summary is stored with the seq it covers.
- * Returns the summary call's usage, which the turn records with its own; null when nothing was folded.
+ * The summary call's usage is recorded on its own, with its model's price (whatever the turn then does).
  */
 export async function maybeSummarize(
   p: { store: Store; agent: Agent; conversation: Conversation },
   providers: Providers,
   maxTokens: number,
   signal: AbortSignal,
-): Promise<{ inputTokens: number; outputTokens: number } | null> {
+): Promise<void> {
   const window = await p.store.context(p.conversation.id, { maxTokens, agentId: p.agent.id });
-  if (!window.truncated || window.fromSeq === null) return null;
+  if (!window.truncated || window.fromSeq === null) return;
   const after = window.summaryToSeq ?? 0;
   const page = await p.store.messages.list(p.conversation.id, { after, before: window.fromSeq, limit: FOLD_MAX });
-  if (!page.data.length) return null;
+  if (!page.data.length) return;
   const params = paramsOf(p.agent);
   const modelName = params.summaryModel ?? p.agent.model;
   const model = await providers.languageModel(modelName);
@@ -38,9 +38,13 @@ export async function maybeSummarize(
     maxRetries: 1,
     abortSignal: signal,
   });
+  const ops = agentOps(p.store);
+  await ops.recordUsage(p.conversation.id, {
+    model: modelName, agentId: p.agent.id, inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0,
+    cachedInputTokens: result.usage.inputTokenDetails?.cacheReadTokens ?? 0,
+  }, params.prices);
   const content = result.text.trim();
   if (content) {
-    await agentOps(p.store).putSummary(p.conversation.id, { content, toSeq: page.data.at(-1)!.seq, tokens: await tokensOfText(content), model: modelName, updatedAt: Date.now() });
+    await ops.putSummary(p.conversation.id, { content, toSeq: page.data.at(-1)!.seq, tokens: await tokensOfText(content), model: modelName, updatedAt: Date.now() });
   }
-  return { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 };
 }

@@ -18,6 +18,8 @@ export interface UsageTotals {
 
 /** The usage ledger; records are written by `messages.append` / `outbox.append` with the message they belong to. */
 export interface UsageRepository {
+  /** Records a model call that produced no message (a summary), with its `usage.recorded` event. */
+  record(tenant: string, conversationId: string | null, record: { id: string; usage: E.Usage; now: number }): Promise<void>;
   /** What the tenant (agentId null) or one agent spent since `from`. */
   spent(tenant: string, agentId: string | null, from: number): Promise<UsageTotals>;
   /**
@@ -110,6 +112,8 @@ export interface TurnRepository {
    */
   claimDue(options: { owner: string; leaseMs: number; now: number; limit: number }): Promise<TurnRecord[]>;
   get(tenant: string, messageId: string): Promise<TurnRecord | undefined>;
+  /** The user message of the conversation stored under `idempotencyKey` and its answer, when it was answered. */
+  answered(tenant: string, conversationId: string, idempotencyKey: string): Promise<{ userMessageId: string; replyId: string } | undefined>;
   /**
    * Conversations of the channel whose newest message is a user message since `since` with no turn, not closed and
    * not paused: inbound messages whose turn was never scheduled (the process stopped in between).

@@ -6,7 +6,7 @@ const isPart = (p: Json): p is Part => p !== null && typeof p === 'object' && !A
 const partsOf = (m: Pick<Message, 'parts'>, type: string): Part[] => (m.parts ?? []).filter((p): p is Part => isPart(p) && p.type === type);
 const imageUrl = (p: Part): string | undefined => {
   const url = typeof p.url === 'string' ? p.url : typeof p.image === 'string' ? p.image : undefined;
-  return url && /^(https?:|data:)/.test(url) ? url : undefined;
+  return url && /^(https?:|data:)/.test(url) && URL.canParse(url) ? url : undefined;
 };
 
 /**

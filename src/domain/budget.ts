@@ -40,23 +40,45 @@ export function assertTimezone(timezone: string): void {
   }
 }
 
-/** The offset of `timezone` from UTC at instant `at`, in ms. */
-function offsetAt(at: number, timezone: string): number {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(at).map((p) => [p.type, p.value]));
-  const local = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-  return local - Math.floor(at / 1000) * 1000;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The local date (YYYY-MM-DD) of instant `at` in `timezone`. */
+function localDate(at: number, timezone: string): string {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    if (formatters.size > 1000) formatters.clear();
+    formatters.set(timezone, f);
+  }
+  return f.format(at);
+}
+
+const MINUTE = 60_000;
+const starts = new Map<string, number>();
+/**
+ * The first instant of local date `day` in `timezone`: the first minute whose local date is `day`, searched within
+ * 15 h of its UTC midnight (every offset is within ±14 h). A search rather than arithmetic on offsets, so that a day
+ * that starts at 01:00 (daylight saving begins at midnight: Santiago, Havana, Beirut) starts when it does.
+ */
+function dayStart(day: string, timezone: string): number {
+  const key = `${timezone} ${day}`;
+  const known = starts.get(key);
+  if (known !== undefined) return known;
+  const utcMidnight = Date.parse(`${day}T00:00:00Z`);
+  let lo = (utcMidnight - 15 * 3_600_000) / MINUTE;
+  let hi = (utcMidnight + 15 * 3_600_000) / MINUTE;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDate(mid * MINUTE, timezone) >= day) hi = mid;
+    else lo = mid + 1;
+  }
+  if (starts.size > 10_000) starts.clear();
+  starts.set(key, lo * MINUTE);
+  return lo * MINUTE;
 }
 
 /** The budget day containing `now` in `timezone`: its date (YYYY-MM-DD), its start and the next day's start (epoch ms). */
 export function budgetDay(now: number, timezone: string): { day: string; start: number; end: number } {
-  const local = new Date(now + offsetAt(now, timezone));
-  const [y, m, d] = [local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()];
-  const midnight = (year: number, month: number, date: number) => {
-    const guess = Date.UTC(year, month, date);
-    const first = guess - offsetAt(guess, timezone);
-    return guess - offsetAt(first, timezone); // again at the instant found, for a day on which the offset changes
-  };
-  return { day: local.toISOString().slice(0, 10), start: midnight(y, m, d), end: midnight(y, m, d + 1) };
+  const day = localDate(now, timezone);
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return { day, start: dayStart(day, timezone), end: dayStart(next, timezone) };
 }

@@ -273,7 +273,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(channelRoutes);
     await v1.register(agentRoutes, { providers });
     await v1.register(agentChatRoutes, { turns });
-    await v1.register(usageRoutes);
+    await v1.register(usageRoutes, { providers });
     await v1.register(eventRoutes);
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });

@@ -1,8 +1,11 @@
 import type { SummaryRecord, TurnOutcome, TurnRecord, TurnStart, UsageTotals } from '../backends/backend.js';
 import type { Channel, IngestResult } from '../domain/entities.js';
-import type { Conversation, JsonObject } from '../domain/entities.js';
+import type { Conversation, JsonObject, Message, Usage } from '../domain/entities.js';
 import { isColloquyError } from '../domain/errors.js';
 import { cacheKey } from './cache-keys.js';
+import { newId } from '../domain/ids.js';
+import type { UsageInput } from '../domain/inputs.js';
+import { usageOf, type PriceTable } from '../domain/usage.js';
 import { scopeOfStore, type Store } from './store.js';
 
 /**
@@ -19,9 +22,15 @@ export interface AgentOps {
   finishTurn(messageId: string, owner: string, outcome: TurnOutcome): Promise<void>;
   scheduleTurn(turn: { conversationId: string; messageId: string; agentId: string; dueAt: number }): Promise<boolean>;
   turn(messageId: string): Promise<TurnRecord | undefined>;
+  /** The user message stored under `idempotencyKey` and its answer, when it was answered. */
+  storedAnswer(conversationId: string, idempotencyKey: string): Promise<{ userMessage: Message; reply: Message } | undefined>;
   summary(conversationId: string): Promise<SummaryRecord | undefined>;
   putSummary(conversationId: string, summary: SummaryRecord): Promise<boolean>;
   spent(agentId: string | null, from: number): Promise<UsageTotals>;
+  /** Records the usage of a model call that produced no message (a summary), priced by `prices` over the store's. */
+  recordUsage(conversationId: string | null, usage: UsageInput, prices?: PriceTable): Promise<Usage>;
+  /** A usage as given → as recorded: priced by `prices` over the store's table. */
+  priced(usage: UsageInput, prices?: PriceTable): Usage;
   markBudget(scope: string, level: 'economy' | 'exceeded', day: string, event: JsonObject): Promise<boolean>;
   now(): number;
 }
@@ -56,9 +65,22 @@ export function agentOps(store: Store): AgentOps {
       return backend.turns.schedule(t, { ...turn, now: s.clock() });
     },
     turn: (messageId) => backend.turns.get(t, messageId),
+    async storedAnswer(conversationId, idempotencyKey) {
+      const ids = await backend.turns.answered(t, conversationId, idempotencyKey);
+      if (!ids) return undefined;
+      const [userMessage, reply] = await Promise.all([backend.messages.get(t, ids.userMessageId), backend.messages.get(t, ids.replyId)]);
+      return userMessage && reply ? { userMessage, reply } : undefined;
+    },
     summary: (conversationId) => backend.summaries.get(t, conversationId),
     putSummary: (conversationId, summary) => backend.summaries.put(t, conversationId, summary),
     spent: (agentId, from) => backend.usage.spent(t, agentId, from),
+    async recordUsage(conversationId, input, prices) {
+      const usage = usageOf(input, { ...s.prices, ...prices });
+      await backend.usage.record(t, conversationId, { id: newId(), usage, now: s.clock() });
+      s.changed(undefined);
+      return usage;
+    },
+    priced: (input, prices) => usageOf(input, { ...s.prices, ...prices }),
     async markBudget(scope, level, day, event) {
       const marked = await backend.budgets.mark(t, scope, level, day, event, s.clock());
       if (marked) s.changed(undefined);

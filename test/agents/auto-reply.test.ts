@@ -150,6 +150,21 @@ describe('agents answering a WhatsApp channel', () => {
     expect(fake.requests.length).toBe(calls);
   });
 
+  it('a failed automatic reply (the provider down) is scheduled again, with its attempts counted', async () => {
+    const agent = await store.agents.create({ name: 'flaky', model: 'fake:f' });
+    const channel = await whatsappChannel(store, graph, { agentId: agent.id, replyDebounceMs: 50 });
+    fake.replies.push({ status: 500, error: 'down' }, { status: 500, error: 'down' });
+    await deliver(channel, notification('5511900000006', 'Hello?'));
+    const conversation = (await store.conversations.list({ channelId: channel.id })).data[0]!;
+    const inbound = (await store.messages.list(conversation.id)).data[0]!;
+    await waitFor('the failure recorded', async () => (await agentOps(store).turn(inbound.id))?.error !== null && (await agentOps(store).turn(inbound.id))?.error !== undefined);
+    const turn = (await agentOps(store).turn(inbound.id))!;
+    expect(turn).toMatchObject({ state: 'scheduled', error: { code: 'upstream_error', attempts: 1 } });
+    expect(turn.dueAt).toBeGreaterThan(Date.now() + 20_000);
+    const errors = (await store.events.list({ conversationId: conversation.id })).data.filter((e) => e.type === 'agent.error');
+    expect(errors).toHaveLength(1);
+  });
+
   it('a stored inbound message whose turn was never scheduled (the process stopped in between) is answered by the sweep', async () => {
     const agent = await store.agents.create({ name: 'swept', model: 'fake:s' });
     const channel = await whatsappChannel(store, graph, { agentId: agent.id, replyDebounceMs: 50 });

@@ -18,6 +18,11 @@ describe('budget days', () => {
     expect(budgetDay(at, 'Europe/Lisbon')).toEqual({ day: '2026-03-29', start: Date.parse('2026-03-29T00:00:00Z'), end: Date.parse('2026-03-29T23:00:00Z') });
     expect(budgetDay(Date.parse('2026-12-01T02:00:00Z'), 'America/Sao_Paulo')).toMatchObject({ day: '2026-11-30', start: Date.parse('2026-11-30T03:00:00Z') });
     expect(budgetDay(Date.parse('2026-12-01T20:00:00Z'), 'Asia/Kolkata')).toMatchObject({ day: '2026-12-02', start: Date.parse('2026-12-01T18:30:00Z') });
+    // Santiago's summer time begins at midnight on 2024-09-08: that day starts at 01:00 local (04:00 UTC), and the
+    // last hour of the 7th is still the 7th, with its reset ahead.
+    const santiago = budgetDay(Date.parse('2024-09-08T03:30:00Z'), 'America/Santiago');
+    expect(santiago).toEqual({ day: '2024-09-07', start: Date.parse('2024-09-07T04:00:00Z'), end: Date.parse('2024-09-08T04:00:00Z') });
+    expect(budgetDay(Date.parse('2024-09-08T04:00:00Z'), 'America/Santiago')).toMatchObject({ day: '2024-09-08', start: Date.parse('2024-09-08T04:00:00Z'), end: Date.parse('2024-09-09T03:00:00Z') });
   });
 });
 

@@ -136,6 +136,22 @@ for (const target of storeTargets) {
       expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
     });
 
+    it('a retry of an answered message gets the stored answer even once the budget is spent', async () => {
+      fake.replies.push('Stored before the budget ran out.');
+      const first = await chat({ message: { id: 'over-budget', content: 'Hello' } });
+      expect(first.statusCode).toBe(200);
+      await store.budgets.put(`agent:${agentId}`, { dailyTokens: 1 });
+      try {
+        const calls = fake.requests.length;
+        const retried = await chat({ message: { id: 'over-budget', content: 'Hello' } });
+        expect(retried.json()).toMatchObject({ duplicate: true, assistantMessage: { id: first.json().assistantMessage.id } });
+        expect((await chat({ message: { id: 'new-one', content: 'Hello' } })).statusCode).toBe(429);
+        expect(fake.requests.length).toBe(calls);
+      } finally {
+        await store.budgets.delete(`agent:${agentId}`);
+      }
+    });
+
     it('runs two turns of one conversation one after the other: the second sees the first answer', async () => {
       const conversationId = (await store.conversations.create({ agentId })).id;
       fake.replies.push({ text: 'First answer.', chunkDelayMs: 20 }, { text: 'Second answer.', chunkDelayMs: 20 });
@@ -194,6 +210,21 @@ for (const target of storeTargets) {
       const closed = await store.conversations.create({ agentId });
       await store.conversations.update(closed.id, { status: 'closed' });
       expect((await chat({ conversationId: closed.id, message: { content: 'x' } })).json().error.code).toBe('conversation_closed');
+    });
+
+    it('a message larger than the context window is refused with 422 before any model call; a malformed image URL is left out', async () => {
+      const conversationId = (await store.conversations.create({ agentId })).id;
+      const calls = fake.requests.length;
+      const huge = await chat({ conversationId, message: { content: 'word '.repeat(9000) } });
+      expect(huge.statusCode).toBe(422);
+      expect(huge.json().error).toMatchObject({ code: 'provider_rejected', message: expect.stringMatching(/does not fit the agent's context window of 8000 tokens/) });
+      expect(fake.requests.length).toBe(calls);
+      await store.messages.append(conversationId, { role: 'user', content: 'see this', parts: [{ type: 'image', url: 'http://[' }, { type: 'image', url: 'https://example.com/x.png' }] });
+      const window = await app.inject({ method: 'GET', url: `/v1/conversations/${conversationId}/context?maxTokens=500` });
+      expect(window.statusCode).toBe(200);
+      expect(window.json().messages.at(-1)).toEqual({ role: 'user', content: [{ type: 'text', text: 'see this' }, { type: 'image', image: 'https://example.com/x.png' }] });
+      const badEconomy = await app.inject({ method: 'PUT', url: `/v1/budgets/agent:${agentId}`, payload: { dailyTokens: 100, economy: { model: 'nowhere:small' } } });
+      expect(badEconomy.statusCode).toBe(400);
     });
 
     it('a provider without its key answers 503 provider_not_configured naming the variable', async () => {

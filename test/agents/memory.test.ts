@@ -96,7 +96,9 @@ describe('working memory, tool steps and the rolling summary', () => {
     expect(window.summaryToSeq).toBeGreaterThan(0);
     // What the summary covers is not repeated; what follows it is kept from its next seq on, as far as it fits.
     expect(window.fromSeq).toBeGreaterThan(window.summaryToSeq);
-    // The summary's call is on the turn's bill.
-    expect(res.json().usage).toMatchObject({ inputTokens: 24, outputTokens: 6 });
+    // The summary's call is in the ledger on its own, under its model.
+    expect(res.json().usage).toMatchObject({ model: 'fake:s', inputTokens: 12, outputTokens: 3 });
+    const byModel = (await store.usage.report({ groupBy: 'model' })).groups.map((g) => [g.key, g.calls, g.totalTokens]);
+    expect(byModel).toContainEqual(['fake:cheap', 1, 15]);
   });
 });

@@ -68,6 +68,28 @@ describe('colloquy export and import', () => {
     await store.close();
   });
 
+  it('imports an export of an earlier version: the fields added since are filled in as a row without them reads', async () => {
+    const source = `sqlite:${join(dir, 'older-source.db')}`;
+    await seed(source);
+    const file = join(dir, 'older.jsonl');
+    const count = await exportTo(source, file);
+    const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+    const older = lines.map((line) => {
+      const record = JSON.parse(line);
+      for (const field of ['agentPaused', 'chatId', 'sender', 'error', 'edits', 'tokens', 'usage']) delete record.data[field];
+      return JSON.stringify(record);
+    });
+    const olderFile = join(dir, 'older-stripped.jsonl');
+    writeFileSync(olderFile, `${[header, ...older].join('\n')}\n`);
+    const target = `sqlite:${join(dir, 'older-target.db')}`;
+    expect(await importFrom(target, olderFile)).toMatchObject({ inserted: count, skipped: 0 });
+    const store = (await openStore({ url: target })).tenant('clinic');
+    const conversation = (await store.conversations.list()).data[0]!;
+    expect(conversation).toMatchObject({ agentPaused: false, chatId: null });
+    expect((await store.messages.list(conversation.id)).data[0]).toMatchObject({ sender: null, tokens: null, usage: null });
+    await store.close();
+  });
+
   it("keeps a channel's idempotency key bound to its request, and audits the secrets it brings", async () => {
     const source = `sqlite:${join(dir, 'keyed-source.db')}`;
     const store = await openStore({ url: source });

@@ -12,16 +12,14 @@ const turnOf = (row: Row, json: (value: unknown) => any): TurnRecord => ({
 /** A running turn of the conversation under a live lease (but for one the caller says it holds). */
 const LIVE = `SELECT message_id FROM agent_turns WHERE conversation_id = ? AND state = 'running' AND lease_until > ?
   AND NOT (? AND message_id = ? AND owner = ?) LIMIT 1`;
-/**
- * Due turns: scheduled ones whose time came, and running ones whose holder's lease ran out; not on a conversation
- * with another live turn. SKIP LOCKED: instances claiming at once take different rows.
- */
-const CLAIM = `UPDATE agent_turns SET state = 'running', owner = ?, lease_until = ?, updated_at = ?
-  WHERE message_id IN (SELECT t.message_id FROM agent_turns t
-    WHERE ((t.state = 'scheduled' AND t.due_at <= ?) OR (t.state = 'running' AND t.lease_until <= ?))
-    AND NOT EXISTS (SELECT 1 FROM agent_turns o WHERE o.conversation_id = t.conversation_id AND o.message_id <> t.message_id AND o.state = 'running' AND o.lease_until > ?)
-    ORDER BY t.due_at LIMIT ? FOR UPDATE SKIP LOCKED)
-  AND ((state = 'scheduled' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?)) RETURNING *`;
+/** Due turns: scheduled ones whose time came, and running ones whose holder's lease ran out. */
+const DUE = `SELECT message_id, conversation_id FROM agent_turns
+  WHERE (state = 'scheduled' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?) ORDER BY due_at LIMIT ?`;
+/** One due turn claimed, if it is still due and no other turn of its conversation runs (checked under the conversation's lock). */
+const CLAIM_ONE = `UPDATE agent_turns SET state = 'running', owner = ?, lease_until = ?, updated_at = ?
+  WHERE message_id = ? AND ((state = 'scheduled' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?))
+  AND NOT EXISTS (SELECT 1 FROM agent_turns o WHERE o.conversation_id = agent_turns.conversation_id AND o.message_id <> agent_turns.message_id
+    AND o.state = 'running' AND o.lease_until > ?) RETURNING *`;
 
 export function turnRepository(engine: SqlEngine): TurnRepository {
   const json = engine.json;
@@ -79,17 +77,18 @@ export function turnRepository(engine: SqlEngine): TurnRepository {
     }),
 
     async claimDue(o) {
-      const rows = await engine.all(CLAIM, [o.owner, o.now + o.leaseMs, o.now, o.now, o.now, o.now, o.limit, o.now, o.now]);
-      // Two due turns of one conversation claimed in one statement: only the oldest runs now, the rest go back.
-      const seen = new Set<string>();
+      const candidates = await engine.all(DUE, [o.now, o.now, o.limit * 2]);
       const claimed: TurnRecord[] = [];
-      for (const row of rows.sort((a, b) => Number(a.due_at) - Number(b.due_at))) {
-        if (seen.has(row.conversation_id)) {
-          await engine.run(`UPDATE agent_turns SET state = 'scheduled', owner = NULL, lease_until = NULL WHERE message_id = ? AND owner = ?`, [row.message_id, o.owner]);
-          continue;
-        }
-        seen.add(row.conversation_id);
-        claimed.push(turnOf(row, json));
+      const seen = new Set<string>();
+      for (const candidate of candidates) {
+        if (claimed.length >= o.limit || seen.has(candidate.conversation_id)) continue;
+        seen.add(candidate.conversation_id);
+        // Under the conversation's row lock, as begin: two instances never both start a turn of one conversation.
+        const row = await engine.tx(async (sql) => {
+          await sql.one('SELECT id FROM conversations WHERE id = ? FOR NO KEY UPDATE', [candidate.conversation_id]);
+          return sql.one(CLAIM_ONE, [o.owner, o.now + o.leaseMs, o.now, candidate.message_id, o.now, o.now, o.now]);
+        });
+        if (row) claimed.push(turnOf(row, json));
       }
       return claimed;
     },
@@ -97,6 +96,13 @@ export function turnRepository(engine: SqlEngine): TurnRepository {
     async get(tenant, messageId) {
       const row = await engine.one('SELECT * FROM agent_turns WHERE message_id = ? AND tenant_id = ?', [messageId, tenant]);
       return row && turnOf(row, json);
+    },
+
+    async answered(tenant, conversationId, idempotencyKey) {
+      const row = await engine.one(`SELECT u.id AS user_id, r.id AS reply_id FROM messages u
+        JOIN messages r ON r.conversation_id = u.conversation_id AND r.idempotency_key = 'reply:' || u.id
+        WHERE u.conversation_id = ? AND u.tenant_id = ? AND u.idempotency_key = ? AND u.role = 'user'`, [conversationId, tenant, idempotencyKey]);
+      return row && { userMessageId: String(row.user_id), replyId: String(row.reply_id) };
     },
 
     async unanswered(tenant, channelId, since, limit) {

@@ -39,13 +39,25 @@ const SHAPES = {
   message: [shape(MessageSchema)],
 };
 
-/** What is wrong with a record, or undefined: its envelope, then its data against its kind's schema. */
+/**
+ * Fields added since 0.1's first exports, with the value a record without them has: an older export is filled in
+ * (as a row without them reads) and imports.
+ */
+const ADDED: Partial<Record<(typeof PORTABLE_KINDS)[number], Record<string, unknown>>> = {
+  conversation: { agentPaused: false, chatId: null },
+  message: { sender: null, error: null, edits: null, tokens: null, usage: null },
+};
+
+/** What is wrong with a record, or undefined: its envelope, then its data against its kind's schema. Fills in the fields an older export lacks. */
 export function portableProblem(record: unknown): string | undefined {
   const r = record as { kind?: unknown; tenant?: unknown; data?: { id?: unknown }; idempotencyKey?: unknown } | null;
   if (!r || typeof r !== 'object') return 'is not an object';
   if (!PORTABLE_KINDS.includes(r.kind as never)) return `has an unknown kind ${JSON.stringify(r.kind)}`;
   if (typeof r.tenant !== 'string' || !TENANT.test(r.tenant)) return 'has an invalid tenant';
   if (!r.data || typeof r.data !== 'object' || typeof r.data.id !== 'string' || !UUID.test(r.data.id)) return 'has no data with a UUID id';
+  for (const [field, value] of Object.entries(ADDED[r.kind as keyof typeof ADDED] ?? {})) {
+    if (!(field in r.data)) (r.data as Record<string, unknown>)[field] = value;
+  }
   for (const { schema, check } of SHAPES[r.kind as keyof typeof SHAPES]) {
     if (!check.Check(r.data)) {
       const [first] = describeErrors(schema, [...check.Errors(r.data)]);

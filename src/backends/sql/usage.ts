@@ -39,6 +39,11 @@ const QUARTER_MS = 900_000;
 
 export function usageRepository(engine: SqlEngine): UsageRepository {
   return {
+    record: (tenant, conversationId, r) => engine.tx(async (sql) => {
+      const u = r.usage;
+      await sql.run(USAGE_INSERT, [r.id, tenant, u.agentId, conversationId, u.provider, u.model, u.inputTokens, u.outputTokens, u.cachedInputTokens, u.reasoningTokens, u.totalTokens, u.cost, r.now]);
+      await writeEvent(sql, tenant, { type: 'usage.recorded', conversationId, data: { messageId: null, agentId: u.agentId, provider: u.provider, model: u.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, totalTokens: u.totalTokens, cost: u.cost }, now: r.now });
+    }),
     async spent(tenant, agentId, from) {
       return totalsOf(agentId === null
         ? await engine.one(`SELECT ${SUMS} FROM usage_records WHERE tenant_id = ? AND created_at >= ?`, [tenant, from])

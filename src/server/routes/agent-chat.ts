@@ -22,7 +22,7 @@ const ChatBody = Type.Object({
   stream: Type.Optional(Type.Boolean({ description: 'Answer with the AI SDK UI message stream (also with `Accept: text/event-stream`, and always for a `useChat` body).' })),
   id: Type.Optional({ ...Key, description: '`useChat`: the chat id: a conversation id when it is a UUID, else the client\'s own id, kept on the conversation (unique per agent).' }),
   messages: Type.Optional(Type.Array(Type.Object({
-    id: Type.String({ maxLength: 200 }),
+    id: Type.String({ minLength: 1, maxLength: 200 }),
     role: Type.String(),
     parts: Type.Optional(Type.Array(Type.Unsafe<{ type: string; text?: string }>({ type: 'object', additionalProperties: true }), { maxItems: 1000 })),
   }, { additionalProperties: true }), { maxItems: 100_000, description: "`useChat`: the chat's messages; the last user message is the new one." })),

@@ -4,6 +4,7 @@ import { BudgetSchema } from '../../domain/budget.js';
 import { notFound } from '../../domain/errors.js';
 import { UsageQuerySchema } from '../../store/usage.js';
 import { answer, example, failure } from '../openapi.js';
+import type { Providers } from '../../agents/providers.js';
 
 const Totals = {
   calls: Type.Integer(), inputTokens: Type.Integer(), outputTokens: Type.Integer(), cachedInputTokens: Type.Integer(),
@@ -22,7 +23,7 @@ const BudgetView = Type.Object({
 const ScopeParams = Type.Object({ scope: Type.String({ description: '`tenant`, or `agent:<agent id>`.' }) });
 
 /** The usage ledger and the daily budgets. */
-export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const usageRoutes: FastifyPluginAsyncTypebox<{ providers: Providers }> = async (app, { providers }) => {
   app.get('/usage', {
     schema: {
       operationId: 'getUsage', summary: 'Tokens and cost',
@@ -51,7 +52,11 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: example(BudgetSchema, { dailyTokens: 200000, economyAt: 0.8, timezone: 'America/Sao_Paulo', economy: { model: 'openai:gpt-4o-mini', lastMessages: 6 }, whenExceeded: { reply: 'We are busy right now; a person will answer you soon.' } }),
       response: { 200: answer(BudgetView, 'The budget as set'), 404: failure('not_found') },
     },
-  }, async (request) => request.store.budgets.put(request.params.scope, request.body));
+  }, async (request) => {
+    // An economy model this server cannot call would silence the agent the day economy starts: refused now.
+    if (request.body.economy?.model !== undefined) providers.check(request.body.economy.model);
+    return request.store.budgets.put(request.params.scope, request.body);
+  });
 
   app.delete('/budgets/:scope', {
     schema: { operationId: 'deleteBudget', summary: 'Remove a budget', description: 'The scope runs without a limit.', params: ScopeParams, response: { 204: answer(Type.Null(), 'Removed') } },
