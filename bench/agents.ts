@@ -38,9 +38,14 @@ function mockModel() {
   });
 }
 
+/**
+ * A conversation of `count` messages of about 400 tokens each (an agent's answers are long): 20 of them fill the
+ * 8000-token window, so a 20-message and a 20,000-message conversation keep the same window and their ratio shows
+ * what history alone costs.
+ */
 async function seed(store: Store, agentId: string, count: number): Promise<string> {
   const conversation = await store.conversations.create({ agentId });
-  for (let k = 0; k < count; k++) await store.messages.append(conversation.id, { role: k % 2 ? 'assistant' : 'user', content: `${LINES[k % 2]} (${k})` });
+  for (let k = 0; k < count; k++) await store.messages.append(conversation.id, { role: k % 2 ? 'assistant' : 'user', content: `${LINES[k % 2]} `.repeat(16) + `(${k})` });
   return conversation.id;
 }
 
@@ -63,6 +68,14 @@ export async function main(args: string[]): Promise<void> {
       const agent = await store.agents.create({ name: 'bench', instructions: 'Você agenda consultas da clínica. Seja breve.', model: 'mock:fast', params: { maxContextTokens: 8000 } });
       const small = await seed(store, agent.id, 20);
       const large = await seed(store, agent.id, quick ? 5_000 : 20_000);
+      if (backend === 'postgres') {
+        // As a database in service has: statistics of its tables (autovacuum would take a while to get there).
+        const pg = (await import('pg')).default;
+        const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
+        await client.connect();
+        await client.query('ANALYZE');
+        await client.end();
+      }
       const results: Array<[string, Awaited<ReturnType<typeof measure>>]> = [];
       for (const [name, id] of [['context, 20 messages', small], [`context, ${quick ? '5,000' : '20,000'} messages`, large]] as const) {
         await measure(100, 1, () => store.context(id, { maxTokens: 8000 }));

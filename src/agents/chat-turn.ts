@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createUIMessageStream, NoOutputGeneratedError, stepCountIs, streamText, type ModelMessage, type ToolSet, type UIMessageChunk } from 'ai';
+import { createUIMessageStream, generateText, NoOutputGeneratedError, stepCountIs, streamText, type ModelMessage, type ToolSet, type UIMessageChunk } from 'ai';
 import { calibrate } from '../context/calibration.js';
 import type { Agent, Conversation, Json, Message, Usage } from '../domain/entities.js';
 import { ColloquyError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { agentOps } from '../store/agent-ops.js';
+import { contextWindow } from '../context/context-window.js';
+import { scopeOfStore } from '../store/store.js';
 import type { Store } from '../store/store.js';
 import { budgetExceeded, budgetPlan, type BudgetPlan } from './budget-plan.js';
 import { modelError } from './model-errors.js';
@@ -167,7 +169,7 @@ export function createChatTurns(config: ChatTurnsConfig) {
    * answer is stored (or the turn failed, with nothing stored). The model's stream is consumed to its end whether
    * or not anybody reads `result`.
    */
-  async function execute(p: Prepared) {
+  async function execute(p: Prepared, streamed: boolean) {
     const ops = agentOps(p.store);
     const params = paramsOf(p.agent);
     const economy = p.plan.level === 'economy' ? p.plan.budget?.economy ?? {} : undefined;
@@ -195,14 +197,14 @@ export function createChatTurns(config: ChatTurnsConfig) {
     };
     try {
       if (params.summarize) await maybeSummarize(p, config.providers, maxTokens, abort.signal);
-      const window = await p.store.context(p.conversation.id, { maxTokens, agentId: p.agent.id, ...(economy ? { lastMessages: economy.lastMessages ?? 10 } : {}) });
+      const window = await contextWindow(scopeOfStore(p.store), p.conversation.id, { maxTokens, ...(economy ? { lastMessages: economy.lastMessages ?? 10 } : {}) }, p.agent);
       const tools: ToolSet | undefined = params.memory ? memoryTools(p.store, p.conversation.id) : undefined;
       const estimated = window.tokens.total;
       let streamError: unknown;
       if (window.fromSeq === null || window.fromSeq > p.userMessage.seq) {
         throw new ColloquyError('provider_rejected', `Message ${p.userMessage.id} does not fit the agent's context window of ${maxTokens} tokens with its instructions: send a shorter message, or raise the agent's params.maxContextTokens.`, { maxTokens, messageTokens: p.userMessage.tokens });
       }
-      const result = streamText({
+      const settings = {
         model: p.model!,
         ...(window.system ? { system: window.system } : {}),
         messages: window.messages,
@@ -211,12 +213,20 @@ export function createChatTurns(config: ChatTurnsConfig) {
         ...((economy ? economy.maxOutputTokens ?? 256 : params.maxOutputTokens) !== undefined ? { maxOutputTokens: economy ? economy.maxOutputTokens ?? 256 : params.maxOutputTokens } : {}),
         maxRetries: 1,
         abortSignal: abort.signal,
+      };
+      // A JSON turn needs no stream (streaming a mock model costs 2 ms more than generating); a streamed one is
+      // consumed to its end whoever reads it.
+      const result = streamed ? streamText({
+        ...settings,
         // The stream's own error: its promises then reject with a NoOutputGeneratedError that does not carry it.
         onError: ({ error }) => { streamError ??= error; },
-      });
+      }) : undefined;
+      const outcome = result
+        ? Promise.all([result.response, result.totalUsage, result.steps])
+        : generateText(settings).then((r) => [r.response, r.totalUsage, r.steps] as const);
       const answer = (async (): Promise<ChatAnswer> => {
         try {
-          const [response, total, steps] = await Promise.all([result.response, result.totalUsage, result.steps]);
+          const [response, total, steps] = await outcome;
           await storeToolSteps(p, response.messages);
           const last = steps.at(-1);
           if (!last?.text) throw new ColloquyError('upstream_error', `The model gave no answer in words (it ended on ${last?.finishReason === 'tool-calls' ? `tool calls after ${params.maxSteps} steps: raise params.maxSteps` : `"${last?.finishReason ?? 'nothing'}"`}); its tool steps are stored. Retry with the same message id.`, {});
@@ -256,9 +266,7 @@ export function createChatTurns(config: ChatTurnsConfig) {
   async function answer(p: Prepared): Promise<ChatAnswer> {
     const claimed = await claim(p);
     if ('reply' in claimed) return answered(p, claimed.reply);
-    const run = await execute(p);
-    void Promise.resolve(run.result.consumeStream()).catch(() => {});
-    return run.answer;
+    return (await execute(p, false)).answer;
   }
 
   return {
@@ -304,10 +312,11 @@ export function createChatTurns(config: ChatTurnsConfig) {
             write({ type: 'finish', messageMetadata: { ...meta, assistantMessageId: a.assistantMessage.id, usage: a.usage, duplicate: true } });
             return;
           }
-          const run = await execute(p);
+          const run = await execute(p, true);
           aborted = run.aborted;
-          void Promise.resolve(run.result.consumeStream()).catch(() => {});
-          for await (const chunk of run.result.toUIMessageStream({ sendFinish: false, messageMetadata: ({ part }) => (part.type === 'start' ? meta : undefined), onError: (error) => modelError(error, run.aborted()).message })) {
+          const result = run.result!;
+          void Promise.resolve(result.consumeStream()).catch(() => {});
+          for await (const chunk of result.toUIMessageStream({ sendFinish: false, messageMetadata: ({ part }) => (part.type === 'start' ? meta : undefined), onError: (error) => modelError(error, run.aborted()).message })) {
             write(chunk as UIMessageChunk);
           }
           let a: ChatAnswer;

@@ -24,7 +24,9 @@ export interface ContextWindow {
   toSeq: number | null;
 }
 
-const PAGE = 200;
+/** The first page read: a window of long messages fits in it; the next pages are sized from what the first held. */
+const FIRST_PAGE = 24;
+const MAX_PAGE = 1000;
 const memoryText = (state: { state: string | null; data: unknown }) =>
   `Working memory of this conversation (update it with the update_state tool): ${JSON.stringify({ state: state.state, data: state.data })}`;
 const summaryText = (summary: string) => `Summary of the earlier conversation:\n${summary}`;
@@ -37,16 +39,21 @@ const summaryText = (summary: string) => `Summary of the earlier conversation:\n
 export async function contextWindow(s: Scope, conversationId: string, options: ContextOptions, agentGiven?: Agent | null): Promise<ContextWindow> {
   const key = s.id(conversationId, 'conversation');
   const o = validate(ContextOptionsSchema, options, 'context options');
-  const conversation = s.found(await s.backend.conversations.get(s.tenant, key), 'conversation', key);
-  const agentId = o.agentId?.toLowerCase() ?? conversation.agentId;
-  const agent = agentGiven !== undefined ? agentGiven : agentId ? s.found(await s.backend.agents.get(s.tenant, agentId), 'agent', agentId) : null;
+  const optionAgent = o.agentId?.toLowerCase();
+  // One round of independent reads (a round trip each on PostgreSQL), then what depends on them.
+  const [conversation, summary, newest, agentByOption] = await Promise.all([
+    s.backend.conversations.get(s.tenant, key),
+    s.backend.summaries.get(s.tenant, key),
+    s.backend.messages.list(s.tenant, key, { limit: FIRST_PAGE, order: 'desc' }),
+    agentGiven === undefined && optionAgent ? s.backend.agents.get(s.tenant, optionAgent) : undefined,
+  ]);
+  s.found(conversation, 'conversation', key);
+  const agentId = optionAgent ?? conversation!.agentId;
+  const agent = agentGiven !== undefined ? agentGiven
+    : agentId ? s.found(agentByOption ?? (await s.backend.agents.get(s.tenant, agentId)), 'agent', agentId) : null;
   const factor = tokenFactor(agent?.model);
   const scaled = (n: number) => Math.ceil(n * factor);
-
-  const [state, summary] = await Promise.all([
-    agent?.params.memory === true ? s.backend.states.get(s.tenant, key) : undefined,
-    s.backend.summaries.get(s.tenant, key),
-  ]);
+  const state = agent?.params.memory === true ? await s.backend.states.get(s.tenant, key) : undefined;
   const instructions = agent?.instructions ?? '';
   const memory = state ? memoryText(state) : '';
   const summaryBlock = summary ? summaryText(summary.content) : '';
@@ -58,10 +65,11 @@ export async function contextWindow(s: Scope, conversationId: string, options: C
   const kept: Message[] = [];
   const systemKept: string[] = [];
   let truncated = false;
-  let before: number | undefined;
-  reading: while (before === undefined || before > floor + 1) {
-    const rows = s.found(await s.backend.messages.list(s.tenant, key, { after: floor, ...(before !== undefined ? { before } : {}), limit: PAGE, order: 'desc' }), 'conversation', key);
+  let rows = s.found(newest, 'conversation', key);
+  let asked = FIRST_PAGE;
+  reading: for (;;) {
     for (const m of rows) {
+      if (m.seq <= floor) break reading;
       const size = scaled(m.tokens ?? (await tokensOf(m)));
       if (size > budget || (o.lastMessages !== undefined && kept.length >= o.lastMessages)) {
         truncated = true;
@@ -74,8 +82,12 @@ export async function contextWindow(s: Scope, conversationId: string, options: C
       } else tokens.messages += size;
       kept.push(m);
     }
-    if (rows.length < PAGE) break;
-    before = rows.at(-1)!.seq;
+    if (rows.length < asked || rows.at(-1)!.seq <= floor + 1) break;
+    // As many more as the budget left would hold at the average size so far, and a margin: rarely a third read.
+    const average = (tokens.messages + tokens.instructions) / Math.max(1, kept.length);
+    asked = Math.min(MAX_PAGE, Math.max(FIRST_PAGE, Math.ceil((budget / Math.max(1, average)) * 1.25) + 8));
+    if (o.lastMessages !== undefined) asked = Math.min(asked, o.lastMessages - kept.length + 1);
+    rows = s.found(await s.backend.messages.list(s.tenant, key, { after: floor, before: rows.at(-1)!.seq, limit: asked, order: 'desc' }), 'conversation', key);
   }
   kept.reverse();
   tokens.total = tokens.instructions + tokens.memory + tokens.summary + tokens.messages;

@@ -27,10 +27,22 @@ const modelParts = (parts: Json[] | null): string => {
   return read.length ? JSON.stringify(read) : '';
 };
 
+type Countable = { role: MessageRole; content: string; parts: Json[] | null };
+const sizeOf = (counter: Count, m: Countable) => MESSAGE_OVERHEAD + counter(m.content) + (m.role === 'tool' || m.role === 'assistant' ? counter(modelParts(m.parts)) : 0);
+
 /** A message's size in tokens as the model will read it. */
-export async function tokensOf(m: { role: MessageRole; content: string; parts: Json[] | null }): Promise<number> {
+export async function tokensOf(m: Countable): Promise<number> {
+  return sizeOf(count ?? (await tokenizer()), m);
+}
+
+/**
+ * A message's size in tokens, counted when first read: an append reads it only when it writes the row, so that a
+ * duplicate (found before anything is written) costs no count. Resolves once the tokenizer is loaded.
+ */
+export async function lazyTokens(m: Countable): Promise<() => number> {
   const counter = count ?? (await tokenizer());
-  return MESSAGE_OVERHEAD + counter(m.content) + (m.role === 'tool' || m.role === 'assistant' ? counter(modelParts(m.parts)) : 0);
+  let tokens: number | undefined;
+  return () => (tokens ??= sizeOf(counter, m));
 }
 
 /** Tokens of a text (instructions, memory, a summary). */

@@ -6,7 +6,7 @@ import { toEpochMs, validate } from '../domain/validate.js';
 import { normalizeAddress } from '../domain/handles.js';
 import { cacheKey, stampOf } from './cache-keys.js';
 import type { Scope } from './scope.js';
-import { tokensOf } from '../context/tokens.js';
+import { lazyTokens } from '../context/tokens.js';
 
 /**
  * An inbound channel message: contact by handle, then the continuity rule (join the open conversation, reopen
@@ -19,6 +19,7 @@ export function ingestOf(s: Scope): IngestApi {
   return async (input) => {
     const v = validate(IngestSchema, input, 'inbound message');
     const now = s.clock();
+    const tokens = await lazyTokens({ role: 'user', content: v.content, parts: null });
     const channelId = v.channelId.toLowerCase();
     // The channel's kind says how its addresses are spelled; a name given may also rename the contact, whose
     // handle's cache key needs it too. Read before the write, so that nothing can fail between commit and cache update.
@@ -31,7 +32,7 @@ export function ingestOf(s: Scope): IngestApi {
       message: {
         id: newId(), role: 'user', content: v.content, parts: v.parts ?? null,
         externalId: v.externalId, idempotencyKey: null, status: 'delivered', intent: null, confidence: null,
-        entities: null, metadata: v.metadata ?? null, sender: null, tokens: await tokensOf({ role: 'user', content: v.content, parts: null }), usage: null,
+        entities: null, metadata: v.metadata ?? null, sender: null, get tokens() { return tokens(); }, usage: null,
         createdAt: toEpochMs(v.timestamp, 'timestamp', now),
       },
     });

@@ -9,7 +9,7 @@ import { cacheKey } from './cache-keys.js';
 import { outboundKind, outboundWindowMs } from '../domain/outbound.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import type { Scope } from './scope.js';
-import { tokensOf } from '../context/tokens.js';
+import { lazyTokens } from '../context/tokens.js';
 import { usageOf } from '../domain/usage.js';
 
 export interface MessagesApi {
@@ -98,13 +98,16 @@ export function messagesOf(s: Scope): MessagesApi {
         throw new ColloquyError('invalid_argument', `Only an assistant message has a sender; leave "sender" out of a ${v.role} message.`, { errors: [{ path: '/sender', message: 'is only for role assistant' }] });
       }
       const now = s.clock();
+      const tokens = await lazyTokens({ role: v.role, content: v.content, parts: v.parts ?? null });
       const m = {
         id: newId(), role: v.role, content: v.content, parts: v.parts ?? null,
         externalId: v.externalId ?? null, idempotencyKey: v.idempotencyKey ?? null,
         status: v.status ?? (v.role === 'user' ? 'delivered' : 'pending'), intent: v.intent ?? null,
         confidence: v.confidence ?? null, entities: v.entities ?? null, metadata: v.metadata ?? null,
         sender: v.role === 'assistant' ? v.sender ?? 'agent' : null,
-        tokens: await tokensOf({ role: v.role, content: v.content, parts: v.parts ?? null }),
+        get tokens() {
+          return tokens();
+        },
         usage: v.usage ? usageOf(v.usage, s.prices) : null,
         createdAt: toEpochMs(v.createdAt, 'createdAt', now),
       } as const;

@@ -257,6 +257,26 @@ for (const target of storeTargets) {
       expect(all).toMatchObject({ truncated: false, fromSeq: 1, toSeq: 31 });
       expect((await app.inject({ method: 'GET', url: `/v1/conversations/${conversationId}/context?maxTokens=0` })).statusCode).toBe(400);
     });
+
+    it('reads as many pages as the budget needs, newest first, and stops exactly at it', async () => {
+      const conversationId = (await store.conversations.create()).id;
+      for (let i = 0; i < 400; i++) await store.messages.append(conversationId, { role: 'user', content: i % 7 ? `short ${i}` : `a somewhat longer message number ${i}, to vary the sizes a little` });
+      const all = (await store.messages.list(conversationId, { order: 'desc', limit: 1000 })).data;
+      for (const maxTokens of [30, 900, 2500]) {
+        const window = await store.context(conversationId, { maxTokens });
+        let used = 0;
+        let fit = 0;
+        for (const m of all) {
+          if (used + m.tokens! > maxTokens) break;
+          used += m.tokens!;
+          fit++;
+        }
+        expect(window.messages, String(maxTokens)).toHaveLength(fit);
+        expect(window.tokens.total).toBe(used);
+        expect(window).toMatchObject({ truncated: true, toSeq: 400, fromSeq: 401 - fit });
+      }
+      expect((await store.context(conversationId, { maxTokens: 100_000, lastMessages: 50 })).messages).toHaveLength(50);
+    });
   });
 }
 

@@ -13,6 +13,7 @@ import { ingestCases } from './store/ingest.js';
 import { messagesCases } from './store/messages.js';
 import { stateCases } from './store/state.js';
 import { tenantsCases } from './store/tenants.js';
+import { turnsCases } from './store/turns.js';
 
 /**
  * The store's behaviour, specified once: one file of cases per entity under `store/`. Every backend runs this
@@ -29,7 +30,7 @@ export interface ConformanceTarget {
 
 export { expectError } from './store/harness.js';
 
-const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, eventsCases, tenantsCases, errorsCases];
+const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, eventsCases, tenantsCases, errorsCases];
 
 export function storeConformance(name: string, makeTarget: () => Promise<ConformanceTarget | undefined>): void {
   describe(`store conformance: ${name}`, async () => {
