@@ -1,3 +1,6 @@
+// One concept in one file, though over 300 lines: the chat turn. Its steps (prepare, claim, execute, and the JSON and
+// streamed answers) share the runner's lease, waiters and usage listeners; split apart they would hand that state
+// from file to file, and a reader checking "never two model calls for one message" would follow it across them.
 import { createHash, randomUUID } from 'node:crypto';
 import { createUIMessageStream, generateText, NoOutputGeneratedError, stepCountIs, streamText, type ModelMessage, type ToolSet, type UIMessageChunk } from 'ai';
 import { calibrate } from '../context/calibration.js';
@@ -6,8 +9,7 @@ import { ColloquyError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { agentOps } from '../store/agent-ops.js';
 import { contextWindow } from '../context/context-window.js';
-import { scopeOfStore } from '../store/store.js';
-import type { Store } from '../store/store.js';
+import { scopeOfStore, type Store } from '../store/store.js';
 import { budgetExceeded, budgetPlan, type BudgetPlan } from './budget-plan.js';
 import { modelError } from './model-errors.js';
 import type { Model, Providers } from './providers.js';
