@@ -12,7 +12,11 @@ export type {
   MessagesApi,
   OperationsApi,
   StateApi,
+  BudgetsApi,
+  UsageApi,
+  WebhooksApi,
 } from './store/store.js';
+export type { WebhookDelivery, WebhookEndpoint, WebhookInput, WebhookPatch } from './domain/webhook.js';
 export { toModelMessages } from './context/model-messages.js';
 export type { ContextWindow } from './context/context-window.js';
 export type { PriceTable } from './domain/usage.js';

@@ -4,6 +4,7 @@ import type { PortableRecord } from './sql/portable.js';
 import type { ChannelTrafficRepository, MessageError, OutboxRepository } from './channel-repositories.js';
 import type { ImportReport } from './sql/portable-import.js';
 import type { BudgetRepository, SummaryRepository, TurnRepository, UsageRepository } from './agent-repositories.js';
+import type { WebhookRepository } from './webhook-repositories.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -22,6 +23,7 @@ import type {
 } from './backend-inputs.js';
 
 export type { BudgetRecord, BudgetRepository, SummaryRecord, SummaryRepository, TurnOutcome, TurnRecord, TurnRepository, TurnStart, TurnState, UsageRepository, UsageTotals } from './agent-repositories.js';
+export type { NewWebhookAttempt, SealedWebhookSecret, WebhookAttemptRecord, WebhookEndpointRecord, WebhookProgress, WebhookRepository } from './webhook-repositories.js';
 export type { ChannelTrafficRepository, ClaimedEntry, MessageError, OutboxEntry, OutboxRepository, TrafficDelta, TrafficError, TrafficRecord } from './channel-repositories.js';
 
 /**
@@ -54,6 +56,7 @@ export interface Backend {
   readonly usage: UsageRepository;
   readonly budgets: BudgetRepository;
   readonly summaries: SummaryRepository;
+  readonly webhooks: WebhookRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }
@@ -227,7 +230,8 @@ export interface AdminRepository {
   initSetting(name: string, value: string): Promise<string>;
   /**
    * Rewrites channels' sealed secrets that still hold a value in the clear (set before a secret key was),
-   * across tenants, in one transaction; `reseal` answers the new map. Returns how many channels changed.
+   * across tenants, in one transaction; `reseal` answers the new map. Webhook endpoints' signing secrets too, each
+   * as the one secret `signing` of the owner `webhook:<endpoint id>`. Returns how many channels and endpoints changed.
    */
   resealSecrets(reseal: (tenant: string, channelId: string, sealed: Record<string, string>) => Record<string, string>): Promise<number>;
   /** Connection pool figures, or null for a single connection (SQLite). */

@@ -53,6 +53,9 @@ program
   .addOption(new Option('--agent-lease <ms>', 'a turn held by an instance that stops renewing it (it died) is taken over after this long').env('COLLOQUY_AGENT_LEASE').default('30000'))
   .addOption(new Option('--no-auto-reply', 'do not answer channels with their agents from this instance (other instances, or none, do)'))
   .addOption(new Option('--prices <file>', 'a JSON price table { "<provider>:<model>": { inputPerMTok, outputPerMTok, cachedInputPerMTok? } } in US dollars per million tokens, for costs and dailyCost budgets').env('COLLOQUY_PRICES'))
+  .addOption(new Option('--webhook-lease <ms>', 'an outgoing webhook endpoint delivered by an instance that stops renewing its lease (it died) is taken over after this long').env('COLLOQUY_WEBHOOK_LEASE').default('30000'))
+  .addOption(new Option('--webhook-timeout <ms>', 'one outgoing webhook attempt: no complete 2xx answer within this is a failure, retried').env('COLLOQUY_WEBHOOK_TIMEOUT').default('10000'))
+  .addOption(new Option('--no-webhooks', 'do not deliver outgoing webhooks from this instance (other instances, or none, do)'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
     const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
@@ -79,6 +82,10 @@ program
         timeoutMs: count(options.agentTimeout, '--agent-timeout', 100), leaseMs: count(options.agentLease, '--agent-lease', 1_000),
         autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
+      webhooks: {
+        deliver: options.webhooks !== false, leaseMs: count(options.webhookLease, '--webhook-lease', 1_000), timeoutMs: count(options.webhookTimeout, '--webhook-timeout', 100),
+        allowPrivate: flagFromEnv('COLLOQUY_WEBHOOKS_ALLOW_PRIVATE'),
+      },
       channels: {
         send: options.send !== false, leaseMs: count(options.outboxLease, '--outbox-lease', 1_000),
         sendTimeoutMs: count(options.sendTimeout, '--send-timeout', 100), healthIntervalMs: count(options.healthInterval, '--health-interval', 100),
@@ -92,6 +99,7 @@ interface ServeFlags {
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
   agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
+  webhookLease: string; webhookTimeout: string; webhooks?: boolean;
 }
 
 program

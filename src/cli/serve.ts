@@ -16,6 +16,7 @@ import { createChannelRuntime } from '../channels/channel-runtime.js';
 import { createHealthMonitor } from '../channels/channel-health.js';
 import { createOutboxSender } from '../channels/outbox-sender.js';
 import { createTelegramUpdates } from '../channels/telegram/telegram-updates.js';
+import { createWebhookDeliverer } from '../webhooks/webhook-deliverer.js';
 
 export interface ServeOptions {
   db: string;
@@ -44,6 +45,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits> | undefined;
   /** Chat turns and automatic replies: the turn timeout, the turn lease, whether this instance answers channels, the price table file. */
   agents?: { timeoutMs?: number; leaseMs?: number; autoReply?: boolean; pricesFile?: string | undefined } | undefined;
+  /** Outgoing webhooks: whether this instance delivers them, its lease, one attempt's timeout, private targets allowed. */
+  webhooks?: { deliver?: boolean; leaseMs?: number; timeoutMs?: number; allowPrivate?: boolean } | undefined;
   /** The outbox sender, channel health and Telegram updates this instance runs. */
   channels?: { send?: boolean; leaseMs?: number; sendTimeoutMs?: number; healthIntervalMs?: number } | undefined;
 }
@@ -78,7 +81,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const store = await openStore({
     prices,
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
-    secretKey: options.secretKey,
+    secretKey: options.secretKey, allowPrivateWebhooks: options.webhooks?.allowPrivate ?? false,
     // Until the app's logger exists (warnings while opening), to stderr.
     log: (message, error) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`)),
   });
@@ -137,6 +140,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const sender = options.channels?.send === false ? undefined
     : createOutboxSender({ channels, leaseMs: options.channels?.leaseMs, timeoutMs: options.channels?.sendTimeoutMs, log });
   const telegram = createTelegramUpdates({ channels, log });
+  const webhooks = options.webhooks?.deliver === false ? undefined
+    : createWebhookDeliverer({ store, owner, leaseMs: options.webhooks?.leaseMs, timeoutMs: options.webhooks?.timeoutMs, log });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -145,7 +150,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
-    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop()]);
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop()]);
     await channels.close();
     await store.close();
     limiter?.disconnect();
@@ -157,6 +162,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   void tokenizer(); // the token counter's tables, loaded now rather than by the first append
   sender?.start();
   autoReplies?.start();
+  webhooks?.start();
   telegram.start();
   health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');

@@ -24,6 +24,7 @@ import { eventRoutes } from './routes/events.js';
 import { forbiddenUnlessAdmin, healthRoutes, tenantHealthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 import * as E from '../domain/entities.js';
+import { WebhookDeliverySchema, WebhookEndpointSchema } from '../domain/webhook.js';
 import { documentRoutes, ErrorSchema, registerDocs } from './openapi.js';
 import type { StreamGrant, StreamTokens } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
@@ -35,6 +36,7 @@ import { providersFrom, type Providers } from '../agents/providers.js';
 import { createChatTurns, type ChatTurns } from '../agents/chat-turn.js';
 import { agentChatRoutes } from './routes/agent-chat.js';
 import { usageRoutes } from './routes/usage.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -201,7 +203,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
 
   await registerDocs(app, [
     E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, AgentView, E.StoreEventSchema,
-    E.AppendResultSchema, E.IngestResultSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
+    E.AppendResultSchema, E.IngestResultSchema, WebhookEndpointSchema, WebhookDeliverySchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
   ]);
 
   if (config.corsOrigins?.length) {
@@ -275,6 +277,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(agentChatRoutes, { turns });
     await v1.register(usageRoutes, { providers });
     await v1.register(eventRoutes);
+    await v1.register(webhookEndpointRoutes, { store: config.store });
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });

@@ -137,6 +137,7 @@ export async function registerDocs(app: FastifyInstance, named: TSchema[]): Prom
         { name: 'usage', description: 'The usage ledger: tokens and cost of every model call, by day, agent, model or conversation.' },
         { name: 'budgets', description: 'Daily token and cost budgets per tenant and per agent: economy mode near them, refusal at them.' },
         { name: 'events', description: 'The durable, ordered log of changes: live server-sent events, or pages.' },
+        { name: 'outgoing webhooks', description: 'Endpoints of your own systems that receive the event log, signed by the Standard Webhooks specification, retried for days, replayable.' },
         { name: 'keys', description: 'API keys, for operators: the admin key only.' },
         { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },
         { name: 'webhooks', description: "Providers' webhooks (WhatsApp Cloud API, Telegram Bot API), authenticated by the provider's signature or secret header, not by API keys." },

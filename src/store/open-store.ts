@@ -51,6 +51,11 @@ export interface StoreConfig {
   readonly cacheTtlSeconds?: number | undefined;
   /** Model prices for the cost of usage appended without one (`COLLOQUY_PRICES` for the server). */
   readonly prices?: PriceTable | undefined;
+  /**
+   * Let outgoing webhooks target loopback, private and link-local addresses (receivers on the server's own network).
+   * Default false: such URLs are refused (`COLLOQUY_WEBHOOKS_ALLOW_PRIVATE=1` for the server).
+   */
+  readonly allowPrivateWebhooks?: boolean | undefined;
   /** Told when the hot tier degrades or recovers, and of risky settings. */
   readonly log?: ((message: string, error?: unknown) => void) | undefined;
 }
@@ -91,7 +96,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     const eventIds = eventIdCodec(async () => Buffer.from(await backend.admin.initSetting('secret:event-ids', randomBytes(32).toString('hex')), 'hex'), backend.dialect);
     return createStore({
       backend, clock: config.clock ?? Date.now, signal, hot: fleet.hot, box,
-      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), inboundListeners: new Set(), prices: config.prices, onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
+      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), inboundListeners: new Set(), prices: config.prices, allowPrivateWebhooks: config.allowPrivateWebhooks ?? false, onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
     }, config.tenant ?? 'default');
   } catch (error) {
     await closeAll();

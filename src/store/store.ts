@@ -12,6 +12,7 @@ import { scopeOf, type Scope, type StoreContext } from './scope.js';
 import { stateOf, type StateApi } from './state.js';
 import { usageOf, type UsageApi } from './usage.js';
 import { budgetsOf, type BudgetsApi } from './budgets.js';
+import { webhooksOf, type WebhooksApi } from './webhooks.js';
 import { validate } from '../domain/validate.js';
 import Type from 'typebox';
 import { contextWindow, type ContextWindow } from '../context/context-window.js';
@@ -40,6 +41,8 @@ export interface Store extends OperationsApi {
   readonly usage: UsageApi;
   /** Daily token and cost budgets per tenant and per agent. */
   readonly budgets: BudgetsApi;
+  /** Outgoing webhook endpoints: signed deliveries of the event log (made by `colloquy serve`). */
+  readonly webhooks: WebhooksApi;
   /**
    * The context window of a conversation for its next model call: the newest messages that fit `maxTokens` with the
    * agent's instructions, working memory and the stored summary, as AI SDK `ModelMessage`s. Throws `not_found`.
@@ -53,7 +56,7 @@ export interface Store extends OperationsApi {
   close(): Promise<void>;
 }
 
-export type { BudgetsApi, UsageApi };
+export type { BudgetsApi, UsageApi, WebhooksApi };
 export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
@@ -78,6 +81,7 @@ export function createStore(context: StoreContext, tenant: string, actor?: strin
     audit: auditOf(s),
     usage: usageOf(s),
     budgets: budgetsOf(s),
+    webhooks: webhooksOf(s),
     ...operationsOf(s),
     context: (conversationId: string, options: ContextOptions) => contextWindow(s, conversationId, options),
     tenant: (other: string) => createStore(context, other, actor),

@@ -14,6 +14,7 @@ import { messagesCases } from './store/messages.js';
 import { stateCases } from './store/state.js';
 import { tenantsCases } from './store/tenants.js';
 import { turnsCases } from './store/turns.js';
+import { webhooksCases } from './store/webhooks.js';
 
 /**
  * The store's behaviour, specified once: one file of cases per entity under `store/`. Every backend runs this
@@ -30,7 +31,7 @@ export interface ConformanceTarget {
 
 export { expectError } from './store/harness.js';
 
-const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, eventsCases, tenantsCases, errorsCases];
+const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, webhooksCases, eventsCases, tenantsCases, errorsCases];
 
 export function storeConformance(name: string, makeTarget: () => Promise<ConformanceTarget | undefined>): void {
   describe(`store conformance: ${name}`, async () => {

@@ -15,6 +15,7 @@ import { channelTrafficRepository } from './channel-traffic.js';
 import { outboxRepository } from './outbox.js';
 import { turnRepository } from './agent-turns.js';
 import { budgetRepository, summaryRepository } from './budgets.js';
+import { webhookRepository } from './webhooks.js';
 import { usageRepository } from './usage.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
@@ -102,6 +103,12 @@ export function createSqlBackend(engine: Engine): Backend {
         await tx.run('UPDATE channels SET secrets = ? WHERE id = ?', [JSON.stringify(reseal(row.tenant_id, row.id, tables.channelSecrets(row))), row.id]);
         changed++;
       }
+      for (const row of await tx.all(`SELECT id, tenant_id, secrets FROM webhook_endpoints WHERE CAST(secrets AS text) LIKE '%"plain:%' ORDER BY id FOR UPDATE`)) {
+        const secrets = (sql.json(row.secrets) as Array<{ value: string; expiresAt: number | null }>)
+          .map((secret) => ({ ...secret, value: reseal(row.tenant_id, `webhook:${row.id}`, { signing: secret.value }).signing! }));
+        await tx.run('UPDATE webhook_endpoints SET secrets = ? WHERE id = ?', [JSON.stringify(secrets), row.id]);
+        changed++;
+      }
       return changed;
     }),
     poolStats: () => engine.poolStats(),
@@ -125,6 +132,7 @@ export function createSqlBackend(engine: Engine): Backend {
     usage: guard(usageRepository(sql), translate),
     budgets: guard(budgetRepository(sql), translate),
     summaries: guard(summaryRepository(sql), translate),
+    webhooks: guard(webhookRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });

@@ -6,11 +6,15 @@ import { IdSchema, PageSchema, StoreEventSchema } from '../../domain/entities.js
 import { ColloquyError, isColloquyError, notFound } from '../../domain/errors.js';
 import { EventListSchema } from '../../domain/inputs.js';
 import { answer, example, failure } from '../openapi.js';
+import { eventData } from '../../webhooks/event-payload.js';
+import type { StoreEvent } from '../../domain/entities.js';
+import type { Store } from '../../store/store.js';
 
 const EventsQuery = Type.Object({
   ...EventListSchema.properties,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })),
   token: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'A stream token from POST /v1/events/tokens, for a browser that cannot send a header.' })),
+  include: Type.Optional(Type.Literal('data', { description: "`data`: each event's `data` is the complete object (the message, conversation, state or channel, read as it is sent; `{ id, erased: true }` once erased), as in a webhook payload." })),
 }, { additionalProperties: false });
 
 const TokenBody = Type.Object({
@@ -35,6 +39,16 @@ const frameOf = (event: { id: string; type: string }): string => {
     frames.set(event, frame);
   }
   return frame;
+};
+/** The event with its complete data (`?include=data`), read once however many streams send it. */
+const complete = new WeakMap<object, Promise<StoreEvent>>();
+const completeOf = (store: Store, event: StoreEvent): Promise<StoreEvent> => {
+  let full = complete.get(event);
+  if (!full) {
+    full = eventData(store, event).then((data) => ({ ...event, data }));
+    complete.set(event, full);
+  }
+  return full;
 };
 const HEARTBEAT_MS = 15_000;
 /** Open streams one stream token may hold (a page needs one or two). */
@@ -97,8 +111,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const cursor = (typeof lastEventId === 'string' && lastEventId) || request.query.after;
     // The same log as a page, for a client that polls (pass `nextCursor` back as `after`).
     if (wantsJson(request.headers.accept)) {
-      const { token: _token, ...page } = request.query;
-      return store.events.list({ ...page, ...(cursor ? { after: cursor } : {}), ...(conversationId ? { conversationId } : {}) });
+      const { token: _token, include, ...page } = request.query;
+      const result = await store.events.list({ ...page, ...(cursor ? { after: cursor } : {}), ...(conversationId ? { conversationId } : {}) });
+      return include ? { ...result, data: await Promise.all(result.data.map((event) => completeOf(store, event))) } : result;
     }
     // An invalid cursor answers 400 here, before the stream starts.
     if (cursor) await store.events.list({ after: cursor, limit: 1, ...(conversationId ? { conversationId } : {}) });
@@ -149,7 +164,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for await (const batch of store.events.follow({ after: cursor || undefined, conversationId, stop: stop.signal })) {
         for (const event of batch) {
           if (stop.signal.aborted) break;
-          await write(res, frameOf(event));
+          await write(res, frameOf(request.query.include ? await completeOf(store, event) : event));
         }
       }
     } catch (error) {

@@ -1,0 +1,247 @@
+import type { NewWebhookAttempt, WebhookEndpointRecord, WebhookProgress } from '../backends/backend.js';
+import { subscribes } from '../domain/webhook.js';
+import type { Store } from '../store/store.js';
+import { webhookOps, type PositionedEvent } from '../store/webhook-ops.js';
+import { eventData } from './event-payload.js';
+import { createPoster, postEvent, signer, type PostResult } from './webhook-post.js';
+
+export interface WebhookDelivererConfig {
+  /** The store (any tenant's view: endpoints of every tenant are delivered); its `allowPrivateWebhooks` applies. */
+  store: Store;
+  /** This instance's name in endpoint leases. */
+  owner: string;
+  /** An instance that stops renewing loses its endpoints after this long (another takes them over). Default 30 s. */
+  leaseMs?: number | undefined;
+  /** One attempt's time limit. Default 10 s. */
+  timeoutMs?: number | undefined;
+  /** The first retry's delay; each next one doubles, up to an hour, with ±25% jitter. Default 5 s. */
+  retryBaseMs?: number | undefined;
+  /** An endpoint failing for this long is disabled. Default 3 days. */
+  giveUpMs?: number | undefined;
+  /** How often the enabled endpoints are listed (new ones found). Default 1 s. */
+  scanMs?: number | undefined;
+  log?: ((message: string, error?: unknown) => void) | undefined;
+}
+
+/** Events read per batch, and the conversations of a batch delivered at once (each in its own order). */
+const BATCH = 200;
+const LANES = 16;
+const MAX_RETRY_MS = 3_600_000;
+/** A quiet endpoint still looks at the log this often (a wake-up may be lost between instances). */
+const IDLE_POLL_MS = 1_000;
+/** Delivery attempts kept: at most this many per endpoint, for at most this long. */
+const KEEP_ATTEMPTS = 10_000;
+const KEEP_MS = 7 * 86_400_000;
+
+type Signer = ReturnType<typeof signer> & { version: number };
+
+/**
+ * Outgoing webhooks: each enabled endpoint delivers the tenant's event log from its own cursor, signed as Standard
+ * Webhooks (`webhook-id` = the event id, stable across retries), by one instance of a fleet at a time (a lease).
+ * Events of one conversation go in log order; different conversations' go side by side. A failed attempt stops the
+ * endpoint's cursor at that event and retries it with backoff (events after it that were delivered are not sent
+ * again by this instance); after `giveUpMs` of failing the endpoint is disabled. The cursor moves only after the
+ * receiver answered 2xx: nothing is lost to a crash, and a batch cut short by one is sent again (at least once).
+ */
+export function createWebhookDeliverer(config: WebhookDelivererConfig) {
+  const log = config.log ?? (() => {});
+  const leaseMs = config.leaseMs ?? 30_000;
+  const retryBaseMs = config.retryBaseMs ?? 5_000;
+  const giveUpMs = config.giveUpMs ?? 3 * 86_400_000;
+  const scanMs = config.scanMs ?? 1_000;
+  const ops = webhookOps(config.store);
+  const poster = createPoster({ allowPrivate: ops.allowPrivate, timeoutMs: config.timeoutMs });
+  const workers = new Map<string, { stop: () => void; done: Promise<void> }>();
+  let running = false;
+  let scanner: NodeJS.Timeout | undefined;
+  let pruned = 0;
+
+  const signerOf = (tenant: string, endpoint: WebhookEndpointRecord): Signer => ({ version: endpoint.version, ...signer(ops.secrets(tenant, endpoint)) });
+
+  const backoff = (attempts: number) => Math.min(MAX_RETRY_MS, retryBaseMs * 2 ** Math.min(attempts - 1, 20)) * (0.75 + Math.random() * 0.5);
+
+  /** One endpoint, while this instance runs and the endpoint is enabled. */
+  function work(tenant: string, id: string): { stop: () => void; done: Promise<void> } {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const stop = () => {
+      stopped = true;
+      wake?.();
+    };
+    const pause = (ms: number, onChange = false) => new Promise<void>((resolve) => {
+      if (stopped) return resolve();
+      const unsubscribe = onChange ? ops.onChange(tenant, () => finish()) : undefined;
+      const timer = setTimeout(() => finish(), ms);
+      function finish() {
+        clearTimeout(timer);
+        unsubscribe?.();
+        wake = undefined;
+        resolve();
+      }
+      wake = finish;
+    });
+    const store = ops.tenant(tenant);
+    // Events of the current failing run delivered already (sent again only by another instance), and attempts per event.
+    const delivered = new Set<string>();
+    const tries = new Map<string, number>();
+    let endpoint: WebhookEndpointRecord | undefined;
+    let signer: Signer | undefined;
+    let renewAt = 0;
+
+    async function batch(current: WebhookEndpointRecord, page: PositionedEvent[]): Promise<void> {
+      if (!signer || signer.version !== current.version) signer = signerOf(tenant, current);
+      const wanted = page.filter((p) => subscribes(current.events, p.event.type) && !delivered.has(p.raw));
+      const lanes = new Map<string, PositionedEvent[]>();
+      for (const p of wanted) {
+        const key = p.event.conversationId ?? '';
+        const lane = lanes.get(key);
+        if (lane) lane.push(p);
+        else lanes.set(key, [p]);
+      }
+      const attempts: NewWebhookAttempt[] = [];
+      const failures: Array<{ index: number; p: PositionedEvent; result: PostResult }> = [];
+      const indexOf = new Map(page.map((p, i) => [p.raw, i]));
+      const head = wanted[0]?.raw;
+      const queue = [...lanes.values()];
+      const runLane = async () => {
+        for (let lane = queue.shift(); lane; lane = queue.shift()) {
+          for (const p of lane) {
+            const attempt = Math.max(tries.get(p.raw) ?? 0, p.raw === head ? current.attempts : 0) + 1;
+            const result = await postEvent(poster, current.url, signer!, { id: p.event.id, type: p.event.type, timestamp: p.event.createdAt, data: await eventData(store, p.event) }, ops.clock());
+            attempts.push({ eventId: p.event.id, eventType: p.event.type, attempt, ok: result.ok, httpStatus: result.status, latencyMs: result.latencyMs, error: result.error, at: ops.clock() });
+            if (!result.ok) {
+              tries.set(p.raw, attempt);
+              failures.push({ index: indexOf.get(p.raw)!, p, result });
+              break; // the rest of this conversation waits behind it
+            }
+            delivered.add(p.raw);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(LANES, lanes.size) }, runLane));
+      const now = ops.clock();
+      let state: WebhookProgress;
+      if (!failures.length) {
+        state = { deliveredTo: page.at(-1)!.raw, attempts: 0, failingSince: null, nextAttemptAt: 0, lastError: null, lastSuccessAt: attempts.length ? now : current.lastSuccessAt };
+      } else {
+        const first = failures.reduce((a, b) => (b.index < a.index ? b : a));
+        const failingSince = current.failingSince ?? now;
+        const count = current.attempts + 1;
+        const lastError = { eventId: first.p.event.id, httpStatus: first.result.status, error: first.result.error, at: new Date(now).toISOString() };
+        state = {
+          deliveredTo: first.index > 0 ? page[first.index - 1]!.raw : current.deliveredTo,
+          attempts: count, failingSince, nextAttemptAt: Math.round(now + backoff(count)), lastError,
+          lastSuccessAt: attempts.some((a) => a.ok) ? now : current.lastSuccessAt,
+          ...(now - failingSince >= giveUpMs ? { disable: `failing for ${Math.round((now - failingSince) / 3_600_000)} h, its retries ran out (last: ${first.result.error})` } : {}),
+        };
+        if (state.disable) log(`webhook ${id} disabled: ${state.disable}`);
+      }
+      const kept = await ops.progress(tenant, current, config.owner, state, attempts);
+      if (!kept) {
+        endpoint = undefined; // the lease was lost, or the endpoint changed: read it again
+        return;
+      }
+      endpoint = { ...current, ...state, enabled: state.disable === undefined, disabledReason: state.disable ?? null };
+      if (!failures.length) {
+        delivered.clear();
+        tries.clear();
+      } else {
+        // Passed on the cursor: no longer needed to skip.
+        for (const p of page.slice(0, failures.reduce((a, b) => Math.min(a, b.index), page.length))) {
+          delivered.delete(p.raw);
+          tries.delete(p.raw);
+        }
+      }
+    }
+
+    const done = (async () => {
+      while (running && !stopped) {
+        try {
+          const now = ops.clock();
+          if (!endpoint || now >= renewAt) {
+            const claimed = await ops.claim(tenant, id, config.owner, leaseMs);
+            if (!claimed) {
+              endpoint = undefined;
+              await pause(Math.max(100, leaseMs / 3)); // another instance has it (or it is disabled: the scan ends this worker)
+              continue;
+            }
+            if (endpoint?.version !== claimed.version) {
+              delivered.clear();
+              tries.clear();
+            }
+            endpoint = claimed;
+            renewAt = now + leaseMs / 3;
+          }
+          if (!endpoint.enabled) return;
+          if (endpoint.attempts > 0 && endpoint.nextAttemptAt > now) {
+            await pause(Math.min(endpoint.nextAttemptAt - now, renewAt - now));
+            continue;
+          }
+          const page = await ops.events(tenant, endpoint.deliveredTo, BATCH);
+          if (!page.length) {
+            await pause(Math.min(IDLE_POLL_MS, Math.max(0, renewAt - now)), true);
+            continue;
+          }
+          // Settings read again before each batch: a change (a rotated secret, a new URL, a replay) applies to the
+          // next delivery, not to the next renewal of the lease.
+          const fresh = await ops.get(tenant, id);
+          if (!fresh?.enabled || fresh.owner !== config.owner) {
+            endpoint = undefined;
+            continue;
+          }
+          if (fresh.version !== endpoint.version) {
+            delivered.clear();
+            tries.clear();
+            endpoint = fresh;
+            continue; // from its cursor as it is now
+          }
+          await batch(endpoint, page);
+        } catch (error) {
+          log(`webhook ${id}: delivery interrupted, trying again`, error);
+          endpoint = undefined;
+          await pause(1_000);
+        }
+      }
+    })().finally(() => {
+      workers.delete(`${tenant}/${id}`);
+      return ops.release(tenant, id, config.owner).catch(() => {});
+    });
+    return { stop, done };
+  }
+
+  async function scan(): Promise<void> {
+    try {
+      const enabled = await ops.enabled();
+      const keys = new Set(enabled.map((e) => `${e.tenant}/${e.id}`));
+      for (const e of enabled) if (!workers.has(`${e.tenant}/${e.id}`)) workers.set(`${e.tenant}/${e.id}`, work(e.tenant, e.id));
+      for (const [key, worker] of workers) if (!keys.has(key)) worker.stop();
+      if (ops.clock() - pruned > 3_600_000) {
+        pruned = ops.clock();
+        await ops.prune(KEEP_MS, KEEP_ATTEMPTS);
+      }
+    } catch (error) {
+      log('webhooks: could not list endpoints', error);
+    }
+  }
+
+  return {
+    start(): void {
+      if (running) return;
+      running = true;
+      void scan();
+      scanner = setInterval(() => void scan(), scanMs);
+      scanner.unref();
+    },
+    /** Stops after the attempts in flight; gives the leases up so that another instance goes on at once. */
+    async stop(): Promise<void> {
+      running = false;
+      clearInterval(scanner);
+      const all = [...workers.values()];
+      for (const worker of all) worker.stop();
+      await Promise.allSettled(all.map((w) => w.done));
+      poster.close();
+    },
+  };
+}
+
+export type WebhookDeliverer = ReturnType<typeof createWebhookDeliverer>;
