@@ -5,6 +5,7 @@ import type { ChannelTrafficRepository, MessageError, OutboxRepository } from '.
 import type { ImportReport } from './sql/portable-import.js';
 import type { BudgetRepository, SummaryRepository, TurnRepository, UsageRepository } from './agent-repositories.js';
 import type { WebhookRepository } from './webhook-repositories.js';
+import type { AlertRepository } from './alert-repositories.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -23,6 +24,7 @@ import type {
 } from './backend-inputs.js';
 
 export type { BudgetRecord, BudgetRepository, SummaryRecord, SummaryRepository, TurnOutcome, TurnRecord, TurnRepository, TurnStart, TurnState, UsageRepository, UsageTotals } from './agent-repositories.js';
+export type { AlertRecord, AlertRepository, AlertSettingsRecord, NewAlert } from './alert-repositories.js';
 export type { NewWebhookAttempt, SealedWebhookSecret, WebhookAttemptRecord, WebhookEndpointRecord, WebhookProgress, WebhookRepository } from './webhook-repositories.js';
 export type { ChannelTrafficRepository, ClaimedEntry, MessageError, OutboxEntry, OutboxRepository, TrafficDelta, TrafficError, TrafficRecord } from './channel-repositories.js';
 
@@ -57,6 +59,7 @@ export interface Backend {
   readonly budgets: BudgetRepository;
   readonly summaries: SummaryRepository;
   readonly webhooks: WebhookRepository;
+  readonly alerts: AlertRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }

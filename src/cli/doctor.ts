@@ -1,3 +1,4 @@
+import { problemsOf } from '../alerts/self-check.js';
 import { connectRedis } from '../cache/redis/redis-client.js';
 import { isColloquyError } from '../domain/errors.js';
 import { openStore } from '../store/open-store.js';
@@ -44,11 +45,7 @@ export async function doctor(url: string, options: DoctorOptions = {}): Promise<
       name: 'merges', ok: true,
       detail: d.merges.count ? `${d.merges.count} contact(s) merged into another that shared a handle (last ${d.merges.lastAt}); their ids still find the survivor` : 'no contact merged',
     });
-    const problems = [
-      d.seqMismatches.length && `${d.seqMismatches.length} conversation(s) whose messages are not seq 1..lastSeq (first: ${d.seqMismatches[0]!.conversationId})`,
-      d.duplicateExternalIds.length && `${d.duplicateExternalIds.length} external id(s) stored more than once`,
-      d.doubleOpen && `${d.doubleOpen} contact/channel pair(s) with more than one open conversation`,
-    ].filter(Boolean) as string[];
+    const problems = problemsOf({ ...d, warnings: [] }); // warnings: their own check below
     checks.push({
       name: 'integrity',
       ok: problems.length === 0,

@@ -56,6 +56,7 @@ program
   .addOption(new Option('--webhook-lease <ms>', 'an outgoing webhook endpoint delivered by an instance that stops renewing its lease (it died) is taken over after this long').env('COLLOQUY_WEBHOOK_LEASE').default('30000'))
   .addOption(new Option('--webhook-timeout <ms>', 'one outgoing webhook attempt: no complete 2xx answer within this is a failure, retried').env('COLLOQUY_WEBHOOK_TIMEOUT').default('10000'))
   .addOption(new Option('--no-webhooks', 'do not deliver outgoing webhooks from this instance (other instances, or none, do)'))
+  .addOption(new Option('--alert-interval <ms>', 'how often alert conditions (channels, outbox, webhooks, budgets, ingest errors, database, Redis) are evaluated').env('COLLOQUY_ALERT_INTERVAL').default('30000'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
     const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
@@ -82,6 +83,11 @@ program
         timeoutMs: count(options.agentTimeout, '--agent-timeout', 100), leaseMs: count(options.agentLease, '--agent-lease', 1_000),
         autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
+      alerts: {
+        intervalMs: count(options.alertInterval, '--alert-interval', 100),
+        smtpUrl: process.env.COLLOQUY_SMTP_URL || undefined, smtpFrom: process.env.COLLOQUY_SMTP_FROM || undefined,
+        adminEmails: list(process.env.COLLOQUY_ALERT_EMAILS) ?? [],
+      },
       webhooks: {
         deliver: options.webhooks !== false, leaseMs: count(options.webhookLease, '--webhook-lease', 1_000), timeoutMs: count(options.webhookTimeout, '--webhook-timeout', 100),
         allowPrivate: flagFromEnv('COLLOQUY_WEBHOOKS_ALLOW_PRIVATE'),
@@ -99,7 +105,7 @@ interface ServeFlags {
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
   agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
-  webhookLease: string; webhookTimeout: string; webhooks?: boolean;
+  webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string;
 }
 
 program

@@ -17,6 +17,8 @@ import { createHealthMonitor } from '../channels/channel-health.js';
 import { createOutboxSender } from '../channels/outbox-sender.js';
 import { createTelegramUpdates } from '../channels/telegram/telegram-updates.js';
 import { createWebhookDeliverer } from '../webhooks/webhook-deliverer.js';
+import { createAlertMonitor } from '../alerts/alert-monitor.js';
+import { createMailer } from '../alerts/mailer.js';
 
 export interface ServeOptions {
   db: string;
@@ -45,6 +47,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits> | undefined;
   /** Chat turns and automatic replies: the turn timeout, the turn lease, whether this instance answers channels, the price table file. */
   agents?: { timeoutMs?: number; leaseMs?: number; autoReply?: boolean; pricesFile?: string | undefined } | undefined;
+  /** Alerts: how often they are evaluated, the SMTP server they are e-mailed through, the admin's addresses. */
+  alerts?: { intervalMs?: number; smtpUrl?: string | undefined; smtpFrom?: string | undefined; adminEmails?: string[] } | undefined;
   /** Outgoing webhooks: whether this instance delivers them, its lease, one attempt's timeout, private targets allowed. */
   webhooks?: { deliver?: boolean; leaseMs?: number; timeoutMs?: number; allowPrivate?: boolean } | undefined;
   /** The outbox sender, channel health and Telegram updates this instance runs. */
@@ -140,6 +144,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const sender = options.channels?.send === false ? undefined
     : createOutboxSender({ channels, leaseMs: options.channels?.leaseMs, timeoutMs: options.channels?.sendTimeoutMs, log });
   const telegram = createTelegramUpdates({ channels, log });
+  const mailer = options.alerts?.smtpUrl ? createMailer(options.alerts.smtpUrl, options.alerts.smtpFrom) : undefined;
+  const alerts = createAlertMonitor({ store, health, mailer, adminEmails: options.alerts?.adminEmails, intervalMs: options.alerts?.intervalMs, log });
   const webhooks = options.webhooks?.deliver === false ? undefined
     : createWebhookDeliverer({ store, owner, leaseMs: options.webhooks?.leaseMs, timeoutMs: options.webhooks?.timeoutMs, log });
   let stopping = false;
@@ -150,7 +156,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
-    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop()]);
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop(), alerts.stop()]);
+    mailer?.close();
     await channels.close();
     await store.close();
     limiter?.disconnect();
@@ -163,6 +170,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   sender?.start();
   autoReplies?.start();
   webhooks?.start();
+  alerts.start();
   telegram.start();
   health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');

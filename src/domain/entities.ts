@@ -36,7 +36,7 @@ export const MessageSenderSchema = StringEnum(['agent', 'human']);
 export const EventTypeSchema = StringEnum([
   'message.created', 'message.status', 'conversation.created', 'conversation.updated', 'conversation.deleted',
   'state.updated', 'contact.erased', 'contact.merged', 'message.edited', 'channel.health',
-  'agent.error', 'agent.refused', 'usage.recorded', 'budget.economy', 'budget.exceeded',
+  'agent.error', 'agent.refused', 'usage.recorded', 'budget.economy', 'budget.exceeded', 'alert.raised', 'alert.resolved',
 ]);
 export type ChannelKind = Static<typeof ChannelKindSchema>;
 export type ConversationStatus = Static<typeof ConversationStatusSchema>;

@@ -37,6 +37,8 @@ import { createChatTurns, type ChatTurns } from '../agents/chat-turn.js';
 import { agentChatRoutes } from './routes/agent-chat.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
+import { alertRoutes } from './routes/alerts.js';
+import { AlertSchema } from '../domain/alert.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -203,7 +205,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
 
   await registerDocs(app, [
     E.ContactSchema, E.ChannelSchema, E.ConversationSchema, E.MessageSchema, E.ConversationStateSchema, AgentView, E.StoreEventSchema,
-    E.AppendResultSchema, E.IngestResultSchema, WebhookEndpointSchema, WebhookDeliverySchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
+    E.AppendResultSchema, E.IngestResultSchema, WebhookEndpointSchema, WebhookDeliverySchema, AlertSchema, E.ContactExportSchema, E.ApiKeySchema, E.AuditEntrySchema, ErrorSchema,
   ]);
 
   if (config.corsOrigins?.length) {
@@ -278,6 +280,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(usageRoutes, { providers });
     await v1.register(eventRoutes);
     await v1.register(webhookEndpointRoutes, { store: config.store });
+    await v1.register(alertRoutes);
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });

@@ -13,6 +13,7 @@ import { stateOf, type StateApi } from './state.js';
 import { usageOf, type UsageApi } from './usage.js';
 import { budgetsOf, type BudgetsApi } from './budgets.js';
 import { webhooksOf, type WebhooksApi } from './webhooks.js';
+import { alertsOf, type AlertsApi } from './alerts.js';
 import { validate } from '../domain/validate.js';
 import Type from 'typebox';
 import { contextWindow, type ContextWindow } from '../context/context-window.js';
@@ -43,6 +44,8 @@ export interface Store extends OperationsApi {
   readonly budgets: BudgetsApi;
   /** Outgoing webhook endpoints: signed deliveries of the event log (made by `colloquy serve`). */
   readonly webhooks: WebhooksApi;
+  /** Alerts raised and resolved by `colloquy serve` (its rules per tenant), and where they are e-mailed. */
+  readonly alerts: AlertsApi;
   /**
    * The context window of a conversation for its next model call: the newest messages that fit `maxTokens` with the
    * agent's instructions, working memory and the stored summary, as AI SDK `ModelMessage`s. Throws `not_found`.
@@ -56,7 +59,7 @@ export interface Store extends OperationsApi {
   close(): Promise<void>;
 }
 
-export type { BudgetsApi, UsageApi, WebhooksApi };
+export type { AlertsApi, BudgetsApi, UsageApi, WebhooksApi };
 export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
@@ -82,6 +85,7 @@ export function createStore(context: StoreContext, tenant: string, actor?: strin
     usage: usageOf(s),
     budgets: budgetsOf(s),
     webhooks: webhooksOf(s),
+    alerts: alertsOf(s),
     ...operationsOf(s),
     context: (conversationId: string, options: ContextOptions) => contextWindow(s, conversationId, options),
     tenant: (other: string) => createStore(context, other, actor),

@@ -33,6 +33,11 @@ export async function eventData(store: Store, event: Pick<StoreEvent, 'type' | '
       const channel = await store.channels.get(String(data.channelId));
       return channel ? json(channel) : gone(data.channelId);
     }
+    case 'alert.raised':
+    case 'alert.resolved': {
+      const alert = await store.alerts.get(String(data.alertId));
+      return alert ? json(alert) : gone(data.alertId);
+    }
     default:
       return data;
   }

@@ -15,6 +15,7 @@ import { stateCases } from './store/state.js';
 import { tenantsCases } from './store/tenants.js';
 import { turnsCases } from './store/turns.js';
 import { webhooksCases } from './store/webhooks.js';
+import { alertsCases } from './store/alerts.js';
 
 /**
  * The store's behaviour, specified once: one file of cases per entity under `store/`. Every backend runs this
@@ -31,7 +32,7 @@ export interface ConformanceTarget {
 
 export { expectError } from './store/harness.js';
 
-const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, webhooksCases, eventsCases, tenantsCases, errorsCases];
+const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, webhooksCases, alertsCases, eventsCases, tenantsCases, errorsCases];
 
 export function storeConformance(name: string, makeTarget: () => Promise<ConformanceTarget | undefined>): void {
   describe(`store conformance: ${name}`, async () => {

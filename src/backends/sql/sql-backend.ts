@@ -16,6 +16,7 @@ import { outboxRepository } from './outbox.js';
 import { turnRepository } from './agent-turns.js';
 import { budgetRepository, summaryRepository } from './budgets.js';
 import { webhookRepository } from './webhooks.js';
+import { alertRepository } from './alerts.js';
 import { usageRepository } from './usage.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
@@ -133,6 +134,7 @@ export function createSqlBackend(engine: Engine): Backend {
     budgets: guard(budgetRepository(sql), translate),
     summaries: guard(summaryRepository(sql), translate),
     webhooks: guard(webhookRepository(sql), translate),
+    alerts: guard(alertRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });
