@@ -6,6 +6,8 @@ import type { ImportReport } from './sql/portable-import.js';
 import type { BudgetRepository, SummaryRepository, TurnRepository, UsageRepository } from './agent-repositories.js';
 import type { WebhookRepository } from './webhook-repositories.js';
 import type { AlertRepository } from './alert-repositories.js';
+import type { TrashRepository } from './trash-repository.js';
+import type { ReportRepository } from './report-repositories.js';
 import type {
   AgentPatch,
   ChannelPatch,
@@ -24,6 +26,8 @@ import type {
 } from './backend-inputs.js';
 
 export type { BudgetRecord, BudgetRepository, SummaryRecord, SummaryRepository, TurnOutcome, TurnRecord, TurnRepository, TurnStart, TurnState, UsageRepository, UsageTotals } from './agent-repositories.js';
+export type { ConversationTimeline, ReportRepository } from './report-repositories.js';
+export type { RestoreResult, TrashRecord, TrashRepository } from './trash-repository.js';
 export type { AlertRecord, AlertRepository, AlertSettingsRecord, NewAlert } from './alert-repositories.js';
 export type { NewWebhookAttempt, SealedWebhookSecret, WebhookAttemptRecord, WebhookEndpointRecord, WebhookProgress, WebhookRepository } from './webhook-repositories.js';
 export type { ChannelTrafficRepository, ClaimedEntry, MessageError, OutboxEntry, OutboxRepository, TrafficDelta, TrafficError, TrafficRecord } from './channel-repositories.js';
@@ -60,6 +64,8 @@ export interface Backend {
   readonly summaries: SummaryRepository;
   readonly webhooks: WebhookRepository;
   readonly alerts: AlertRepository;
+  readonly trash: TrashRepository;
+  readonly reports: ReportRepository;
   readonly events: EventRepository;
   readonly admin: AdminRepository;
 }
@@ -124,9 +130,10 @@ export interface ConversationRepository {
   /**
    * Deletes one conversation, or all of a contact's, with their messages, state and events; writes a
    * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched) and the ids of
-   * the conversations that lost their `previousConversationId` link to one of them.
+   * the conversations that lost their `previousConversationId` link to one of them. With `trash`, one conversation
+   * is first copied into the trash until `purgeAt`; without, it is erased, and a contact's trash with its conversations.
    */
-  delete(tenant: string, which: { id: string } | { contactId: string }, now: number): Promise<{ deleted: string[]; unlinked: string[] }>;
+  delete(tenant: string, which: { id: string } | { contactId: string }, now: number, trash?: { purgeAt: number }): Promise<{ deleted: string[]; unlinked: string[] }>;
 }
 
 export interface MessageRepository {

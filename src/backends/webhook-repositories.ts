@@ -20,8 +20,10 @@ export interface WebhookEndpointRecord {
   enabled: boolean;
   /** Newest first. */
   secrets: SealedWebhookSecret[];
-  /** Changes with every setting, secret or rewind: progress written against an older version is refused. */
+  /** Changes with every setting, secret or rewind. */
   version: number;
+  /** Changes only when a caller moves the cursor (a rewind, enabling again): progress of an older generation is refused. */
+  generation: number;
   /** The event position (the backend's form) delivered up to; null: the log's start. */
   deliveredTo: string | null;
   owner: string | null;
@@ -79,8 +81,9 @@ export interface WebhookRepository {
    * failing run and the reason it was disabled: it is tried again at once, from where it stopped.
    */
   update(tenant: string, id: string, patch: { url?: string | undefined; events?: string[] | undefined; description?: string | null | undefined; enabled?: boolean | undefined }, now: number): Promise<WebhookEndpointRecord | undefined>;
-  setSecrets(tenant: string, id: string, secrets: SealedWebhookSecret[], now: number): Promise<WebhookEndpointRecord | undefined>;
-  /** Moves the cursor to `deliveredTo` and clears the failing run; undefined when there is no such endpoint. */
+  /** Replaces the secrets if the endpoint is still at `version` (a rotation read them there); undefined otherwise. */
+  setSecrets(tenant: string, id: string, secrets: SealedWebhookSecret[], version: number, now: number): Promise<WebhookEndpointRecord | undefined>;
+  /** Moves the cursor to `deliveredTo` (a new generation) and clears the failing run; undefined when there is no such endpoint. */
   rewind(tenant: string, id: string, deliveredTo: string | null, now: number): Promise<WebhookEndpointRecord | undefined>;
   /** Deletes the endpoint and its attempts; false when there was none. */
   delete(tenant: string, id: string): Promise<boolean>;
@@ -94,10 +97,10 @@ export interface WebhookRepository {
   /** Gives the lease up (a stopping instance), if `owner` holds it. */
   release(tenant: string, id: string, owner: string): Promise<void>;
   /**
-   * Writes the deliverer's progress and the attempts behind it in one transaction, if `owner` holds the lease and
-   * the endpoint is still at `version`; false (nothing written) otherwise.
+   * Writes the deliverer's progress, if `owner` holds the lease and the cursor is still of `generation` (false
+   * otherwise), and, in the same transaction, the attempts behind it whatever the answer: they were made.
    */
-  progress(tenant: string, id: string, owner: string, version: number, state: WebhookProgress, attempts: NewWebhookAttempt[], now: number): Promise<boolean>;
+  progress(tenant: string, id: string, owner: string, generation: number, state: WebhookProgress, attempts: NewWebhookAttempt[], now: number): Promise<boolean>;
   /** Records attempts made beside the cursor (a test event). */
   record(tenant: string, id: string, attempts: NewWebhookAttempt[]): Promise<void>;
   /** Newest first, before the attempt id `before`. */

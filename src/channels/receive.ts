@@ -29,6 +29,7 @@ export async function receive(store: Store, ops: ChannelOps, traffic: TrafficRec
         content: m.content, parts: m.parts ?? undefined, timestamp: m.timestamp, ...(m.metadata ? { metadata: m.metadata } : {}),
       } as Parameters<Store['ingest']>[0]);
       traffic.count(channelId, result.duplicate ? 'duplicates' : 'stored');
+      traffic.conversation(channelId, result);
       if (result.duplicate) report.duplicates++;
       else report.stored++;
       traffic.inbound(channelId, now);

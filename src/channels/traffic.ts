@@ -2,7 +2,7 @@ import type { TrafficDelta, TrafficError } from '../backends/backend.js';
 import type { ChannelOps } from '../store/channel-ops.js';
 
 /** Counter names kept per channel (`health.counters`). */
-export const COUNTERS = ['received', 'stored', 'duplicates', 'rejected', 'invalid', 'errors', 'statuses', 'unknownStatuses', 'edits', 'sent', 'sendFailed', 'sendRetried'] as const;
+export const COUNTERS = ['received', 'stored', 'duplicates', 'rejected', 'invalid', 'errors', 'statuses', 'unknownStatuses', 'edits', 'sent', 'sendFailed', 'sendRetried', 'conversationsCreated', 'conversationsReopened'] as const;
 export type Counter = (typeof COUNTERS)[number];
 
 const empty = (): TrafficDelta => ({ counts: {}, sendErrors: {}, recentErrors: [], lastInboundAt: null, lastOutboundAt: null });
@@ -44,6 +44,12 @@ export function createTrafficRecorder(ops: ChannelOps, options: { flushMs?: numb
     count(channelId: string, counter: Counter, n = 1) {
       const delta = of(channelId);
       delta.counts[counter] = (delta.counts[counter] ?? 0) + n;
+    },
+    /** A stored inbound message's effect on its conversation: started or reopened one (the daily report's figures). */
+    conversation(channelId: string, result: { created: boolean; reopened: boolean; duplicate: boolean }) {
+      if (result.duplicate) return;
+      if (result.created) this.count(channelId, 'conversationsCreated');
+      if (result.reopened) this.count(channelId, 'conversationsReopened');
     },
     inbound(channelId: string, at: number) {
       const delta = of(channelId);

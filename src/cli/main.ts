@@ -56,6 +56,9 @@ program
   .addOption(new Option('--webhook-lease <ms>', 'an outgoing webhook endpoint delivered by an instance that stops renewing its lease (it died) is taken over after this long').env('COLLOQUY_WEBHOOK_LEASE').default('30000'))
   .addOption(new Option('--webhook-timeout <ms>', 'one outgoing webhook attempt: no complete 2xx answer within this is a failure, retried').env('COLLOQUY_WEBHOOK_TIMEOUT').default('10000'))
   .addOption(new Option('--no-webhooks', 'do not deliver outgoing webhooks from this instance (other instances, or none, do)'))
+  .addOption(new Option('--trash-days <days>', 'a conversation deleted through the API stays this many days in the trash, restorable, before it is erased; 0: deleting erases at once').env('COLLOQUY_TRASH_DAYS').default('7'))
+  .addOption(new Option('--report-hour <hour>', 'the local hour (0–23) from which yesterday\'s daily report is made, stored and e-mailed').env('COLLOQUY_REPORT_HOUR').default('7'))
+  .addOption(new Option('--report-tz <timezone>', 'whose days the daily reports count (an IANA zone: America/Sao_Paulo)').env('COLLOQUY_REPORT_TZ').default('UTC'))
   .addOption(new Option('--alert-interval <ms>', 'how often alert conditions (channels, outbox, webhooks, budgets, ingest errors, database, Redis) are evaluated').env('COLLOQUY_ALERT_INTERVAL').default('30000'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
@@ -83,6 +86,8 @@ program
         timeoutMs: count(options.agentTimeout, '--agent-timeout', 100), leaseMs: count(options.agentLease, '--agent-lease', 1_000),
         autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
+      trashDays: count(options.trashDays, '--trash-days', 0),
+      reports: { hour: count(options.reportHour, '--report-hour', 0), timezone: options.reportTz },
       alerts: {
         intervalMs: count(options.alertInterval, '--alert-interval', 100),
         smtpUrl: process.env.COLLOQUY_SMTP_URL || undefined, smtpFrom: process.env.COLLOQUY_SMTP_FROM || undefined,
@@ -105,7 +110,7 @@ interface ServeFlags {
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
   agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
-  webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string;
+  webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string; trashDays: string; reportHour: string; reportTz: string;
 }
 
 program

@@ -19,6 +19,9 @@ import { createTelegramUpdates } from '../channels/telegram/telegram-updates.js'
 import { createWebhookDeliverer } from '../webhooks/webhook-deliverer.js';
 import { createAlertMonitor } from '../alerts/alert-monitor.js';
 import { createMailer } from '../alerts/mailer.js';
+import { purgeExpiredTrash } from '../store/trash.js';
+import { createReportScheduler } from '../reports/report-scheduler.js';
+import { assertTimezone } from '../domain/budget.js';
 
 export interface ServeOptions {
   db: string;
@@ -47,6 +50,10 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits> | undefined;
   /** Chat turns and automatic replies: the turn timeout, the turn lease, whether this instance answers channels, the price table file. */
   agents?: { timeoutMs?: number; leaseMs?: number; autoReply?: boolean; pricesFile?: string | undefined } | undefined;
+  /** Daily reports: the local hour they are made from (default 7) and their timezone (default UTC). */
+  reports?: { hour?: number; timezone?: string } | undefined;
+  /** Days a deleted conversation stays in the trash (0: deleting erases). Default 7. */
+  trashDays?: number | undefined;
   /** Alerts: how often they are evaluated, the SMTP server they are e-mailed through, the admin's addresses. */
   alerts?: { intervalMs?: number; smtpUrl?: string | undefined; smtpFrom?: string | undefined; adminEmails?: string[] } | undefined;
   /** Outgoing webhooks: whether this instance delivers them, its lease, one attempt's timeout, private targets allowed. */
@@ -80,12 +87,16 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw new ColloquyError('invalid_argument', `Invalid cache TTL "${options.cacheTtlSeconds}": a number of seconds, at least 1.`);
   }
   for (const origin of options.corsOrigins ?? []) checkOrigin(origin);
+  const reportHour = options.reports?.hour ?? 7;
+  const reportTimezone = options.reports?.timezone ?? 'UTC';
+  if (!(Number.isInteger(reportHour) && reportHour >= 0 && reportHour <= 23)) throw new ColloquyError('invalid_argument', `Invalid report hour "${reportHour}": 0–23.`);
+  assertTimezone(reportTimezone);
   let degraded: ((message: string, error?: unknown) => void) | undefined;
   const prices = options.agents?.pricesFile ? readPrices(options.agents.pricesFile) : undefined;
   const store = await openStore({
     prices,
     url: options.db, redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: options.cacheTtlSeconds,
-    secretKey: options.secretKey, allowPrivateWebhooks: options.webhooks?.allowPrivate ?? false,
+    secretKey: options.secretKey, allowPrivateWebhooks: options.webhooks?.allowPrivate ?? false, trashDays: options.trashDays,
     // Until the app's logger exists (warnings while opening), to stderr.
     log: (message, error) => (degraded ? degraded(message, error) : process.stderr.write(`colloquy: ${message}\n`)),
   });
@@ -132,7 +143,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const turns = createChatTurns({ providers, timeoutMs: options.agents?.timeoutMs ?? 120_000, owner, leaseMs });
   const autoReplies = options.agents?.autoReply === false ? undefined : createAutoReplies({ store, turns, owner, leaseMs, log });
   const app = await buildApp({
-    channels, health, providers, chatTurns: turns,
+    channels, health, providers, chatTurns: turns, reportTimezone,
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
     forceOpen: options.open ?? false, allowedHosts: options.allowedHosts, trustProxy: options.trustProxy, metricsPublic: options.metricsPublic ?? false,
@@ -145,6 +156,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     : createOutboxSender({ channels, leaseMs: options.channels?.leaseMs, timeoutMs: options.channels?.sendTimeoutMs, log });
   const telegram = createTelegramUpdates({ channels, log });
   const mailer = options.alerts?.smtpUrl ? createMailer(options.alerts.smtpUrl, options.alerts.smtpFrom) : undefined;
+  const reports = createReportScheduler({ store, owner, hour: reportHour, timezone: reportTimezone, mailer, log });
   const alerts = createAlertMonitor({ store, health, mailer, adminEmails: options.alerts?.adminEmails, intervalMs: options.alerts?.intervalMs, log });
   const webhooks = options.webhooks?.deliver === false ? undefined
     : createWebhookDeliverer({ store, owner, leaseMs: options.webhooks?.leaseMs, timeoutMs: options.webhooks?.timeoutMs, log });
@@ -156,7 +168,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
-    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop(), alerts.stop()]);
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop(), alerts.stop(), reports.stop()]);
     mailer?.close();
     await channels.close();
     await store.close();
@@ -171,6 +183,12 @@ export async function serve(options: ServeOptions): Promise<void> {
   autoReplies?.start();
   webhooks?.start();
   alerts.start();
+  reports.start();
+  // The trash whose retention ended, erased: at start and every hour (every instance; the delete is idempotent).
+  const sweep = () => void purgeExpiredTrash(store).catch((error) => log('the trash could not be swept', error));
+  sweep();
+  const sweeper = setInterval(sweep, 3_600_000);
+  sweeper.unref();
   telegram.start();
   health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');

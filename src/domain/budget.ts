@@ -59,7 +59,7 @@ const starts = new Map<string, number>();
  * 15 h of its UTC midnight (every offset is within ±14 h). A search rather than arithmetic on offsets, so that a day
  * that starts at 01:00 (daylight saving begins at midnight: Santiago, Havana, Beirut) starts when it does.
  */
-function dayStart(day: string, timezone: string): number {
+export function dayStart(day: string, timezone: string): number {
   const key = `${timezone} ${day}`;
   const known = starts.get(key);
   if (known !== undefined) return known;

@@ -37,6 +37,7 @@ export const EventTypeSchema = StringEnum([
   'message.created', 'message.status', 'conversation.created', 'conversation.updated', 'conversation.deleted',
   'state.updated', 'contact.erased', 'contact.merged', 'message.edited', 'channel.health',
   'agent.error', 'agent.refused', 'usage.recorded', 'budget.economy', 'budget.exceeded', 'alert.raised', 'alert.resolved',
+  'conversation.restored', 'report.daily',
 ]);
 export type ChannelKind = Static<typeof ChannelKindSchema>;
 export type ConversationStatus = Static<typeof ConversationStatusSchema>;

@@ -38,6 +38,8 @@ import { agentChatRoutes } from './routes/agent-chat.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { alertRoutes } from './routes/alerts.js';
+import { trashRoutes } from './routes/trash.js';
+import { reportRoutes } from './routes/reports.js';
 import { AlertSchema } from '../domain/alert.js';
 
 export interface AppConfig {
@@ -80,6 +82,8 @@ export interface AppConfig {
   readonly providers?: Providers | undefined;
   /** How long a chat turn may take, waiting for an earlier turn of its conversation included. Default 120000 (`COLLOQUY_AGENT_TIMEOUT_MS`). */
   readonly agentTimeoutMs?: number | undefined;
+  /** Whose days `GET /v1/reports/daily` counts (COLLOQUY_REPORT_TZ). Default UTC. */
+  readonly reportTimezone?: string | undefined;
   /** The chat turns runner (`colloquy serve` shares it with channel auto-replies); default: one of the app's own. */
   readonly chatTurns?: ChatTurns | undefined;
 }
@@ -281,6 +285,8 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(eventRoutes);
     await v1.register(webhookEndpointRoutes, { store: config.store });
     await v1.register(alertRoutes);
+    await v1.register(trashRoutes);
+    await v1.register(reportRoutes, { timezone: config.reportTimezone ?? 'UTC' });
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });

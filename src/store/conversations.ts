@@ -22,8 +22,11 @@ export interface ConversationsApi {
   list(options?: ConversationListOptions): Promise<Page<Conversation>>;
   /** Close, reopen, retitle, assign an agent. With `expectedVersion`, a stale version throws `version_mismatch`. Throws `not_found`. */
   update(id: string, patch: ConversationUpdate): Promise<Conversation>;
-  /** Erases the conversation with its messages and state. False if missing. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Moves the conversation with its messages and state to the trash (restorable for the store's `trashDays`, default 7;
+   * hidden from every read meanwhile), or with `purge: true` (or `trashDays: 0`) erases it at once. False if missing.
+   */
+  delete(id: string, options?: { purge?: boolean }): Promise<boolean>;
   /** Erases all of a contact's conversations (the contact stays); returns their ids. Throws `not_found` for an unknown contact. */
   deleteByContact(contactId: string): Promise<string[]>;
 }
@@ -80,8 +83,10 @@ export function conversationsOf(s: Scope): ConversationsApi {
       await s.settle(() => [write(result)]);
       return s.changed(result);
     },
-    async delete(id) {
-      const { deleted, unlinked } = await backend.conversations.delete(t, { id: s.id(id, 'conversation') }, s.clock());
+    async delete(id, options = {}) {
+      const now = s.clock();
+      const trash = options.purge === true || s.trashDays === 0 ? undefined : { purgeAt: now + s.trashDays * 86_400_000 };
+      const { deleted, unlinked } = await backend.conversations.delete(t, { id: s.id(id, 'conversation') }, now, trash);
       await s.settle(() => [erased(t, deleted), touched(t, unlinked)]);
       return s.changed(deleted).length > 0;
     },

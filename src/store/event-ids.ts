@@ -49,7 +49,12 @@ export function eventIdCodec(secret: () => Promise<Buffer>, dialect: 'sqlite' | 
         return cipher.update(block).toString('base64url');
       },
       decode(id) {
-        if (LEGACY.test(id) && (dialect === 'postgres') === id.includes('-')) return id;
+        if (LEGACY.test(id) && (dialect === 'postgres') === id.includes('-')) {
+          // Only positions an id can stand for: anything larger is no event of ours, and could not be encoded back.
+          const [tx, seq] = dialect === 'postgres' ? id.split('-') : ['0', id];
+          if (BigInt(tx!) >= MAX_TX || BigInt(seq!) >= MAX_ID) throw badEventCursor(id);
+          return id;
+        }
         const block = /^[A-Za-z0-9_-]{22}$/.test(id) ? Buffer.from(id, 'base64url') : undefined;
         if (!block || block.length !== 16) throw badEventCursor(id);
         const plain = decipher.update(block);

@@ -51,6 +51,8 @@ export interface StoreConfig {
   readonly cacheTtlSeconds?: number | undefined;
   /** Model prices for the cost of usage appended without one (`COLLOQUY_PRICES` for the server). */
   readonly prices?: PriceTable | undefined;
+  /** Days a deleted conversation stays in the trash, restorable, before it is erased (COLLOQUY_TRASH_DAYS). Default 7; 0: deleting erases at once. */
+  readonly trashDays?: number | undefined;
   /**
    * Let outgoing webhooks target loopback, private and link-local addresses (receivers on the server's own network).
    * Default false: such URLs are refused (`COLLOQUY_WEBHOOKS_ALLOW_PRIVATE=1` for the server).
@@ -67,6 +69,9 @@ const backendOf = (config: StoreConfig): Promise<Backend> =>
 export async function openStore(config: StoreConfig): Promise<Store> {
   assertTenant(config.tenant ?? 'default');
   const ttlMs = (config.cacheTtlSeconds ?? 86_400) * 1000;
+  if (config.trashDays !== undefined && !(Number.isInteger(config.trashDays) && config.trashDays >= 0 && config.trashDays <= 3650)) {
+    throw new ColloquyError('invalid_argument', `Invalid trash retention "${config.trashDays}": a whole number of days, 0–3650 (0: deleting erases at once).`);
+  }
   if (!Number.isFinite(ttlMs) || ttlMs < 1000) {
     throw new ColloquyError('invalid_argument', `Invalid cache TTL "${config.cacheTtlSeconds}": a number of seconds, at least 1.`);
   }
@@ -96,7 +101,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     const eventIds = eventIdCodec(async () => Buffer.from(await backend.admin.initSetting('secret:event-ids', randomBytes(32).toString('hex')), 'hex'), backend.dialect);
     return createStore({
       backend, clock: config.clock ?? Date.now, signal, hot: fleet.hot, box,
-      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), inboundListeners: new Set(), prices: config.prices, allowPrivateWebhooks: config.allowPrivateWebhooks ?? false, onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
+      channelKinds: new Map(), conversationKinds: new Map(), outboxListeners: new Set(), inboundListeners: new Set(), prices: config.prices, allowPrivateWebhooks: config.allowPrivateWebhooks ?? false, trashDays: config.trashDays ?? 7, onClose: fleet.close, eventIds, tails: createEventTails(backend, signal, eventIds),
     }, config.tenant ?? 'default');
   } catch (error) {
     await closeAll();

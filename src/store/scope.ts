@@ -31,6 +31,8 @@ export interface StoreContext {
   readonly outboxListeners: Set<() => void>;
   /** Told of every inbound message stored (not a duplicate), after commit, before the ingest returns (agents answering channels). */
   readonly inboundListeners: Set<(tenant: string, result: IngestResult) => Promise<void>>;
+  /** Days a deleted conversation stays in the trash (0: deleting erases). */
+  readonly trashDays: number;
   /** Webhook URLs may name loopback and private addresses (COLLOQUY_WEBHOOKS_ALLOW_PRIVATE=1). */
   readonly allowPrivateWebhooks: boolean;
   /** Model prices, for the cost of a usage given without one. */

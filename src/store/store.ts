@@ -14,6 +14,8 @@ import { usageOf, type UsageApi } from './usage.js';
 import { budgetsOf, type BudgetsApi } from './budgets.js';
 import { webhooksOf, type WebhooksApi } from './webhooks.js';
 import { alertsOf, type AlertsApi } from './alerts.js';
+import { trashOf, type TrashApi } from './trash.js';
+import { reportsOf, type ReportsApi } from './reports.js';
 import { validate } from '../domain/validate.js';
 import Type from 'typebox';
 import { contextWindow, type ContextWindow } from '../context/context-window.js';
@@ -46,6 +48,10 @@ export interface Store extends OperationsApi {
   readonly webhooks: WebhooksApi;
   /** Alerts raised and resolved by `colloquy serve` (its rules per tenant), and where they are e-mailed. */
   readonly alerts: AlertsApi;
+  /** Conversations deleted, restorable until their retention ends. */
+  readonly trash: TrashApi;
+  /** Daily reports: per channel traffic, first response times, usage by agent, alerts raised. */
+  readonly reports: ReportsApi;
   /**
    * The context window of a conversation for its next model call: the newest messages that fit `maxTokens` with the
    * agent's instructions, working memory and the stored summary, as AI SDK `ModelMessage`s. Throws `not_found`.
@@ -59,7 +65,7 @@ export interface Store extends OperationsApi {
   close(): Promise<void>;
 }
 
-export type { AlertsApi, BudgetsApi, UsageApi, WebhooksApi };
+export type { AlertsApi, BudgetsApi, ReportsApi, TrashApi, UsageApi, WebhooksApi };
 export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
@@ -86,6 +92,8 @@ export function createStore(context: StoreContext, tenant: string, actor?: strin
     budgets: budgetsOf(s),
     webhooks: webhooksOf(s),
     alerts: alertsOf(s),
+    trash: trashOf(s),
+    reports: reportsOf(s),
     ...operationsOf(s),
     context: (conversationId: string, options: ContextOptions) => contextWindow(s, conversationId, options),
     tenant: (other: string) => createStore(context, other, actor),

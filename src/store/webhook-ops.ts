@@ -60,7 +60,7 @@ export function webhookOps(store: Store): WebhookOps {
       return backend.webhooks.claim(tenant, id, owner, now + leaseMs, now);
     },
     release: (tenant, id, owner) => backend.webhooks.release(tenant, id, owner),
-    progress: (tenant, endpoint, owner, state, attempts) => backend.webhooks.progress(tenant, endpoint.id, owner, endpoint.version, state, attempts, base.clock()),
+    progress: (tenant, endpoint, owner, state, attempts) => backend.webhooks.progress(tenant, endpoint.id, owner, endpoint.generation, state, attempts, base.clock()),
     record: (tenant, id, attempts) => backend.webhooks.record(tenant, id, attempts),
     async events(tenant, after, limit) {
       const ids = await base.eventIds.forTenant(tenant);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import type { SealedWebhookSecret, WebhookAttemptRecord, WebhookEndpointRecord } from '../backends/backend.js';
 import type { Page } from '../domain/entities.js';
-import { notFound } from '../domain/errors.js';
+import { ColloquyError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { validate } from '../domain/validate.js';
 import { assertEventPatterns, webhookUrl, WebhookInputSchema, WebhookPatchSchema, type WebhookDelivery, type WebhookEndpoint, type WebhookInput, type WebhookPatch } from '../domain/webhook.js';
@@ -104,10 +104,11 @@ export function webhooksOf(s: Scope): WebhooksApi {
       if (v.events) assertEventPatterns(v.events);
       const url = v.url === undefined ? undefined : await checkUrl(v.url);
       const record = await backend.webhooks.update(t, key, { ...v, url }, s.clock());
-      return endpointView(s.found(record, 'webhook', id), await encoder());
+      // The tenant woken: a deliverer of this endpoint (on any instance) reads it again now.
+      return s.changed(endpointView(s.found(record, 'webhook', id), await encoder()));
     },
     async delete(id) {
-      return backend.webhooks.delete(t, s.id(id, 'webhook'));
+      return s.changed(await backend.webhooks.delete(t, s.id(id, 'webhook')));
     },
     async rotateSecret(id, options = {}) {
       const v = validate(RotateSchema, options, 'rotation options');
@@ -118,7 +119,11 @@ export function webhooksOf(s: Scope): WebhooksApi {
       // The current secret keeps signing beside the new one for the grace period; older ones go now.
       const previous = record.secrets.find((x) => x.expiresAt === null);
       const secrets: SealedWebhookSecret[] = [{ value: await seal(secret, record.id), expiresAt: null }, ...(previous ? [{ value: previous.value, expiresAt }] : [])];
-      s.found(await backend.webhooks.setSecrets(t, record.id, secrets, now), 'webhook', id);
+      if (!(await backend.webhooks.setSecrets(t, record.id, secrets, record.version, now))) {
+        // Changed since it was read (another rotation, a PATCH): this secret was not stored, so it must not be answered.
+        if (!(await backend.webhooks.get(t, record.id))) throw notFound('webhook', id);
+        throw new ColloquyError('conflict', 'The endpoint changed while its secret was rotated (another rotation?): rotate again.', { reason: 'concurrent_change' });
+      }
       return { secret, previousSecretExpiresAt: new Date(expiresAt).toISOString() };
     },
     async replay(id, options) {
@@ -128,7 +133,7 @@ export function webhooksOf(s: Scope): WebhooksApi {
       backend.events.compare(raw, null);
       const record = await backend.webhooks.rewind(t, key, raw, s.clock());
       if (!record) throw notFound('webhook', id);
-      return endpointView(record, await encoder());
+      return s.changed(endpointView(record, await encoder()));
     },
     async deliveries(id, options = {}) {
       const v = validate(DeliveryListSchema, options, 'delivery list options');

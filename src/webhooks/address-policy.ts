@@ -13,7 +13,12 @@ for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+// IPv6: loopback and unspecified, IPv4-compatible and SIIT forms (a v4 address inside), NAT64 and 6to4 (a v4 address
+// behind a translator), discard, unique-local, site- and link-local, multicast, documentation.
+for (const [net, bits] of [
+  ['::', 96], ['::1', 128], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2002::', 16],
+  ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32],
+] as const) {
   blocked.addSubnet(net, bits, 'ipv6');
 }
 
@@ -26,10 +31,13 @@ export function isPrivateAddress(address: string): boolean {
   return mapped ? blocked.check(mapped[1]!, 'ipv4') : blocked.check(address, 'ipv6');
 }
 
-const refused = (host: string, address: string) =>
-  new ColloquyError('invalid_argument', `Webhook URL host "${host}" is ${address === host ? 'a' : `at ${address}, a`} loopback, private or link-local address: webhooks go to public hosts only (set COLLOQUY_WEBHOOKS_ALLOW_PRIVATE=1 on a server whose receivers are on its own network).`, {
-    reason: 'private_address', host, address,
+// The address a name resolved to is not said: a tenant must not map the server's own network by trying names.
+const refused = (host: string) =>
+  new ColloquyError('invalid_argument', `Webhook URL host "${host}" is, or resolves to, a loopback, private or link-local address: webhooks go to public hosts only (set COLLOQUY_WEBHOOKS_ALLOW_PRIVATE=1 on a server whose receivers are on its own network).`, {
+    reason: 'private_address', host,
   });
+/** A name that does not resolve within this passes at creation (it may later); every connection is checked anyway. */
+const LOOKUP_TIMEOUT_MS = 5_000;
 
 /** The host of a URL as the resolver and `isIP` take it (IPv6 without brackets). */
 export const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -38,12 +46,15 @@ export const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '
 export async function assertPublicTarget(url: URL): Promise<void> {
   const host = hostOf(url);
   if (isIP(host)) {
-    if (isPrivateAddress(host)) throw refused(host, host);
+    if (isPrivateAddress(host)) throw refused(host);
     return;
   }
-  const addresses = await lookup(host, { all: true, verbatim: true }).catch(() => []);
-  const bad = addresses.find((a) => isPrivateAddress(a.address));
-  if (bad) throw refused(host, bad.address);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), LOOKUP_TIMEOUT_MS);
+  });
+  const addresses = await Promise.race([lookup(host, { all: true, verbatim: true }).catch(() => []), timeout]).finally(() => clearTimeout(timer));
+  if (addresses.some((a) => isPrivateAddress(a.address))) throw refused(host);
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -52,8 +63,7 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 export function publicLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, '');
-    const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad) return callback(Object.assign(refused(hostname, bad.address), { code: 'EPRIVATE' }) as unknown as NodeJS.ErrnoException, '');
+    if (addresses.some((a) => isPrivateAddress(a.address))) return callback(Object.assign(refused(hostname), { code: 'EPRIVATE' }) as unknown as NodeJS.ErrnoException, '');
     if (options.all) return callback(null, addresses);
     callback(null, addresses[0]!.address, addresses[0]!.family);
   });

@@ -38,6 +38,8 @@ export async function eventData(store: Store, event: Pick<StoreEvent, 'type' | '
       const alert = await store.alerts.get(String(data.alertId));
       return alert ? json(alert) : gone(data.alertId);
     }
+    case 'report.daily':
+      return json(await store.reports.daily({ date: String(data.date) }));
     default:
       return data;
   }

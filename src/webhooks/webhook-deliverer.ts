@@ -27,13 +27,13 @@ export interface WebhookDelivererConfig {
 const BATCH = 200;
 const LANES = 16;
 const MAX_RETRY_MS = 3_600_000;
+/** While a batch runs, its lease is renewed and the endpoint read again this often (or every third of the lease). */
+const REFRESH_MS = 1_000;
 /** A quiet endpoint still looks at the log this often (a wake-up may be lost between instances). */
 const IDLE_POLL_MS = 1_000;
 /** Delivery attempts kept: at most this many per endpoint, for at most this long. */
 const KEEP_ATTEMPTS = 10_000;
 const KEEP_MS = 7 * 86_400_000;
-
-type Signer = ReturnType<typeof signer> & { version: number };
 
 /**
  * Outgoing webhooks: each enabled endpoint delivers the tenant's event log from its own cursor, signed as Standard
@@ -56,22 +56,26 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
   let scanner: NodeJS.Timeout | undefined;
   let pruned = 0;
 
-  const signerOf = (tenant: string, endpoint: WebhookEndpointRecord): Signer => ({ version: endpoint.version, ...signer(ops.secrets(tenant, endpoint)) });
-
   const backoff = (attempts: number) => Math.min(MAX_RETRY_MS, retryBaseMs * 2 ** Math.min(attempts - 1, 20)) * (0.75 + Math.random() * 0.5);
+  /** What a deliverer must react to at once: a caller moved the cursor, or changed where or what it delivers. */
+  const sameTarget = (a: WebhookEndpointRecord, b: WebhookEndpointRecord) =>
+    a.generation === b.generation && a.enabled === b.enabled && a.url === b.url && JSON.stringify(a.events) === JSON.stringify(b.events);
 
   /** One endpoint, while this instance runs and the endpoint is enabled. */
   function work(tenant: string, id: string): { stop: () => void; done: Promise<void> } {
     let stopped = false;
     let wake: (() => void) | undefined;
+    let cancel: AbortController | undefined;
     const stop = () => {
       stopped = true;
+      cancel?.abort();
       wake?.();
     };
     const pause = (ms: number, onChange = false) => new Promise<void>((resolve) => {
       if (stopped) return resolve();
       const unsubscribe = onChange ? ops.onChange(tenant, () => finish()) : undefined;
       const timer = setTimeout(() => finish(), ms);
+      timer.unref();
       function finish() {
         clearTimeout(timer);
         unsubscribe?.();
@@ -81,15 +85,26 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
       wake = finish;
     });
     const store = ops.tenant(tenant);
-    // Events of the current failing run delivered already (sent again only by another instance), and attempts per event.
+    // Events of the current generation delivered already though the cursor could not pass them yet (an earlier event
+    // of another conversation failed): not sent again by this instance. Attempts per event, for the log.
     const delivered = new Set<string>();
     const tries = new Map<string, number>();
     let endpoint: WebhookEndpointRecord | undefined;
-    let signer: Signer | undefined;
     let renewAt = 0;
 
+    /** Adopts a newer view of the endpoint; a new generation (a replay) forgets what this instance delivered. */
+    const adopt = (next: WebhookEndpointRecord) => {
+      if (endpoint?.generation !== next.generation) {
+        delivered.clear();
+        tries.clear();
+      }
+      endpoint = next;
+      renewAt = ops.clock() + leaseMs / 3;
+    };
+
     async function batch(current: WebhookEndpointRecord, page: PositionedEvent[]): Promise<void> {
-      if (!signer || signer.version !== current.version) signer = signerOf(tenant, current);
+      // Built for each batch: a rotation's grace period ends without any change to the endpoint.
+      const keys = signer(ops.secrets(tenant, current));
       const wanted = page.filter((p) => subscribes(current.events, p.event.type) && !delivered.has(p.raw));
       const lanes = new Map<string, PositionedEvent[]>();
       for (const p of wanted) {
@@ -101,14 +116,48 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
       const attempts: NewWebhookAttempt[] = [];
       const failures: Array<{ index: number; p: PositionedEvent; result: PostResult }> = [];
       const indexOf = new Map(page.map((p, i) => [p.raw, i]));
-      const head = wanted[0]?.raw;
       const queue = [...lanes.values()];
+      const started = ops.clock();
+      const abort = (cancel = new AbortController());
+      // While the batch runs: the lease renewed, and the endpoint read again. A lost lease, or a caller moving the
+      // cursor or changing the URL or the events, stops it: no more posts under the old terms.
+      const refresh = setInterval(() => {
+        void ops.claim(tenant, id, config.owner, leaseMs).then((claimed) => {
+          if (!claimed || !sameTarget(claimed, current)) abort.abort();
+          else renewAt = ops.clock() + leaseMs / 3;
+        }, () => {}); // a database that does not answer: the lease runs out on its own, and progress is refused then
+      }, Math.min(REFRESH_MS, leaseMs / 3));
+      refresh.unref();
+      // A change made here or on another instance wakes the tenant: the endpoint is read again then (at most every
+      // 100 ms), so that a new URL or a replay stops the old batch at once rather than at the next renewal.
+      let checkedAt = 0;
+      let checking = false;
+      const unsubscribe = ops.onChange(tenant, () => {
+        if (checking || ops.clock() - checkedAt < 100) return;
+        checking = true;
+        checkedAt = ops.clock();
+        void ops.get(tenant, id).then((seen) => {
+          if (!seen || seen.owner !== config.owner || !sameTarget(seen, current)) abort.abort();
+        }, () => {}).finally(() => {
+          checking = false;
+        });
+      });
       const runLane = async () => {
         for (let lane = queue.shift(); lane; lane = queue.shift()) {
           for (const p of lane) {
-            const attempt = Math.max(tries.get(p.raw) ?? 0, p.raw === head ? current.attempts : 0) + 1;
-            const result = await postEvent(poster, current.url, signer!, { id: p.event.id, type: p.event.type, timestamp: p.event.createdAt, data: await eventData(store, p.event) }, ops.clock());
+            // A batch never outlives half a lease: what is left waits for the next one.
+            if (abort.signal.aborted || ops.clock() - started > leaseMs / 2) return;
+            const attempt = Math.max(tries.get(p.raw) ?? 0, current.lastError?.eventId === p.event.id ? current.attempts : 0) + 1;
+            let result: PostResult;
+            try {
+              const data = await eventData(store, p.event);
+              result = await postEvent(poster, current.url, keys, { id: p.event.id, type: p.event.type, timestamp: p.event.createdAt, data }, ops.clock(), abort.signal);
+            } catch (error) {
+              // The payload could not be read (the database): a failed attempt like any other, retried with backoff.
+              result = { ok: false, status: null, latencyMs: 0, error: `the event's data could not be read: ${(error as Error).message}`.slice(0, 500) };
+            }
             attempts.push({ eventId: p.event.id, eventType: p.event.type, attempt, ok: result.ok, httpStatus: result.status, latencyMs: result.latencyMs, error: result.error, at: ops.clock() });
+            if (result.cancelled) return;
             if (!result.ok) {
               tries.set(p.raw, attempt);
               failures.push({ index: indexOf.get(p.raw)!, p, result });
@@ -118,39 +167,43 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(LANES, lanes.size) }, runLane));
+      try {
+        await Promise.all(Array.from({ length: Math.min(LANES, lanes.size) }, runLane));
+      } finally {
+        clearInterval(refresh);
+        unsubscribe();
+        cancel = undefined;
+      }
       const now = ops.clock();
+      // The cursor stops before the first event not delivered: failed, or not reached.
+      const pending = page.findIndex((p) => subscribes(current.events, p.event.type) && !delivered.has(p.raw));
+      const deliveredTo = pending === -1 ? page.at(-1)!.raw : pending > 0 ? page[pending - 1]!.raw : current.deliveredTo;
+      const lastSuccessAt = attempts.some((a) => a.ok) ? now : current.lastSuccessAt;
       let state: WebhookProgress;
       if (!failures.length) {
-        state = { deliveredTo: page.at(-1)!.raw, attempts: 0, failingSince: null, nextAttemptAt: 0, lastError: null, lastSuccessAt: attempts.length ? now : current.lastSuccessAt };
+        state = { deliveredTo, attempts: 0, failingSince: null, nextAttemptAt: 0, lastError: null, lastSuccessAt };
       } else {
         const first = failures.reduce((a, b) => (b.index < a.index ? b : a));
-        const failingSince = current.failingSince ?? now;
-        const count = current.attempts + 1;
+        // A failing run is one event failing again and again; another event failing starts a run of its own.
+        const again = current.attempts > 0 && current.lastError?.eventId === first.p.event.id;
+        const failingSince = again ? current.failingSince ?? now : now;
+        const count = again ? current.attempts + 1 : 1;
         const lastError = { eventId: first.p.event.id, httpStatus: first.result.status, error: first.result.error, at: new Date(now).toISOString() };
         state = {
-          deliveredTo: first.index > 0 ? page[first.index - 1]!.raw : current.deliveredTo,
-          attempts: count, failingSince, nextAttemptAt: Math.round(now + backoff(count)), lastError,
-          lastSuccessAt: attempts.some((a) => a.ok) ? now : current.lastSuccessAt,
+          deliveredTo, attempts: count, failingSince, nextAttemptAt: Math.round(now + backoff(count)), lastError, lastSuccessAt,
           ...(now - failingSince >= giveUpMs ? { disable: `failing for ${Math.round((now - failingSince) / 3_600_000)} h, its retries ran out (last: ${first.result.error})` } : {}),
         };
         if (state.disable) log(`webhook ${id} disabled: ${state.disable}`);
       }
-      const kept = await ops.progress(tenant, current, config.owner, state, attempts);
-      if (!kept) {
-        endpoint = undefined; // the lease was lost, or the endpoint changed: read it again
+      if (!(await ops.progress(tenant, current, config.owner, state, attempts))) {
+        endpoint = undefined; // the lease was lost, or a caller moved the cursor: read it again
         return;
       }
       endpoint = { ...current, ...state, enabled: state.disable === undefined, disabledReason: state.disable ?? null };
-      if (!failures.length) {
-        delivered.clear();
-        tries.clear();
-      } else {
-        // Passed on the cursor: no longer needed to skip.
-        for (const p of page.slice(0, failures.reduce((a, b) => Math.min(a, b.index), page.length))) {
-          delivered.delete(p.raw);
-          tries.delete(p.raw);
-        }
+      // Passed by the cursor: no longer needed to skip.
+      for (const p of pending === -1 ? page : page.slice(0, pending)) {
+        delivered.delete(p.raw);
+        tries.delete(p.raw);
       }
     }
 
@@ -165,37 +218,31 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
               await pause(Math.max(100, leaseMs / 3)); // another instance has it (or it is disabled: the scan ends this worker)
               continue;
             }
-            if (endpoint?.version !== claimed.version) {
-              delivered.clear();
-              tries.clear();
-            }
-            endpoint = claimed;
-            renewAt = now + leaseMs / 3;
+            adopt(claimed);
           }
-          if (!endpoint.enabled) return;
-          if (endpoint.attempts > 0 && endpoint.nextAttemptAt > now) {
-            await pause(Math.min(endpoint.nextAttemptAt - now, renewAt - now));
+          const current = endpoint!;
+          if (!current.enabled) return;
+          if (current.attempts > 0 && current.nextAttemptAt > now) {
+            await pause(Math.min(current.nextAttemptAt - now, renewAt - now));
             continue;
           }
-          const page = await ops.events(tenant, endpoint.deliveredTo, BATCH);
+          const page = await ops.events(tenant, current.deliveredTo, BATCH);
           if (!page.length) {
             await pause(Math.min(IDLE_POLL_MS, Math.max(0, renewAt - now)), true);
             continue;
           }
-          // Settings read again before each batch: a change (a rotated secret, a new URL, a replay) applies to the
-          // next delivery, not to the next renewal of the lease.
+          // Read again before each batch: a change (a new URL, a rotated secret, a replay) applies to the next
+          // delivery, not to the next renewal of the lease.
           const fresh = await ops.get(tenant, id);
           if (!fresh?.enabled || fresh.owner !== config.owner) {
             endpoint = undefined;
             continue;
           }
-          if (fresh.version !== endpoint.version) {
-            delivered.clear();
-            tries.clear();
-            endpoint = fresh;
+          if (fresh.generation !== current.generation) {
+            adopt(fresh);
             continue; // from its cursor as it is now
           }
-          await batch(endpoint, page);
+          await batch({ ...fresh, deliveredTo: current.deliveredTo }, page);
         } catch (error) {
           log(`webhook ${id}: delivery interrupted, trying again`, error);
           endpoint = undefined;
@@ -232,7 +279,7 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
       scanner = setInterval(() => void scan(), scanMs);
       scanner.unref();
     },
-    /** Stops after the attempts in flight; gives the leases up so that another instance goes on at once. */
+    /** Stops: attempts in flight are cut short, what was delivered is recorded, the leases given up so that another instance goes on at once. */
     async stop(): Promise<void> {
       running = false;
       clearInterval(scanner);

@@ -8,6 +8,8 @@ export interface PostResult {
   ok: boolean;
   /** The receiver's HTTP status; null when no response came (timeout, connection error, refused address). */
   status: number | null;
+  /** Cut short by the caller's signal (the deliverer stopping, its lease lost, the endpoint changed): not the receiver's failure. */
+  cancelled?: boolean;
   latencyMs: number;
   error: string | null;
 }
@@ -32,7 +34,7 @@ export function createPoster(config: PosterConfig) {
   const agents = { http: new http.Agent(options), https: new https.Agent(options) };
 
   return {
-    post(target: string, headers: Record<string, string>, body: string): Promise<PostResult> {
+    post(target: string, headers: Record<string, string>, body: string, signal?: AbortSignal): Promise<PostResult> {
       const started = performance.now();
       const url = new URL(target);
       const done = (ok: boolean, status: number | null, error: string | null): PostResult => ({ ok, status, latencyMs: performance.now() - started, error });
@@ -42,13 +44,19 @@ export function createPoster(config: PosterConfig) {
         return Promise.resolve(done(false, null, `refused: ${host} is a loopback, private or link-local address`));
       }
       const secure = url.protocol === 'https:';
+      if (signal?.aborted) return Promise.resolve({ ...done(false, null, 'cancelled before it was sent'), cancelled: true });
       return new Promise((resolve) => {
         let settled = false;
         const finish = (result: PostResult) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', cancel);
           resolve(result);
+        };
+        const cancel = () => {
+          request.destroy();
+          finish({ ...done(false, null, 'cancelled: the deliverer stopped, lost its lease, or the endpoint changed'), cancelled: true });
         };
         const request = (secure ? https : http).request(url, {
           method: 'POST', agent: secure ? agents.https : agents.http,
@@ -73,6 +81,7 @@ export function createPoster(config: PosterConfig) {
           const reason = error.code === 'EPRIVATE' ? `refused: ${error.message}` : `${error.code ?? 'error'}: ${error.message}`;
           finish(done(false, null, reason.slice(0, 500)));
         });
+        signal?.addEventListener('abort', cancel, { once: true });
         request.end(body);
       });
     },
@@ -92,8 +101,8 @@ export function signer(secrets: readonly string[]) {
 }
 
 /** One attempt of one event: `{ type, timestamp, data }`, signed as Standard Webhooks at `now`. */
-export function postEvent(poster: Poster, url: string, keys: ReturnType<typeof signer>, event: { id: string; type: string; timestamp: string; data: unknown }, now: number): Promise<PostResult> {
+export function postEvent(poster: Poster, url: string, keys: ReturnType<typeof signer>, event: { id: string; type: string; timestamp: string; data: unknown }, now: number, signal?: AbortSignal): Promise<PostResult> {
   const body = JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
   const at = new Date(Math.floor(now / 1000) * 1000);
-  return poster.post(url, { 'webhook-id': event.id, 'webhook-timestamp': String(at.getTime() / 1000), 'webhook-signature': keys.sign(event.id, at, body) }, body);
+  return poster.post(url, { 'webhook-id': event.id, 'webhook-timestamp': String(at.getTime() / 1000), 'webhook-signature': keys.sign(event.id, at, body) }, body, signal);
 }

@@ -16,6 +16,7 @@ import { tenantsCases } from './store/tenants.js';
 import { turnsCases } from './store/turns.js';
 import { webhooksCases } from './store/webhooks.js';
 import { alertsCases } from './store/alerts.js';
+import { trashCases } from './store/trash.js';
 
 /**
  * The store's behaviour, specified once: one file of cases per entity under `store/`. Every backend runs this
@@ -32,7 +33,7 @@ export interface ConformanceTarget {
 
 export { expectError } from './store/harness.js';
 
-const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, webhooksCases, alertsCases, eventsCases, tenantsCases, errorsCases];
+const CASES = [contactsCases, handlesCases, channelsCases, conversationsCases, messagesCases, ingestCases, stateCases, agentsCases, turnsCases, webhooksCases, alertsCases, trashCases, eventsCases, tenantsCases, errorsCases];
 
 export function storeConformance(name: string, makeTarget: () => Promise<ConformanceTarget | undefined>): void {
   describe(`store conformance: ${name}`, async () => {

@@ -110,14 +110,18 @@ for (const target of targets) {
       if (!store) return;
       const a = await store.conversations.create({ title: 'a' });
       const b = await store.conversations.create({ title: 'b' });
-      let holdA = 2;
-      const r = await receiver({ answer: (hook) => (hook.payload.data.conversationId === a.id && holdA-- > 0 ? 500 : 200) });
+      // a's first message is refused until its status has moved; b's go through meanwhile.
+      let holdA = true;
+      const r = await receiver({ answer: (hook) => (hook.payload.data.conversationId === a.id && holdA ? 500 : 200) });
       const endpoint = await create(r.url, ['message.created']);
       const first = await store.messages.append(a.id, { role: 'assistant', content: 'a1' });
       await store.messages.append(b.id, { role: 'user', content: 'b1' });
       await store.messages.append(a.id, { role: 'user', content: 'a2' });
       await store.messages.append(b.id, { role: 'user', content: 'b2' });
+      await waitFor("b's messages delivered while a is held up", () => r.accepted().filter((h) => h.payload.data.conversationId === b.id).length >= 2);
+      expect(r.accepted().filter((h) => h.payload.data.conversationId === a.id)).toEqual([]);
       await store.messages.updateStatus(first.message.id, 'delivered');
+      holdA = false;
       await waitFor('four messages delivered', () => r.accepted().length >= 4);
       const contents = (id: string) => r.accepted().filter((h) => h.payload.data.conversationId === id).map((h) => h.payload.data.content);
       expect(contents(a.id)).toEqual(['a1', 'a2']);

@@ -54,12 +54,29 @@ describe('outgoing webhook targets', () => {
       poster.close();
     }
     // An endpoint written by a server that allowed private targets is not delivered by one that does not.
-    const permissive = await openStore({ url: 'sqlite::memory:', allowPrivateWebhooks: true });
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-private-'));
+    const url = `sqlite:${join(dir, 'p.db')}`;
     try {
+      const permissive = await openStore({ url, allowPrivateWebhooks: true });
       const endpoint = await permissive.webhooks.create({ url: `${receiver.url}/hook`, events: ['*'] });
-      expect(endpoint.status).toBe('active');
-    } finally {
       await permissive.close();
+      const strict = await openStore({ url });
+      const deliverer = createWebhookDeliverer({ store: strict, owner: 'strict', scanMs: 20, retryBaseMs: 60_000 });
+      try {
+        deliverer.start();
+        await strict.conversations.create({});
+        await waitFor('a refused attempt', async () => (await strict.webhooks.deliveries(endpoint.id)).data.length > 0);
+        expect((await strict.webhooks.deliveries(endpoint.id)).data[0]).toMatchObject({ status: 'failed', httpStatus: null, error: expect.stringMatching(/^refused/) });
+        expect(receiver.requests).toHaveLength(0);
+      } finally {
+        await deliverer.stop();
+        await strict.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -70,8 +87,9 @@ describe('outgoing webhook targets', () => {
     const server = createServer((req, res) => {
       hits.push(req.url!);
       if (req.url === '/redirect') return void res.writeHead(302, { location: '/elsewhere' }).end();
+      // An answer that never ends: 200 KiB, then nothing more. Read to the cap, the attempt is over; read to its end, it would time out.
       res.writeHead(200);
-      res.end(Buffer.alloc(1024 * 1024, 97)); // a megabyte nobody reads
+      res.write(Buffer.alloc(200 * 1024, 97));
     });
     const listening = await listenLocal(server);
     const poster = createPoster({ allowPrivate: true, timeoutMs: 5_000 });

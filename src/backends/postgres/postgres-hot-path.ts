@@ -17,7 +17,7 @@ const EVENTS = {
   conversation: EVENTS_AFTER.replaceAll('{scope}', 'conversation_id = $5 AND tenant_id = $1'),
 };
 /** How long listEvents waits for committed events held back by older, still running transactions. */
-const EVENT_SETTLE_WAIT_MS = 250;
+const EVENT_SETTLE_WAIT_MS = 1_000;
 
 /**
  * PostgreSQL's hot paths, one round trip each: an append without dedup keys is one data-modifying statement

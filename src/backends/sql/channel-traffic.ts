@@ -1,5 +1,6 @@
 import type { ChannelTrafficRepository, TrafficDelta, TrafficRecord } from '../backend.js';
 import { writeEvent } from './events.js';
+import { addToMinute } from './reports.js';
 import type { Row, SqlEngine } from './sql.js';
 
 /** The newest provider errors kept per channel. */
@@ -43,6 +44,7 @@ export function channelTrafficRepository(engine: SqlEngine): ChannelTrafficRepos
         JSON.stringify(add(current.counts, delta.counts)), JSON.stringify(add(current.sendErrors, delta.sendErrors)), JSON.stringify(recent),
         later(current.lastInboundAt, delta.lastInboundAt), later(current.lastOutboundAt, delta.lastOutboundAt), tokenErrorAt, now, channelId,
       ]);
+      await addToMinute(sql, engine.json, tenant, channelId, delta.counts, now); // the day's and the charts' figures
     }),
 
     async get(tenant, channelId) {

@@ -58,6 +58,7 @@ export async function mergeContacts(engine: SqlEngine, sql: SqlRunner, tenant: s
   await sql.run('UPDATE contact_handles SET contact_id = ? WHERE contact_id = ?', [survivor.id, merged.id]);
   const metadata = { ...engine.json(merged.metadata), ...engine.json(survivor.metadata) };
   await sql.run('UPDATE contacts SET name = coalesce(name, ?), metadata = ?, updated_at = ? WHERE id = ?', [merged.name, JSON.stringify(metadata), now, survivor.id]);
+  await sql.run('UPDATE trash SET contact_id = ? WHERE contact_id = ?', [survivor.id, merged.id]); // its trash follows it
   await sql.run('DELETE FROM contacts WHERE id = ?', [merged.id]);
   // Ids merged into the merged contact earlier now stand for the survivor too.
   await sql.run('UPDATE contact_merges SET survivor_id = ? WHERE survivor_id = ?', [survivor.id, merged.id]);

@@ -1,9 +1,11 @@
+import type { JsonObject } from '../../domain/entities.js';
 import { ColloquyError, notFound } from '../../domain/errors.js';
 import { assertVersion, onePerPair, patchConversation } from '../../domain/lifecycle.js';
 import type { ConversationRepository } from '../backend.js';
 import { writeEvent, type EraseEvents } from './events.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
+import { moveToTrash } from './trash.js';
 
 export const CONVERSATION_BY_ID = 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?';
 export const CONVERSATION_INSERT = `INSERT INTO conversations (id, tenant_id, contact_id, channel_id, agent_id, previous_conversation_id,
@@ -92,7 +94,7 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
       return map(updated!);
     }),
 
-    delete: (tenant, which, now) => engine.tx(async (sql) => {
+    delete: (tenant, which, now, trash) => engine.tx(async (sql) => {
       const ids = (await sql.all('id' in which
         ? 'SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE'
         : 'SELECT id FROM conversations WHERE contact_id = ? AND tenant_id = ? ORDER BY id FOR UPDATE',
@@ -101,8 +103,11 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
       // Explicitly rather than by the foreign key's SET NULL, to learn which records changed (the hot tier must).
       const unlinked = (await sql.all(`UPDATE conversations SET previous_conversation_id = NULL
         WHERE previous_conversation_id = ANY(?::uuid[]) AND NOT id = ANY(?::uuid[]) RETURNING id`, [ids, ids])).map((r) => r.id as string);
+      if (trash && 'id' in which) await moveToTrash(sql, tables, tenant, ids[0]!, unlinked, { now, purgeAt: trash.purgeAt });
+      if ('contactId' in which) await sql.run('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ?', [which.contactId, tenant]);
       await sql.run('DELETE FROM conversations WHERE id = ANY(?::uuid[])', [ids]);
-      for (const id of ids) await eraseEvents(sql, tenant, [id], { type: 'conversation.deleted', conversationId: id, data: {}, now });
+      const data: JsonObject = trash ? { trashed: true, purgeAt: new Date(trash.purgeAt).toISOString() } : {};
+      for (const id of ids) await eraseEvents(sql, tenant, [id], { type: 'conversation.deleted', conversationId: id, data, now });
       return { deleted: ids, unlinked };
     }),
   };

@@ -17,6 +17,8 @@ import { turnRepository } from './agent-turns.js';
 import { budgetRepository, summaryRepository } from './budgets.js';
 import { webhookRepository } from './webhooks.js';
 import { alertRepository } from './alerts.js';
+import { trashRepository } from './trash.js';
+import { reportRepository } from './reports.js';
 import { usageRepository } from './usage.js';
 import { contactRepository } from './contacts.js';
 import { conversationRepository } from './conversations.js';
@@ -135,6 +137,8 @@ export function createSqlBackend(engine: Engine): Backend {
     summaries: guard(summaryRepository(sql), translate),
     webhooks: guard(webhookRepository(sql), translate),
     alerts: guard(alertRepository(sql), translate),
+    trash: guard(trashRepository(sql, tables), translate),
+    reports: guard(reportRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),
   });

@@ -5,7 +5,7 @@ const num = (value: unknown): number | null => (value === null || value === unde
 
 const endpointOf = (row: Row, json: (value: unknown) => any): WebhookEndpointRecord => ({
   id: row.id, url: row.url, events: json(row.events), description: row.description ?? null, enabled: Boolean(row.enabled),
-  secrets: json(row.secrets), version: Number(row.version), deliveredTo: row.delivered_to ?? null, owner: row.owner ?? null,
+  secrets: json(row.secrets), version: Number(row.version), generation: Number(row.generation), deliveredTo: row.delivered_to ?? null, owner: row.owner ?? null,
   leaseUntil: num(row.lease_until), attempts: Number(row.attempts), failingSince: num(row.failing_since), nextAttemptAt: Number(row.next_attempt_at),
   lastError: row.last_error === null || row.last_error === undefined ? null : json(row.last_error), lastSuccessAt: num(row.last_success_at),
   disabledReason: row.disabled_reason ?? null, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at),
@@ -16,8 +16,9 @@ const attemptOf = (row: Row): WebhookAttemptRecord => ({
   httpStatus: num(row.http_status), latencyMs: Number(row.latency_ms), error: row.error ?? null, createdAt: Number(row.created_at),
 });
 
+// Guarded: an endpoint deleted while its attempts were made takes them with it.
 const ATTEMPT_INSERT = `INSERT INTO webhook_deliveries (endpoint_id, tenant_id, event_id, event_type, attempt, ok, http_status, latency_ms, error, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?)`;
 
 export function webhookRepository(engine: SqlEngine): WebhookRepository {
   const json = engine.json;
@@ -26,7 +27,7 @@ export function webhookRepository(engine: SqlEngine): WebhookRepository {
     return row && endpointOf(row, json);
   };
   const insertAttempts = async (run: (sql: string, params: unknown[]) => Promise<number>, tenant: string, id: string, attempts: Parameters<WebhookRepository['record']>[2]) => {
-    for (const a of attempts) await run(ATTEMPT_INSERT, [id, tenant, a.eventId, a.eventType, a.attempt, a.ok, a.httpStatus, Math.round(a.latencyMs), a.error, a.at]);
+    for (const a of attempts) await run(ATTEMPT_INSERT, [id, tenant, a.eventId, a.eventType, a.attempt, a.ok, a.httpStatus, Math.round(a.latencyMs), a.error, a.at, id]);
   };
   return {
     async create(tenant, e) {
@@ -52,15 +53,15 @@ export function webhookRepository(engine: SqlEngine): WebhookRepository {
       if (patch.enabled !== undefined) {
         set('enabled', patch.enabled);
         // Enabled again: tried at once, from where it stopped, its failing run forgotten.
-        if (patch.enabled) sets.push('attempts = 0', 'failing_since = NULL', 'next_attempt_at = 0', 'disabled_reason = NULL');
+        if (patch.enabled) sets.push('attempts = 0', 'failing_since = NULL', 'next_attempt_at = 0', 'disabled_reason = NULL', 'generation = generation + CASE WHEN enabled THEN 0 ELSE 1 END');
       }
       return one(`UPDATE webhook_endpoints SET ${[...sets, 'version = version + 1', 'updated_at = ?'].join(', ')} WHERE id = ? AND tenant_id = ? RETURNING *`, [...params, now, id, tenant]);
     },
-    setSecrets: (tenant, id, secrets, now) =>
-      one('UPDATE webhook_endpoints SET secrets = ?, version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ? RETURNING *', [JSON.stringify(secrets), now, id, tenant]),
+    setSecrets: (tenant, id, secrets, version, now) =>
+      one('UPDATE webhook_endpoints SET secrets = ?, version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ? AND version = ? RETURNING *', [JSON.stringify(secrets), now, id, tenant, version]),
     rewind: (tenant, id, deliveredTo, now) =>
       one(`UPDATE webhook_endpoints SET delivered_to = ?, attempts = 0, failing_since = NULL, next_attempt_at = 0, last_error = NULL,
-        version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ? RETURNING *`, [deliveredTo, now, id, tenant]),
+        version = version + 1, generation = generation + 1, updated_at = ? WHERE id = ? AND tenant_id = ? RETURNING *`, [deliveredTo, now, id, tenant]),
     async delete(tenant, id) {
       return (await engine.run('DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?', [id, tenant])) > 0;
     },
@@ -73,15 +74,14 @@ export function webhookRepository(engine: SqlEngine): WebhookRepository {
     async release(tenant, id, owner) {
       await engine.run('UPDATE webhook_endpoints SET owner = NULL, lease_until = NULL WHERE id = ? AND tenant_id = ? AND owner = ?', [id, tenant, owner]);
     },
-    progress: (tenant, id, owner, version, state, attempts, now) => engine.tx(async (sql) => {
+    progress: (tenant, id, owner, generation, state, attempts, now) => engine.tx(async (sql) => {
       const changed = await sql.run(`UPDATE webhook_endpoints SET delivered_to = ?, attempts = ?, failing_since = ?, next_attempt_at = ?, last_error = ?,
           last_success_at = ?, enabled = ?, disabled_reason = ?, updated_at = ?
-        WHERE id = ? AND tenant_id = ? AND owner = ? AND version = ?`,
+        WHERE id = ? AND tenant_id = ? AND owner = ? AND generation = ? AND enabled`,
       [state.deliveredTo, state.attempts, state.failingSince, state.nextAttemptAt, state.lastError === null ? null : JSON.stringify(state.lastError),
-        state.lastSuccessAt, state.disable === undefined, state.disable ?? null, now, id, tenant, owner, version]);
-      if (!changed) return false;
+        state.lastSuccessAt, state.disable === undefined, state.disable ?? null, now, id, tenant, owner, generation]);
       await insertAttempts((text, params) => sql.run(text, params), tenant, id, attempts);
-      return true;
+      return changed > 0;
     }),
     record: (tenant, id, attempts) => engine.tx((sql) => insertAttempts((text, params) => sql.run(text, params), tenant, id, attempts)),
     async attempts(tenant, id, page) {

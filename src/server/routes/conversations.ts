@@ -78,11 +78,13 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/conversations/:id', {
     schema: {
-      operationId: 'deleteConversation', summary: 'Erase a conversation', description: 'Erases the conversation with its messages and state.',
-      params: IdParams, response: { 204: answer(Type.Null(), 'Erased') },
+      operationId: 'deleteConversation', summary: 'Delete a conversation',
+      description: 'Moves the conversation with its messages and state to the trash (`GET /v1/trash`), hidden from every read and restorable with `POST /v1/trash/:id/restore` until its retention ends (COLLOQUY_TRASH_DAYS, default 7). `?purge=true` erases it at once instead.',
+      params: IdParams, querystring: Type.Object({ purge: Type.Optional(Type.Boolean({ description: 'Erase now, bypassing the trash.' })) }, { additionalProperties: false }),
+      response: { 204: answer(Type.Null(), 'In the trash (or erased, with purge)') },
     },
   }, async (request, reply) => {
-    if (!(await request.store.conversations.delete(request.params.id))) throw notFound('conversation', request.params.id);
+    if (!(await request.store.conversations.delete(request.params.id, { purge: request.query.purge === true }))) throw notFound('conversation', request.params.id);
     reply.code(204);
   });
 

@@ -40,14 +40,17 @@ const frameOf = (event: { id: string; type: string }): string => {
   }
   return frame;
 };
-/** The event with its complete data (`?include=data`), read once however many streams send it. */
-const complete = new WeakMap<object, Promise<StoreEvent>>();
+/**
+ * The event with its complete data (`?include=data`), read once for the streams that send it within a second of each
+ * other (they share event objects); later, or after a failed read, it is read again: the data is as it is sent.
+ */
+const complete = new WeakMap<object, { at: number; full: Promise<StoreEvent> }>();
 const completeOf = (store: Store, event: StoreEvent): Promise<StoreEvent> => {
-  let full = complete.get(event);
-  if (!full) {
-    full = eventData(store, event).then((data) => ({ ...event, data }));
-    complete.set(event, full);
-  }
+  const known = complete.get(event);
+  if (known && Date.now() - known.at < 1_000) return known.full;
+  const full = eventData(store, event).then((data) => ({ ...event, data }));
+  complete.set(event, { at: Date.now(), full });
+  full.catch(() => complete.delete(event));
   return full;
 };
 const HEARTBEAT_MS = 15_000;

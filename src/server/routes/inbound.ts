@@ -27,6 +27,7 @@ export const inboundRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { traffic } = app.channels;
       traffic.count(channel, 'received');
       traffic.count(channel, result.duplicate ? 'duplicates' : 'stored');
+      traffic.conversation(channel, result);
       if (!result.duplicate) traffic.inbound(channel, app.channels.ops.clock());
       reply.code(result.duplicate ? 200 : 201);
       return result;

@@ -44,17 +44,23 @@ export function webhooksCases({ fresh, second }: Harness): void {
       expect(await b.progress(t, record, 'not-the-holder', { ...state, deliveredTo: 'x' }, [])).toBe(false);
       const attempt = { eventId: 'e1', eventType: 'message.created', attempt: 1, ok: true, httpStatus: 200, latencyMs: 3, error: null, at: Date.now() };
       expect(await a.progress(t, record, holder, { ...state, deliveredTo: record.deliveredTo, lastSuccessAt: Date.now() }, [attempt])).toBe(true);
-      // A replay moves the version: progress from the older view is refused and writes no attempt.
+      // A settings change leaves the cursor to its holder; a replay moves it (a new generation): progress from the
+      // older generation is refused, and the attempts behind it are recorded all the same (they were made).
+      await store.webhooks.update(id, { description: 'renamed' });
+      expect(await a.progress(t, record, holder, { ...state, deliveredTo: record.deliveredTo }, [])).toBe(true);
       const firstEvent = (await store.conversations.create({}), (await store.events.list()).data.at(-1)!);
       await store.webhooks.replay(id, { after: firstEvent.id });
       expect(await a.progress(t, record, holder, { ...state, deliveredTo: null }, [{ ...attempt, eventId: 'e2' }])).toBe(false);
-      expect((await store.webhooks.deliveries(id)).data.map((d) => d.eventId)).toEqual(['e1']);
+      expect((await store.webhooks.deliveries(id)).data.map((d) => d.eventId)).toEqual(['e2', 'e1']);
       expect((await store.webhooks.get(id))!.deliveredTo).toBe(firstEvent.id);
       // Given up, the lease goes to the next at once; a live one is not taken over.
       await a.release(t, id, holder);
       expect(await b.claim(t, id, 'next', 60_000)).toMatchObject({ owner: 'next' });
       expect(await a.claim(t, id, holder, 60_000)).toBeUndefined();
       await expectError(store.webhooks.replay(id, { after: 'not-an-event' }), 'invalid_argument');
+      // An old-style position no event can have (beyond what an id encodes) is refused too, never stored.
+      for (const after of ['281474976710656-1', '1-9007199254740993', '9007199254740993']) await expectError(store.webhooks.replay(id, { after }), 'invalid_argument');
+      expect((await store.webhooks.get(id))!.deliveredTo).toBe(firstEvent.id);
     });
 
     it('records a failing run, disables with a reason, and clears it all when enabled again', async () => {

@@ -1,7 +1,7 @@
 -- 0012: outgoing webhooks. An endpoint delivers the tenant's event log from a cursor of its own (delivered_to: the
 -- last event position it has delivered, or passed over as not subscribed); one instance of a fleet delivers it at a
--- time (owner until lease_until). version changes with every setting, secret or rewind, so that a deliverer holding
--- an older view cannot write its progress over them. Every attempt is kept in webhook_deliveries (pruned by age).
+-- time (owner until lease_until). version changes with every setting, secret or rewind; generation only when the cursor
+-- is moved by a caller (a replay, enabling again), so that a deliverer holding an older cursor cannot write its progress over it. Every attempt is kept in webhook_deliveries (pruned by age).
 -- backward-compatible: yes (new tables earlier code never reads)
 CREATE TABLE webhook_endpoints (
   id              uuid PRIMARY KEY,
@@ -13,6 +13,7 @@ CREATE TABLE webhook_endpoints (
   -- [{ "value": sealed secret, "expiresAt": epoch ms or null }], newest first: the previous one stays valid a while after a rotation.
   secrets         jsonb NOT NULL,
   version         integer NOT NULL DEFAULT 1,
+  generation      integer NOT NULL DEFAULT 1,
   delivered_to    text,
   owner           text,
   lease_until     bigint,

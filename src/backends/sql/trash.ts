@@ -1,0 +1,88 @@
+import type { Conversation, ConversationState, Message } from '../../domain/entities.js';
+import type { TrashRecord, TrashRepository } from '../trash-repository.js';
+import { writeEvent } from './events.js';
+import type { Row, SqlEngine, SqlRunner } from './sql.js';
+import type { Tables } from './tables.js';
+
+const insert = (table: string, columns: readonly string[]) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+
+/**
+ * Copies a conversation, its messages and its state into the trash, as entities, inside the caller's transaction
+ * and before it deletes the conversation (locked by the caller). `linkedFrom`: the conversations whose link to it the
+ * delete is about to clear.
+ */
+export async function moveToTrash(sql: SqlRunner, tables: Tables, tenant: string, id: string, linkedFrom: string[], at: { now: number; purgeAt: number }): Promise<void> {
+  const row = await sql.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [id, tenant]);
+  if (!row) return;
+  const conversation = tables.conversations.fromRow(row);
+  const stateRow = await sql.one('SELECT * FROM conversation_states WHERE conversation_id = ?', [id]);
+  const messages = await sql.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq', [id]);
+  await sql.run(`INSERT INTO trash (conversation_id, tenant_id, contact_id, channel_id, conversation, state, linked_from, messages, deleted_at, purge_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  [id, tenant, row.contact_id ?? null, row.channel_id ?? null, JSON.stringify(conversation), stateRow ? JSON.stringify(tables.states.fromRow(stateRow)) : null,
+    JSON.stringify(linkedFrom), messages.length, at.now, at.purgeAt]);
+  for (const m of messages) {
+    await sql.run('INSERT INTO trash_messages (conversation_id, seq, channel_id, message) VALUES (?, ?, ?, ?)', [id, Number(m.seq), m.channel_id ?? null, JSON.stringify(tables.messages.fromRow(m))]);
+  }
+}
+
+export function trashRepository(engine: SqlEngine, tables: Tables): TrashRepository {
+  const json = engine.json;
+  const recordOf = (row: Row): TrashRecord => ({
+    conversation: { ...(json(row.conversation) as Conversation), contactId: row.contact_id ?? null },
+    messages: Number(row.messages), deletedAt: Number(row.deleted_at), purgeAt: Number(row.purge_at),
+  });
+  return {
+    async list(tenant, page) {
+      const rows = await engine.all(`SELECT * FROM trash WHERE tenant_id = ?${page.before ? ' AND (deleted_at < ? OR (deleted_at = ? AND conversation_id < ?))' : ''}
+        ORDER BY deleted_at DESC, conversation_id DESC LIMIT ?`,
+      [tenant, ...(page.before ? [page.before.deletedAt, page.before.deletedAt, page.before.id] : []), page.limit]);
+      return rows.map(recordOf);
+    },
+    async get(tenant, id) {
+      const row = await engine.one('SELECT * FROM trash WHERE conversation_id = ? AND tenant_id = ?', [id, tenant]);
+      return row && recordOf(row);
+    },
+    restore: (tenant, id, now) => engine.tx(async (sql) => {
+      const row = await sql.one('SELECT * FROM trash WHERE conversation_id = ? AND tenant_id = ? FOR UPDATE', [id, tenant]);
+      if (!row) return undefined;
+      const kept = recordOf(row).conversation;
+      const exists = async (query: string, params: unknown[]) => (await sql.one(query, params)) !== undefined;
+      // What changed while it was away: another conversation of its contact and channel opened (it comes back closed),
+      // its agent, previous conversation or chat id gone or taken (it comes back without them).
+      const busy = kept.status !== 'closed' && kept.contactId !== null && kept.channelId !== null
+        && await exists("SELECT 1 AS x FROM conversations WHERE tenant_id = ? AND contact_id = ? AND channel_id = ? AND status <> 'closed' FOR UPDATE", [tenant, kept.contactId, kept.channelId]);
+      const agentId = kept.agentId && await exists('SELECT 1 AS x FROM agents WHERE id = ? AND tenant_id = ? FOR KEY SHARE', [kept.agentId, tenant]) ? kept.agentId : null;
+      const previous = kept.previousConversationId && await exists('SELECT 1 AS x FROM conversations WHERE id = ? AND tenant_id = ? FOR KEY SHARE', [kept.previousConversationId, tenant]) ? kept.previousConversationId : null;
+      const chatId = kept.chatId && agentId && !(await exists('SELECT 1 AS x FROM conversations WHERE tenant_id = ? AND agent_id = ? AND chat_id = ?', [tenant, agentId, kept.chatId])) ? kept.chatId : null;
+      const conversation: Conversation = {
+        ...kept, agentId, previousConversationId: previous, chatId, status: busy ? 'closed' : kept.status,
+        closedAt: busy ? kept.closedAt ?? new Date(now).toISOString() : kept.closedAt,
+        version: kept.version + 1, updatedAt: new Date(now).toISOString(),
+      };
+      await sql.run(insert('conversations', tables.conversations.columns), tables.conversations.values(conversation, tenant));
+      let externalIdsDropped = 0;
+      for (const m of await sql.all('SELECT channel_id, message FROM trash_messages WHERE conversation_id = ? ORDER BY seq', [id])) {
+        let message = json(m.message) as Message;
+        // A provider's retry stored again while this was in the trash holds the external id now: this copy lets it go.
+        if (message.externalId && m.channel_id && await exists('SELECT 1 AS x FROM messages WHERE channel_id = ? AND external_id = ?', [m.channel_id, message.externalId])) {
+          message = { ...message, externalId: null };
+          externalIdsDropped++;
+        }
+        await sql.run(insert('messages', tables.messages.columns), tables.messages.values(message, tenant, { channelId: m.channel_id ?? null }));
+      }
+      if (row.state !== null && row.state !== undefined) await sql.run(insert('conversation_states', tables.states.columns), tables.states.values(json(row.state) as ConversationState, tenant));
+      const linkedFrom = json(row.linked_from) as string[];
+      const relinked = linkedFrom.length
+        ? (await sql.all(`UPDATE conversations SET previous_conversation_id = ? WHERE tenant_id = ? AND id = ANY(?::uuid[]) AND previous_conversation_id IS NULL RETURNING id`, [id, tenant, linkedFrom])).map((r) => r.id as string)
+        : [];
+      await sql.run('DELETE FROM trash WHERE conversation_id = ?', [id]);
+      await writeEvent(sql, tenant, { type: 'conversation.restored', conversationId: id, data: { status: conversation.status, version: conversation.version, closed: busy }, now });
+      return { conversation, closed: busy, relinked, externalIdsDropped };
+    }),
+    async purge(tenant, id) {
+      return (await engine.run('DELETE FROM trash WHERE conversation_id = ? AND tenant_id = ?', [id, tenant])) > 0;
+    },
+    purgeExpired: (now) => engine.run('DELETE FROM trash WHERE purge_at <= ?', [now]),
+  };
+}
