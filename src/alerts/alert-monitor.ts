@@ -1,6 +1,6 @@
 import type { AlertRecord } from '../backends/backend.js';
 import type { HealthMonitor } from '../channels/channel-health.js';
-import { SEVERITY, SYSTEM_HOLD_DOWN_SECONDS, SYSTEM_TENANT, type AlertRule, type SystemRule } from '../domain/alert.js';
+import { ALERT_DEFAULTS, SEVERITY, SYSTEM_HOLD_DOWN_SECONDS, SYSTEM_TENANT, type AlertRule, type SystemRule } from '../domain/alert.js';
 import { budgetDay } from '../domain/budget.js';
 import type { JsonObject } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
@@ -32,6 +32,9 @@ interface Condition {
 }
 
 const keyOf = (rule: string, subject: string) => `${rule}\0${subject}`;
+/** The rules this monitor decides; `backup.failed` is the backup job's own. */
+const MONITORED_SYSTEM_RULES: ReadonlySet<string> = new Set(['database.degraded', 'redis.degraded', 'doctor.problems']);
+const TENANT_RULES: ReadonlySet<string> = new Set(Object.keys(ALERT_DEFAULTS));
 
 /**
  * Alerts: every `intervalMs`, each tenant's conditions (its channels' health and outbox, its webhook endpoints, its
@@ -54,6 +57,8 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
   const samples = new Map<string, Array<[number, number, number]>>();
   /** System alerts raised while the database was down: e-mailed already, recorded when it answers again. */
   const pending = new Map<string, { alert: Condition; at: number; id: string }>();
+  /** System conditions e-mailed while the database was down, until their alert resolves: a flapping database is one e-mail. */
+  const mailedDown = new Set<string>();
 
   async function notify(tenant: string, alert: AlertRecord, what: 'raised' | 'resolved'): Promise<void> {
     if (!config.mailer) return;
@@ -69,8 +74,8 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
     await config.mailer.send(emails, subject, text).catch((error) => log(`alert ${alert.id}: could not e-mail ${emails.join(', ')}`, error));
   }
 
-  /** Raises what holds, clears what does not; `holdDownOf` per rule, in seconds. */
-  async function apply(tenant: string, conditions: Condition[], holdDownOf: (rule: string) => number): Promise<void> {
+  /** Raises what holds, clears what does not (of the rules `evaluated`: others are another job's); `holdDownOf` per rule, in seconds. */
+  async function apply(tenant: string, conditions: Condition[], holdDownOf: (rule: string) => number, evaluated: ReadonlySet<string>): Promise<void> {
     const now = ops.clock();
     const active = new Map(conditions.map((c) => [keyOf(c.rule, c.subject), c]));
     for (const c of active.values()) {
@@ -78,8 +83,9 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
       if (raised) await notify(tenant, raised, 'raised');
     }
     for (const open of await ops.open(tenant)) {
-      if (active.has(keyOf(open.rule, open.subject))) continue;
+      if (active.has(keyOf(open.rule, open.subject)) || !evaluated.has(open.rule)) continue;
       const resolved = await ops.clear(tenant, open.rule, open.subject, holdDownOf(open.rule) * 1000);
+      if (resolved && tenant === SYSTEM_TENANT) mailedDown.delete(keyOf(resolved.rule, resolved.subject));
       if (resolved) await notify(tenant, resolved, 'resolved');
     }
   }
@@ -161,6 +167,8 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
         const entry = { alert: c, at: ops.clock(), id: newId() };
         pending.set(key, entry);
         log(`system alert: ${c.message}`);
+        if (mailedDown.has(key)) continue;
+        mailedDown.add(key);
         const record: AlertRecord = { id: entry.id, tenant: SYSTEM_TENANT, rule: c.rule, subject: c.subject, severity: SEVERITY[c.rule], message: c.message, details: c.details, raisedAt: entry.at, clearSince: null, resolvedAt: null };
         await notify(SYSTEM_TENANT, record, 'raised');
       }
@@ -170,11 +178,11 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
       await ops.raise(SYSTEM_TENANT, { id, rule: c.rule, subject: c.subject, severity: SEVERITY[c.rule], message: c.message, details: c.details, raisedAt: at });
     }
     pending.clear();
-    await apply(SYSTEM_TENANT, conditions, () => SYSTEM_HOLD_DOWN_SECONDS);
+    await apply(SYSTEM_TENANT, conditions, () => SYSTEM_HOLD_DOWN_SECONDS, MONITORED_SYSTEM_RULES);
     for (const tenant of await ops.tenants()) {
       try {
         const { rules } = await ops.settings(tenant);
-        await apply(tenant, await tenantConditions(tenant, rules), (rule) => (rules as Record<string, { holdDownSeconds: number }>)[rule]?.holdDownSeconds ?? 0);
+        await apply(tenant, await tenantConditions(tenant, rules), (rule) => (rules as Record<string, { holdDownSeconds: number }>)[rule]?.holdDownSeconds ?? 0, TENANT_RULES);
       } catch (error) {
         log(`alerts of tenant ${tenant} could not be evaluated`, error);
       }
@@ -191,6 +199,8 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
   return {
     /** Evaluates now (the background does it every `intervalMs`). */
     check: tick,
+    /** E-mails an alert raised or resolved by another job (a backup) as the monitor's own are. */
+    notify,
     start(): void {
       void tick();
       timer = setInterval(() => void tick(), intervalMs);

@@ -226,8 +226,12 @@ export interface AdminRepository {
   ping(): Promise<void>;
   /** Integrity checks and counts across all tenants, for `colloquy doctor`. Reads only; may scan. */
   diagnose(): Promise<Diagnosis>;
-  /** Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`). */
-  exportRecords(): AsyncGenerator<PortableRecord>;
+  /**
+   * Every record of every tenant from one consistent snapshot, parents before children (`colloquy export`); with
+   * `backup`, also what a complete restore needs (`BackupRecord`: the sealing setup, API keys, webhook endpoints,
+   * budgets, alert settings).
+   */
+  exportRecords(options?: { backup?: boolean }): AsyncGenerator<PortableRecord>;
   /**
    * Inserts the records that are absent, merges contacts that share a handle, and reports every record
    * (`colloquy import`; `backends/sql/portable-import.ts`). Writes events only for what it changed of the

@@ -56,6 +56,9 @@ program
   .addOption(new Option('--webhook-lease <ms>', 'an outgoing webhook endpoint delivered by an instance that stops renewing its lease (it died) is taken over after this long').env('COLLOQUY_WEBHOOK_LEASE').default('30000'))
   .addOption(new Option('--webhook-timeout <ms>', 'one outgoing webhook attempt: no complete 2xx answer within this is a failure, retried').env('COLLOQUY_WEBHOOK_TIMEOUT').default('10000'))
   .addOption(new Option('--no-webhooks', 'do not deliver outgoing webhooks from this instance (other instances, or none, do)'))
+  .addOption(new Option('--backup-dir <dir>', 'write scheduled backups (gzip JSON Lines of everything, secrets sealed as stored, API key hashes; mode 0600) into this directory').env('COLLOQUY_BACKUP_DIR'))
+  .addOption(new Option('--backup-every <interval>', 'how often a backup is written (one instance of a fleet each time): 24h, 6h, 30m, 7d').env('COLLOQUY_BACKUP_EVERY').default('24h'))
+  .addOption(new Option('--backup-keep <n>', 'the newest backups kept in the directory').env('COLLOQUY_BACKUP_KEEP').default('7'))
   .addOption(new Option('--trash-days <days>', 'a conversation deleted through the API stays this many days in the trash, restorable, before it is erased; 0: deleting erases at once').env('COLLOQUY_TRASH_DAYS').default('7'))
   .addOption(new Option('--report-hour <hour>', 'the local hour (0–23) from which yesterday\'s daily report is made, stored and e-mailed').env('COLLOQUY_REPORT_HOUR').default('7'))
   .addOption(new Option('--report-tz <timezone>', 'whose days the daily reports count (an IANA zone: America/Sao_Paulo)').env('COLLOQUY_REPORT_TZ').default('UTC'))
@@ -70,6 +73,7 @@ program
     };
     // Loaded here: the server (and the AI SDK it brings) weighs on every other command's start otherwise.
     const { serve } = await import('./serve.js');
+    const { parseEvery } = await import('./backup.js');
     await serve({
       db: options.db, port: Number(options.port), host: options.host, rateLimitPerMinute: Number(options.rateLimit), logLevel: options.logLevel,
       redis: options.redis, redisPrefix: options.redisPrefix, cache: options.cache, cacheTtlSeconds: Number(options.cacheTtl),
@@ -87,6 +91,7 @@ program
         autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
       trashDays: count(options.trashDays, '--trash-days', 0),
+      ...(options.backupDir ? { backups: { dir: options.backupDir, everyMs: parseEvery(options.backupEvery), keep: count(options.backupKeep, '--backup-keep', 1) } } : {}),
       reports: { hour: count(options.reportHour, '--report-hour', 0), timezone: options.reportTz },
       alerts: {
         intervalMs: count(options.alertInterval, '--alert-interval', 100),
@@ -110,7 +115,7 @@ interface ServeFlags {
   headersTimeout: string; requestTimeout: string; keepAliveTimeout: string; idleTimeout: string; maxConnections: string; maxStreamsPerKey: string; maxStreams: string;
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
   agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
-  webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string; trashDays: string; reportHour: string; reportTz: string;
+  webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string; trashDays: string; reportHour: string; reportTz: string; backupDir?: string; backupEvery: string; backupKeep: string;
 }
 
 program

@@ -1,4 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
@@ -10,8 +12,9 @@ import { connectRedis } from '../cache/redis/redis-client.js';
 import { createRedisCache } from '../cache/redis/redis-cache.js';
 import { openStore } from '../store/open-store.js';
 import { VERSION } from '../version.js';
+import { BACKUP_HEADER } from './backup.js';
 
-const HEADER_KIND = 'colloquy-export';
+const HEADER_KIND = BACKUP_HEADER;
 
 /** Progress on a terminal only: `\r` updates are noise in a log file. */
 const progress = (verb: string) => {
@@ -81,9 +84,13 @@ export async function importFrom(
   options: { redis?: string | undefined; redisPrefix?: string | undefined; secretKey?: string | undefined; dryRun?: boolean } = {},
 ): Promise<ImportReport> {
   let withoutSecrets = 0;
+  let backup = false;
+  // A backup (`colloquy serve --backup-dir`) is gzip-compressed: read through gunzip, whatever its name.
+  const gzipped = await isGzip(file);
   const records = async function* () {
     let number = 0;
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    const input = gzipped ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       number++;
       if (!line.trim()) continue;
       let record: unknown;
@@ -92,7 +99,10 @@ export async function importFrom(
       } catch {
         throw new ColloquyError('invalid_argument', `${file}:${number} is not JSON: expected a file written by \`colloquy export\`.`);
       }
-      if ((record as { kind?: unknown })?.kind === HEADER_KIND) continue;
+      if ((record as { kind?: unknown })?.kind === HEADER_KIND) {
+        backup = (record as { backup?: unknown }).backup === true;
+        continue;
+      }
       const why = portableProblem(record);
       if (why) throw new ColloquyError('invalid_argument', `${file}:${number} ${why}: expected a file written by \`colloquy export\`.`);
       yield record as PortableRecord;
@@ -105,7 +115,9 @@ export async function importFrom(
 
   const dryRun = options.dryRun ?? false;
   // A dry run writes nothing, migrations included: a database that needs them says so (`colloquy migrate`).
-  const store = await openStore({ url, secretKey: options.secretKey, ...(dryRun ? { create: false, migrate: false } : {}) });
+  // A backup brings its secrets sealed with the sealing setup they were made under: it is restored without the key
+  // (which would set a setup of its own up on an empty database first), and the key is checked against it after.
+  const store = await openStore({ url, secretKey: backup ? undefined : options.secretKey, ...(dryRun ? { create: false, migrate: false } : {}), log: () => {} });
   const bar = progress(dryRun ? 'checked' : 'imported');
   let report: ImportReport;
   let committed: ImportReport | undefined;
@@ -125,6 +137,11 @@ export async function importFrom(
   } finally {
     await store.close();
   }
+  if (backup && !dryRun && options.secretKey) {
+    // The restored secrets open with this key (a wrong one is refused here, with the database restored), and any
+    // stored in the clear are sealed with it.
+    await (await openStore({ url, secretKey: options.secretKey })).close();
+  }
   // The records went around the fleet's hot tier: empty it once at the end.
   if (!dryRun && options.redis && (report.inserted || report.present || report.merged)) await clearRedisCache(options.redis, options.redisPrefix);
   bar.done(`${dryRun ? 'dry run, nothing written: would import' : 'imported'} ${summary(report)}`
@@ -137,6 +154,17 @@ export async function importFrom(
     process.stderr.write(`${withoutSecrets} channel(s) were exported without their secrets: set them again (PATCH /v1/channels/:id), or export with --include-secrets\n`);
   }
   return report;
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return false; // reading it says why
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
 }
 
 const summary = (r: ImportReport) =>

@@ -21,6 +21,7 @@ import { createAlertMonitor } from '../alerts/alert-monitor.js';
 import { createMailer } from '../alerts/mailer.js';
 import { purgeExpiredTrash } from '../store/trash.js';
 import { createReportScheduler } from '../reports/report-scheduler.js';
+import { createBackupJob } from './backup.js';
 import { assertTimezone } from '../domain/budget.js';
 
 export interface ServeOptions {
@@ -52,6 +53,8 @@ export interface ServeOptions {
   agents?: { timeoutMs?: number; leaseMs?: number; autoReply?: boolean; pricesFile?: string | undefined } | undefined;
   /** Daily reports: the local hour they are made from (default 7) and their timezone (default UTC). */
   reports?: { hour?: number; timezone?: string } | undefined;
+  /** Scheduled backups: into `dir` every `everyMs`, the newest `keep` kept. */
+  backups?: { dir: string; everyMs: number; keep: number } | undefined;
   /** Days a deleted conversation stays in the trash (0: deleting erases). Default 7. */
   trashDays?: number | undefined;
   /** Alerts: how often they are evaluated, the SMTP server they are e-mailed through, the admin's addresses. */
@@ -156,6 +159,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     : createOutboxSender({ channels, leaseMs: options.channels?.leaseMs, timeoutMs: options.channels?.sendTimeoutMs, log });
   const telegram = createTelegramUpdates({ channels, log });
   const mailer = options.alerts?.smtpUrl ? createMailer(options.alerts.smtpUrl, options.alerts.smtpFrom) : undefined;
+  const backups = options.backups ? createBackupJob({ store, owner, ...options.backups, log, notify: (tenant, alert, what) => alerts.notify(tenant, alert, what) }) : undefined;
   const reports = createReportScheduler({ store, owner, hour: reportHour, timezone: reportTimezone, mailer, log });
   const alerts = createAlertMonitor({ store, health, mailer, adminEmails: options.alerts?.adminEmails, intervalMs: options.alerts?.intervalMs, log });
   const webhooks = options.webhooks?.deliver === false ? undefined
@@ -168,7 +172,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // In-flight requests get 10 s; after that the process exits anyway (everything acknowledged is committed).
     setTimeout(() => process.exit(1), 10_000).unref();
     await app.close();
-    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop(), alerts.stop(), reports.stop()]);
+    await Promise.allSettled([sender?.stop(), telegram.stop(), health.stop(), autoReplies?.stop(), webhooks?.stop(), alerts.stop(), reports.stop(), backups?.stop()]);
     mailer?.close();
     await channels.close();
     await store.close();
@@ -184,6 +188,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   webhooks?.start();
   alerts.start();
   reports.start();
+  backups?.start();
   // The trash whose retention ended, erased: at start and every hour (every instance; the delete is idempotent).
   const sweep = () => void purgeExpiredTrash(store).catch((error) => log('the trash could not be swept', error));
   sweep();

@@ -56,6 +56,7 @@ export function createReportScheduler(config: ReportSchedulerConfig) {
     const date = yesterdayIn(now, timezone);
     if (localHour < hour || done === date) return;
     if (!(await s.backend.reports.lease(`report:${date}`, config.owner, now + 600_000, now))) return; // another instance makes them
+    let failed = 0;
     for (const tenant of await s.backend.reports.tenants()) {
       try {
         const report = await storeDailyReport(scopeOfStore(config.store.tenant(tenant)), date, timezone);
@@ -63,9 +64,13 @@ export function createReportScheduler(config: ReportSchedulerConfig) {
         const { emails } = await alerts.settings(tenant);
         await config.mailer.send(emails, `[Colloquy] daily report ${date}`, reportText(tenant, report)).catch((error) => log(`the daily report of ${tenant} could not be e-mailed`, error));
       } catch (error) {
+        failed++;
         log(`the daily report of tenant ${tenant} could not be made`, error);
       }
     }
+    // A tenant whose report failed is tried again at the next look (this instance keeps the day's lease); the others
+    // are stored, so they are not made twice.
+    if (failed) return;
     done = date;
     // Old minutes go: the reports and charts read at most a month back.
     await s.backend.reports.prune(now - 35 * 86_400_000).catch((error) => log('traffic minutes could not be pruned', error));

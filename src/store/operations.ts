@@ -25,9 +25,11 @@ export interface OperationsApi {
   diagnose(): Promise<Diagnosis>;
   /**
    * Every record of every tenant from one snapshot, parents before children (`colloquy export`). Channel
-   * secrets are left out unless `includeSecrets`; then they are in the clear (keep such a file safe).
+   * secrets are left out unless `includeSecrets`; then they are in the clear (keep such a file safe). A `backup`
+   * holds everything a complete restore needs, secrets sealed as stored (readable with the same
+   * COLLOQUY_SECRET_KEY, in the clear when the database has none) and API keys by their hashes.
    */
-  exportAll(options?: { includeSecrets?: boolean }): AsyncGenerator<PortableRecord>;
+  exportAll(options?: { includeSecrets?: boolean; backup?: boolean }): AsyncGenerator<PortableRecord>;
   /**
    * Imports records as `exportAll` yields them (`colloquy import`): inserts what is absent, leaves what is
    * present (importing the same records twice changes nothing), merges a contact with the one already there
@@ -97,6 +99,10 @@ export function operationsOf(s: Scope): OperationsApi {
     },
     diagnose: () => admin.diagnose(),
     async *exportAll(options = {}) {
+      if (options.backup) {
+        for await (const record of admin.exportRecords({ backup: true })) yield record.kind === 'channel' ? { ...record, sealed: true } : record;
+        return;
+      }
       for await (const record of admin.exportRecords()) {
         if (record.kind !== 'channel') yield record;
         else if (options.includeSecrets) yield { ...record, secrets: mapSecrets(record, (sealed, context) => s.box.open(sealed, context)) };
@@ -119,7 +125,12 @@ export function operationsOf(s: Scope): OperationsApi {
         for await (const record of records) {
           const r = check(record, index++);
           if (r.kind === 'contact') yield { ...r, data: { ...r.data, handles: normalizedHandles(r.data.handles) } };
-          else if (r.kind !== 'channel' || r.secrets === undefined) yield r;
+          else if (r.kind === 'webhook') {
+            webhooks.push({ tenant: r.tenant, id: r.data.id.toLowerCase() });
+            yield r;
+          }
+          // A backup's secrets are as the database stored them (sealed under the setup its `setting` records bring).
+          else if (r.kind !== 'channel' || r.secrets === undefined || r.sealed) yield r;
           // A dry run reads inside its transaction (sealing may need the database) and writes nothing: no values.
           else if (options.dryRun) yield { ...r, secrets: {} };
           else {
@@ -128,7 +139,15 @@ export function operationsOf(s: Scope): OperationsApi {
           }
         }
       };
+      const webhooks: Array<{ tenant: string; id: string }> = [];
       const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock(), committed: options.committed, actor: s.actor });
+      // Restored endpoints deliver what happens from now on, not this database's log from its start.
+      if (!options.dryRun) {
+        for (const w of webhooks) {
+          const endpoint = await s.backend.webhooks.get(w.tenant, w.id);
+          if (endpoint && endpoint.deliveredTo === null) await s.backend.webhooks.startAt(w.tenant, w.id, await s.backend.events.head(w.tenant));
+        }
+      }
       // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.
       if (!options.dryRun && (report.inserted || report.present || report.merged)) await s.hot?.clear();
       return report;

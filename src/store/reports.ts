@@ -125,7 +125,10 @@ export function reportsOf(s: Scope): ReportsApi {
       const v = validate(DailyReportQuerySchema, options, 'daily report query');
       assertTimezone(timezone);
       const date = v.date ?? yesterdayIn(s.clock(), timezone);
-      if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new ColloquyError('invalid_argument', `Invalid date "${date}": a real day, YYYY-MM-DD.`, { errors: [{ path: '/date', message: 'is not a day' }] });
+      // A day of the calendar (no 2026-02-31), of this era: what a report can be of.
+      const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+      const real = y >= 2000 && y <= 9999 && new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === date;
+      if (!real) throw new ColloquyError('invalid_argument', `Invalid date "${date}": a day of the calendar from 2000 on, YYYY-MM-DD.`, { errors: [{ path: '/date', message: 'is not a day' }] });
       const stored = await s.backend.reports.get(s.tenant, date);
       if (stored) return stored.report as unknown as DailyReport;
       return computeDailyReport(s, date, timezone);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { NewWebhookAttempt, WebhookEndpointRecord, WebhookProgress } from '../backends/backend.js';
 import { subscribes } from '../domain/webhook.js';
 import type { Store } from '../store/store.js';
@@ -119,6 +120,7 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
       const queue = [...lanes.values()];
       const started = ops.clock();
       const abort = (cancel = new AbortController());
+      setMaxListeners(LANES + 8, abort.signal); // one listener per post in flight, and the lanes run side by side
       // While the batch runs: the lease renewed, and the endpoint read again. A lost lease, or a caller moving the
       // cursor or changing the URL or the events, stops it: no more posts under the old terms.
       const refresh = setInterval(() => {

@@ -76,7 +76,7 @@ describe.each(targets)('daily reports ($name)', (target) => {
       expect(smtp.mails).toHaveLength(1);
       expect(smtp.mails[0]).toMatchObject({ to: ['owner@clinic.test'], subject: '[Colloquy] daily report 2026-11-30' });
       expect(smtp.mails[0]!.raw).toContain('median first response: 75 s');
-      for (const date of ['2026-13-01', 'yesterday', '2026-02-30x']) expect((await app.inject({ method: 'GET', url: `/v1/reports/daily?date=${date}` })).statusCode).toBe(400);
+      for (const date of ['2026-13-01', 'yesterday', '2026-02-30x', '2026-02-31', '0999-01-01']) expect((await app.inject({ method: 'GET', url: `/v1/reports/daily?date=${date}` })).statusCode).toBe(400);
     } finally {
       mailer.close();
       await smtp.close();

@@ -99,12 +99,13 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
         ? 'SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE'
         : 'SELECT id FROM conversations WHERE contact_id = ? AND tenant_id = ? ORDER BY id FOR UPDATE',
       ['id' in which ? which.id : which.contactId, tenant])).map((r) => r.id as string);
+      // A contact's trash is erased with its conversations, whether or not any is left outside it.
+      if ('contactId' in which) await sql.run('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ?', [which.contactId, tenant]);
       if (!ids.length) return { deleted: [], unlinked: [] };
       // Explicitly rather than by the foreign key's SET NULL, to learn which records changed (the hot tier must).
       const unlinked = (await sql.all(`UPDATE conversations SET previous_conversation_id = NULL
         WHERE previous_conversation_id = ANY(?::uuid[]) AND NOT id = ANY(?::uuid[]) RETURNING id`, [ids, ids])).map((r) => r.id as string);
       if (trash && 'id' in which) await moveToTrash(sql, tables, tenant, ids[0]!, unlinked, { now, purgeAt: trash.purgeAt });
-      if ('contactId' in which) await sql.run('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ?', [which.contactId, tenant]);
       await sql.run('DELETE FROM conversations WHERE id = ANY(?::uuid[])', [ids]);
       const data: JsonObject = trash ? { trashed: true, purgeAt: new Date(trash.purgeAt).toISOString() } : {};
       for (const id of ids) await eraseEvents(sql, tenant, [id], { type: 'conversation.deleted', conversationId: id, data, now });

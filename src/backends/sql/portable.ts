@@ -2,7 +2,7 @@ import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import {
   AgentSchema, ChannelSchema, ContactSchema, ConversationSchema, ConversationStateSchema, MessageSchema,
-  type Agent, type Channel, type Contact, type Conversation, type ConversationState, type Message,
+  type Agent, type Channel, type Contact, type Conversation, type ConversationState, type JsonObject, type Message,
 } from '../../domain/entities.js';
 import { describeErrors, findBadText } from '../../domain/validate.js';
 import { handlesByContact } from './contacts.js';
@@ -18,25 +18,54 @@ import { emptyState, type Tables } from './tables.js';
  * store and the backend they are sealed (`store/secret-box.ts`).
  */
 export type PortableRecord =
-  | { kind: 'channel'; tenant: string; data: Channel; secrets?: Record<string, string>; idempotencyKey?: string; idempotencyHash?: string }
+  | { kind: 'channel'; tenant: string; data: Channel; secrets?: Record<string, string>; sealed?: boolean; idempotencyKey?: string; idempotencyHash?: string }
   | { kind: 'agent'; tenant: string; data: Agent }
   | { kind: 'contact'; tenant: string; data: Contact }
   | { kind: 'conversation'; tenant: string; data: Conversation & { state: ConversationState } }
-  | { kind: 'message'; tenant: string; data: Message };
+  | { kind: 'message'; tenant: string; data: Message }
+  | BackupRecord;
 
-export const PORTABLE_KINDS = ['channel', 'agent', 'contact', 'conversation', 'message'] as const;
+/**
+ * What only a backup holds (`colloquy serve --backup-dir`, `exportRecords({ backup: true })`), so that a restore is
+ * complete: the database's sealing salt and check value (secrets stay sealed as stored, readable with the same
+ * COLLOQUY_SECRET_KEY), API keys by their hashes, webhook endpoints with their sealed secrets, budgets and alert
+ * settings. Channel records of a backup carry their secrets sealed (`sealed: true`).
+ */
+export type BackupRecord =
+  | { kind: 'setting'; tenant: '*'; data: { name: 'secret_key_salt' | 'secret_key_check'; value: string } }
+  | { kind: 'apiKey'; tenant: string; data: { id: string; name: string; prefix: string; hash: string; createdAt: string; expiresAt: string | null; revokedAt: string | null } }
+  | { kind: 'webhook'; tenant: string; data: { id: string; url: string; events: string[]; description: string | null; enabled: boolean; secrets: Array<{ value: string; expiresAt: number | null }>; createdAt: string; updatedAt: string } }
+  | { kind: 'budget'; tenant: string; data: { scope: string; config: JsonObject; createdAt: string; updatedAt: string } }
+  | { kind: 'alertSettings'; tenant: string; data: { rules: JsonObject; emails: string[]; updatedAt: string } };
+
+export const PORTABLE_KINDS = ['channel', 'agent', 'contact', 'conversation', 'message', 'setting', 'apiKey', 'webhook', 'budget', 'alertSettings'] as const;
+const BACKUP_KINDS = new Set(['setting', 'apiKey', 'webhook', 'budget', 'alertSettings']);
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Each kind's data in the API's own shape: a record that does not match is refused before anything is written.
 const shape = (schema: TSchema) => ({ schema, check: Compile(schema) });
+const Iso = Type.String({ format: 'date-time' });
+const Id = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const Text = (max: number) => Type.String({ maxLength: max });
 const SHAPES = {
   channel: [shape(ChannelSchema)],
   agent: [shape(AgentSchema)],
   contact: [shape(ContactSchema)],
   conversation: [shape(ConversationSchema), shape(Type.Object({ state: ConversationStateSchema }))],
   message: [shape(MessageSchema)],
+  setting: [shape(Type.Object({ name: Type.Union([Type.Literal('secret_key_salt'), Type.Literal('secret_key_check')]), value: Text(1000) }, { additionalProperties: false }))],
+  apiKey: [shape(Type.Object({
+    id: Id, name: Text(200), prefix: Text(100), hash: Type.String({ pattern: '^[0-9a-f]{64}$' }), createdAt: Iso, expiresAt: Type.Union([Iso, Type.Null()]), revokedAt: Type.Union([Iso, Type.Null()]),
+  }, { additionalProperties: false }))],
+  webhook: [shape(Type.Object({
+    id: Id, url: Text(2048), events: Type.Array(Text(64), { maxItems: 100 }), description: Type.Union([Text(500), Type.Null()]), enabled: Type.Boolean(),
+    secrets: Type.Array(Type.Object({ value: Text(1000), expiresAt: Type.Union([Type.Integer(), Type.Null()]) }, { additionalProperties: false }), { minItems: 1, maxItems: 2 }),
+    createdAt: Iso, updatedAt: Iso,
+  }, { additionalProperties: false }))],
+  budget: [shape(Type.Object({ scope: Text(60), config: Type.Object({}, { additionalProperties: true }), createdAt: Iso, updatedAt: Iso }, { additionalProperties: false }))],
+  alertSettings: [shape(Type.Object({ rules: Type.Object({}, { additionalProperties: true }), emails: Type.Array(Text(254), { maxItems: 20 }), updatedAt: Iso }, { additionalProperties: false }))],
 };
 
 /**
@@ -53,8 +82,9 @@ export function portableProblem(record: unknown): string | undefined {
   const r = record as { kind?: unknown; tenant?: unknown; data?: { id?: unknown }; idempotencyKey?: unknown } | null;
   if (!r || typeof r !== 'object') return 'is not an object';
   if (!PORTABLE_KINDS.includes(r.kind as never)) return `has an unknown kind ${JSON.stringify(r.kind)}`;
-  if (typeof r.tenant !== 'string' || !TENANT.test(r.tenant)) return 'has an invalid tenant';
-  if (!r.data || typeof r.data !== 'object' || typeof r.data.id !== 'string' || !UUID.test(r.data.id)) return 'has no data with a UUID id';
+  if (r.kind === 'setting' ? r.tenant !== '*' : typeof r.tenant !== 'string' || !TENANT.test(r.tenant)) return 'has an invalid tenant';
+  if (!r.data || typeof r.data !== 'object') return 'has no data';
+  if (!BACKUP_KINDS.has(r.kind as string) && (typeof r.data.id !== 'string' || !UUID.test(r.data.id))) return 'has no data with a UUID id';
   for (const [field, value] of Object.entries(ADDED[r.kind as keyof typeof ADDED] ?? {})) {
     if (!(field in r.data)) (r.data as Record<string, unknown>)[field] = value;
   }
@@ -79,7 +109,14 @@ const PAGE = 1000;
  * Every record of the database, parents before children, paged by key so memory stays flat. `sql` must read
  * one snapshot (the engines open a read-only snapshot transaction for it).
  */
-export async function* exportRecords(sql: SqlRunner, tables: Tables): AsyncGenerator<PortableRecord> {
+export async function* exportRecords(sql: SqlRunner, tables: Tables, options: { backup?: boolean } = {}): AsyncGenerator<PortableRecord> {
+  const iso = (ms: unknown) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+  if (options.backup) {
+    for (const name of ['secret_key_salt', 'secret_key_check'] as const) {
+      const row = await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]);
+      if (row) yield { kind: 'setting', tenant: '*', data: { name, value: row.value } };
+    }
+  }
   const byId = async function* (select: string) {
     for (let after = START; ;) {
       const rows = await sql.all(`${select} WHERE x.id > ? ORDER BY x.id LIMIT ${PAGE}`, [after]);
@@ -113,9 +150,32 @@ export async function* exportRecords(sql: SqlRunner, tables: Tables): AsyncGener
   for (let after: [string, number] = [START, 0]; ;) {
     const rows = await sql.all(`SELECT * FROM messages WHERE (conversation_id, seq) > (?, ?) ORDER BY conversation_id, seq LIMIT ${PAGE}`, after);
     for (const row of rows) yield { kind: 'message', tenant: row.tenant_id, data: tables.messages.fromRow(row) };
-    if (rows.length < PAGE) return;
+    if (rows.length < PAGE) break;
     after = [rows.at(-1)!.conversation_id, rows.at(-1)!.seq];
   }
+  if (!options.backup) return;
+  for await (const rows of byId('SELECT x.* FROM webhook_endpoints x')) {
+    for (const row of rows) {
+      yield { kind: 'webhook', tenant: row.tenant_id, data: {
+        id: row.id, url: row.url, events: parse(row.events), description: row.description ?? null, enabled: Boolean(row.enabled),
+        secrets: parse(row.secrets), createdAt: iso(row.created_at)!, updatedAt: iso(row.updated_at)!,
+      } };
+    }
+  }
+  for (const row of await sql.all('SELECT * FROM budgets ORDER BY tenant_id, scope', [])) {
+    yield { kind: 'budget', tenant: row.tenant_id, data: { scope: row.scope, config: parse(row.config), createdAt: iso(row.created_at)!, updatedAt: iso(row.updated_at)! } };
+  }
+  for (const row of await sql.all('SELECT * FROM alert_settings ORDER BY tenant_id', [])) {
+    yield { kind: 'alertSettings', tenant: row.tenant_id, data: { rules: parse(row.rules), emails: parse(row.emails), updatedAt: iso(row.updated_at)! } };
+  }
+  for await (const rows of byId('SELECT x.* FROM api_keys x')) {
+    for (const row of rows) {
+      yield { kind: 'apiKey', tenant: row.tenant_id, data: { id: row.id, name: row.name, prefix: row.prefix, hash: row.hash, createdAt: iso(row.created_at)!, expiresAt: iso(row.expires_at), revokedAt: iso(row.revoked_at) } };
+    }
+  }
 }
+
+/** A JSON column: text on SQLite, parsed already on PostgreSQL. */
+const parse = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
 
 export type { Row };

@@ -78,8 +78,8 @@ export function createSqlBackend(engine: Engine): Backend {
     async diagnose() {
       return diagnose(sql, await engine.warnings());
     },
-    async *exportRecords() {
-      yield* engine.snapshot((snapshot) => exportRecords(snapshot, tables));
+    async *exportRecords(options = {}) {
+      yield* engine.snapshot((snapshot) => exportRecords(snapshot, tables, options));
     },
     async importRecords(records, options) {
       // A dry run on a copy where the engine can make one (SQLite): the live database is never locked meanwhile.

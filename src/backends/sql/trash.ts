@@ -44,8 +44,13 @@ export function trashRepository(engine: SqlEngine, tables: Tables): TrashReposit
       return row && recordOf(row);
     },
     restore: (tenant, id, now) => engine.tx(async (sql) => {
+      // The contact first, as an ingest and an erasure take it: a restore then never deadlocks with either, and an
+      // ingest opening a conversation for the contact meanwhile is seen (this one comes back closed).
+      const peek = await sql.one('SELECT contact_id FROM trash WHERE conversation_id = ? AND tenant_id = ?', [id, tenant]);
+      if (!peek) return undefined;
+      if (peek.contact_id && !(await sql.one('SELECT 1 AS x FROM contacts WHERE id = ? AND tenant_id = ? FOR NO KEY UPDATE', [peek.contact_id, tenant]))) return undefined;
       const row = await sql.one('SELECT * FROM trash WHERE conversation_id = ? AND tenant_id = ? FOR UPDATE', [id, tenant]);
-      if (!row) return undefined;
+      if (!row || row.contact_id !== peek.contact_id) return undefined;
       const kept = recordOf(row).conversation;
       const exists = async (query: string, params: unknown[]) => (await sql.one(query, params)) !== undefined;
       // What changed while it was away: another conversation of its contact and channel opened (it comes back closed),
@@ -64,6 +69,11 @@ export function trashRepository(engine: SqlEngine, tables: Tables): TrashReposit
       let externalIdsDropped = 0;
       for (const m of await sql.all('SELECT channel_id, message FROM trash_messages WHERE conversation_id = ? ORDER BY seq', [id])) {
         let message = json(m.message) as Message;
+        // Its send was queued when the conversation left: the queue entry went with it, and it may or may not have
+        // reached the customer. Never resent blindly: failed, saying so.
+        if (message.status === 'pending' && message.role === 'assistant' && m.channel_id) {
+          message = { ...message, status: 'failed', statusAt: new Date(now).toISOString(), error: { code: 'deleted_before_sent', title: 'The conversation was deleted while this message waited to be sent; it may not have reached the customer. Send it again if it is still needed.', reason: 'ambiguous', at: new Date(now).toISOString() } };
+        }
         // A provider's retry stored again while this was in the trash holds the external id now: this copy lets it go.
         if (message.externalId && m.channel_id && await exists('SELECT 1 AS x FROM messages WHERE channel_id = ? AND external_id = ?', [m.channel_id, message.externalId])) {
           message = { ...message, externalId: null };

@@ -5,7 +5,7 @@ import { expectError, type Harness } from './harness.js';
 const DAY = 86_400_000;
 
 /** The trash: a deleted conversation hidden from every read, restorable as it was, purged after its retention. */
-export function trashCases({ fresh, setup }: Harness): void {
+export function trashCases({ fresh, second, setup }: Harness): void {
   describe('trash', () => {
     it('hides a deleted conversation from every read and restores it with the same ids, seqs and state', async () => {
       const store = fresh();
@@ -88,6 +88,37 @@ export function trashCases({ fresh, setup }: Harness): void {
       await store.conversations.delete(again.id);
       expect(await store.trash.purge(again.id)).toBe(true);
       expect(await store.trash.purge(again.id)).toBe(false);
+      // Erasing a contact's conversations reaches the trash even when none is left outside it.
+      const { contact: bea, conversation: beas } = await setup(store.tenant(`${store.tenantId}-b`));
+      const b = store.tenant(`${store.tenantId}-b`);
+      await b.conversations.delete(beas.id);
+      expect(await b.conversations.deleteByContact(bea.id)).toEqual([]);
+      expect(await b.trash.get(beas.id)).toBeNull();
+    });
+
+    it('brings back a reply that waited in the outbox as failed, never to be sent blindly', async () => {
+      const store = fresh();
+      const { channel, contact } = await setup(store);
+      const inbound = await store.ingest({ channelId: channel.id, from: { address: contact.handles[0]!.address }, externalId: 'wamid.p1', content: 'oi' });
+      const { message } = await store.messages.append(inbound.conversation.id, { role: 'assistant', content: 'Olá!' });
+      expect(message.status).toBe('pending');
+      await store.conversations.delete(inbound.conversation.id);
+      await store.trash.restore(inbound.conversation.id);
+      expect(await store.messages.get(message.id)).toMatchObject({ status: 'failed', error: { code: 'deleted_before_sent', reason: 'ambiguous' } });
+    });
+
+    it('lets an erasure and deletes into the trash race without a deadlock or anything left behind', async () => {
+      const store = fresh();
+      const other = second()?.tenant(store.tenantId) ?? store;
+      for (let round = 0; round < 5; round++) {
+        const { contact } = await setup(store.tenant(`${store.tenantId}-r${round}`));
+        const t = store.tenant(`${store.tenantId}-r${round}`);
+        const o = other.tenant(`${store.tenantId}-r${round}`);
+        const extra = await Promise.all([1, 2, 3].map(() => t.conversations.create({ contactId: contact.id })));
+        const results = await Promise.allSettled([o.contacts.erase(contact.id), ...extra.map((c, i) => (i % 2 ? t : o).conversations.delete(c.id))]);
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+        expect((await t.trash.list()).data).toEqual([]);
+      }
     });
   });
 }

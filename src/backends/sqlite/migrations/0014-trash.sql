@@ -1,12 +1,13 @@
 -- 0014: the trash. A conversation deleted through the API is moved here with its messages and state, as the
 -- entities they were (JSON: a restore writes them back through the same column mapping as an import, whatever
 -- columns later migrations add), for a retention (purge_at); linked_from keeps the conversations whose
--- previous_conversation_id named it, so that a restore links them again. A contact's erasure removes its trash too.
+-- previous_conversation_id named it, so that a restore links them again. A contact's erasure deletes its trash rows
+-- explicitly (no foreign key: a delete into the trash and an erasure must not wait on each other's locks).
 -- backward-compatible: yes (new tables earlier code never reads)
 CREATE TABLE trash (
   conversation_id TEXT PRIMARY KEY,
   tenant_id       TEXT NOT NULL,
-  contact_id      TEXT REFERENCES contacts(id) ON DELETE CASCADE,
+  contact_id      TEXT,
   channel_id      TEXT,
   conversation    TEXT NOT NULL,
   state           TEXT,

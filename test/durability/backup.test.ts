@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBackupJob, writeBackup } from '../../src/cli/backup.js';
+import { importFrom } from '../../src/cli/portable.js';
+import { openStore, type Store } from '../../src/index.js';
+import { channelSecrets } from '../../src/store/channel-secrets.js';
+import { webhookOps } from '../../src/store/webhook-ops.js';
+import { scopeOfStore } from '../../src/store/store.js';
+
+const run = promisify(execFile);
+const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const KEY = 'backup-test-key-0123456789abcdefghijklmnop';
+const dir = mkdtempSync(join(tmpdir(), 'colloquy-backup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Everything a restore must bring back, read through the store. */
+async function everything(store: Store) {
+  const records = [];
+  for await (const r of store.exportAll({ backup: true })) {
+    // A restored endpoint's cursor starts at the head of its new log: not part of what must be equal.
+    records.push(r.kind === 'webhook' ? { ...r, data: { ...r.data } } : r);
+  }
+  return records;
+}
+
+async function seed(url: string) {
+  const store = await openStore({ url, secretKey: KEY });
+  const channel = await store.channels.create({ kind: 'whatsapp', name: 'clinic', config: { phoneNumberId: '106' }, secrets: { accessToken: 'EAAG-secret-token', appSecret: 'app-secret', verifyToken: 'v' } });
+  const agent = await store.agents.create({ name: 'bot', model: 'openai:gpt-4o-mini' });
+  const inbound = await store.ingest({ channelId: channel.id, from: { address: '5511988887777', name: 'Ana' }, externalId: 'wamid.b1', content: 'oi' });
+  await store.messages.append(inbound.conversation.id, { role: 'assistant', content: 'Olá!', usage: { model: 'openai:gpt-4o-mini', agentId: agent.id, inputTokens: 3, outputTokens: 2 } });
+  await store.state.set(inbound.conversation.id, { state: 'ask', data: { patient: 'Ana' }, expectedVersion: 0 });
+  const endpoint = await store.webhooks.create({ url: 'https://203.0.113.20/hook', events: ['message.*'] });
+  await store.budgets.put(`agent:${agent.id}`, { dailyTokens: 5000 });
+  await store.alerts.setSettings({ emails: ['ops@clinic.test'] });
+  const { secret: apiKey } = await store.keys.create({ tenant: 'default', name: 'ops' });
+  return { store, channel, endpoint, apiKey };
+}
+
+describe('scheduled backups', () => {
+  it('write one gzip file, mode 0600, that restores to the same records with their secrets and keys; the newest N kept', async () => {
+    const source = `sqlite:${join(dir, 'source.db')}`;
+    const { store, channel, endpoint, apiKey } = await seed(source);
+    const backups = join(dir, 'backups');
+    try {
+      const first = await writeBackup(store, backups, 2, Date.parse('2026-12-01T00:00:00Z'));
+      expect(statSync(first.file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(first.file).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      expect(readFileSync(first.file).includes(Buffer.from('EAAG-secret-token'))).toBe(false);
+      await writeBackup(store, backups, 2, Date.parse('2026-12-02T00:00:00Z'));
+      const last = await writeBackup(store, backups, 2, Date.parse('2026-12-03T00:00:00Z'));
+      expect(readdirSync(backups).sort()).toEqual(['colloquy-backup-2026-12-02T00-00-00-000Z.jsonl.gz', 'colloquy-backup-2026-12-03T00-00-00-000Z.jsonl.gz']);
+
+      // The restore drill: an empty database, the same key, `colloquy import <backup>`.
+      const target = `sqlite:${join(dir, 'restored.db')}`;
+      await run(process.execPath, ['--import', 'tsx', cli, 'import', last.file, '--db', target], { env: { ...process.env, COLLOQUY_SECRET_KEY: KEY } });
+      const restored = await openStore({ url: target, secretKey: KEY });
+      try {
+        const [before, after] = [await everything(store), await everything(restored)];
+        expect(after.map((r) => r.kind)).toEqual(before.map((r) => r.kind));
+        expect(after).toEqual(before);
+        // Secrets open with the key, keys authenticate (a restored server is not open), endpoints deliver from now.
+        expect(await channelSecrets(restored, channel.id)).toEqual({ accessToken: 'EAAG-secret-token', appSecret: 'app-secret', verifyToken: 'v' });
+        const record = (await webhookOps(restored).get('default', endpoint.id))!;
+        expect(webhookOps(restored).secrets('default', record)).toEqual([endpoint.secret]);
+        expect(record.deliveredTo).toBe(await scopeOfStore(restored).backend.events.head('default')); // from the restore on
+        expect((await restored.keys.count()).active).toBe(1);
+      } finally {
+        await restored.close();
+      }
+      // Twice changes nothing; the wrong key is refused.
+      await importFrom(target, last.file, { secretKey: KEY });
+      await expect(importFrom(target, last.file, { secretKey: 'another-key-0123456789abcdefghijklmnopqrs' })).rejects.toMatchObject({ code: 'invalid_argument' });
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+
+  it('are written by one instance per period, and a failed one raises backup.failed until the next succeeds', async () => {
+    const url = `sqlite:${join(dir, 'jobs.db')}`;
+    let now = Date.parse('2026-12-01T10:00:00Z');
+    const store = await openStore({ url, clock: () => now });
+    const into = join(dir, 'jobs');
+    const a = createBackupJob({ store, dir: into, everyMs: 3_600_000, keep: 10, owner: 'a' });
+    const b = createBackupJob({ store, dir: into, everyMs: 3_600_000, keep: 10, owner: 'b' });
+    try {
+      await Promise.all([a.check(), b.check()]);
+      await Promise.all([a.check(), b.check()]);
+      expect(readdirSync(into).filter((f) => f.endsWith('.gz'))).toHaveLength(1);
+      // The next period, into a directory that cannot be made (a file stands in its way).
+      const blocked = join(dir, 'not-a-dir');
+      writeFileSync(blocked, 'x');
+      const failing = createBackupJob({ store, dir: join(blocked, 'sub'), everyMs: 3_600_000, keep: 10, owner: 'c' });
+      now += 3_600_000;
+      await failing.check();
+      const open = (await store.alerts.list({ system: true, status: 'open' })).data;
+      expect(open).toEqual([expect.objectContaining({ rule: 'backup.failed', severity: 'critical', message: expect.stringMatching(/failed/) })]);
+      now += 3_600_000;
+      await a.check();
+      expect((await store.alerts.list({ system: true, status: 'open' })).data).toEqual([]);
+      expect(readdirSync(into).filter((f) => f.endsWith('.gz'))).toHaveLength(2);
+      expect(readdirSync(into).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('backups on PostgreSQL', () => {
+  it('restore into an empty schema to the same records', async () => {
+    const { POSTGRES_URL, postgresAvailable, throwawaySchema } = await import('../helpers/services.js');
+    if (!(await postgresAvailable())) return;
+    const [a, b] = [await throwawaySchema(), await throwawaySchema()];
+    const { store, channel } = await seed(`${POSTGRES_URL}?schema=${a.schema}`);
+    try {
+      const { file } = await writeBackup(store, join(dir, 'pg'), 1);
+      const target = `${POSTGRES_URL}?schema=${b.schema}`;
+      await importFrom(target, file, { secretKey: KEY });
+      const restored = await openStore({ url: target, secretKey: KEY });
+      try {
+        expect(await everything(restored)).toEqual(await everything(store));
+        expect((await channelSecrets(restored, channel.id))!.accessToken).toBe('EAAG-secret-token');
+      } finally {
+        await restored.close();
+      }
+    } finally {
+      await store.close();
+      await a.drop();
+      await b.drop();
+    }
+  }, 120_000);
+});
