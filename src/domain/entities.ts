@@ -273,5 +273,8 @@ export interface StatusUpdateResult {
 export const ContactExportSchema = Type.Object({
   contact: ContactSchema,
   conversations: Type.Array(Type.Object({ ...ConversationSchema.properties, state: ConversationStateSchema, messages: Type.Array(MessageSchema) })),
+  trashed: Type.Array(Type.Object({
+    ...ConversationSchema.properties, state: ConversationStateSchema, messages: Type.Array(MessageSchema), deletedAt: Time, purgeAt: Time,
+  }), { description: 'Conversations of theirs in the trash (deleted, still held until purgeAt): as they were when deleted.' }),
 }, { title: 'ContactExport' });
 export type ContactExport = Static<typeof ContactExportSchema>;

@@ -86,7 +86,15 @@ export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents
         const messages = (await engine.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq', [row.id])).map((m) => tables.messages.fromRow(m));
         return { ...tables.conversations.fromRow(row), state: state ? tables.states.fromRow(state) : emptyState(row.id), messages };
       }));
-      return { contact, conversations } satisfies ContactExport;
+      // What is in the trash is still held: a person's export shows it too.
+      const trashed = [];
+      for (const t of await engine.all('SELECT * FROM trash WHERE contact_id = ? AND tenant_id = ? ORDER BY deleted_at, conversation_id', [id, tenant])) {
+        const messages = (await engine.all('SELECT message FROM trash_messages WHERE conversation_id = ? ORDER BY seq', [t.conversation_id])).map((m) => engine.json(m.message));
+        const conversation = engine.json(t.conversation);
+        const state = t.state === null || t.state === undefined ? emptyState(t.conversation_id) : engine.json(t.state);
+        trashed.push({ ...conversation, contactId: id, state, messages, deletedAt: new Date(Number(t.deleted_at)).toISOString(), purgeAt: new Date(Number(t.purge_at)).toISOString() });
+      }
+      return { contact, conversations, trashed } satisfies ContactExport;
     },
   };
 }

@@ -73,8 +73,13 @@ export function trashCases({ fresh, second, setup }: Harness): void {
       const lone = await store.conversations.create({});
       expect(await store.conversations.delete(lone.id, { purge: true })).toBe(true);
       expect(await store.trash.get(lone.id)).toBeNull();
+      await store.messages.append(conversation.id, { role: 'user', content: 'held in the trash' });
       await store.conversations.delete(conversation.id);
       expect(await store.trash.get(conversation.id)).not.toBeNull();
+      // A person's export shows what the trash still holds of theirs.
+      const exported = (await store.contacts.export(contact.id))!;
+      expect(exported.conversations.map((c) => c.id)).not.toContain(conversation.id);
+      expect(exported.trashed).toEqual([expect.objectContaining({ id: conversation.id, purgeAt: expect.any(String), messages: [expect.objectContaining({ content: 'held in the trash' })] })]);
       await store.contacts.erase(contact.id);
       expect(await store.trash.get(conversation.id)).toBeNull(); // the right to erasure reaches the trash
       const other = await store.conversations.create({});
