@@ -26,7 +26,7 @@ export interface UsageRepository {
    * Totals in [from, to) grouped by agent id, model, conversation id, or by quarter hour (the key is the bucket's
    * start in epoch ms, as a string; days in any timezone fold from these). Groups without records are absent.
    */
-  grouped(tenant: string, by: 'agent' | 'model' | 'conversation' | 'quarter', range: { from: number; to: number }): Promise<Array<UsageTotals & { key: string | null }>>;
+  grouped(tenant: string, by: 'agent' | 'model' | 'conversation' | 'quarter', range: { from: number; to: number }, filter?: { agentId?: string | undefined }): Promise<Array<UsageTotals & { key: string | null }>>;
 }
 
 export interface BudgetRecord {

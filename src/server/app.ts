@@ -40,6 +40,7 @@ import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { alertRoutes } from './routes/alerts.js';
 import { trashRoutes } from './routes/trash.js';
 import { reportRoutes } from './routes/reports.js';
+import { statsRoutes } from './routes/stats.js';
 import { AlertSchema } from '../domain/alert.js';
 
 export interface AppConfig {
@@ -287,6 +288,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(alertRoutes);
     await v1.register(trashRoutes);
     await v1.register(reportRoutes, { timezone: config.reportTimezone ?? 'UTC' });
+    await v1.register(statsRoutes);
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });

@@ -140,6 +140,7 @@ export async function registerDocs(app: FastifyInstance, named: TSchema[]): Prom
         { name: 'outgoing webhooks', description: 'Endpoints of your own systems that receive the event log, signed by the Standard Webhooks specification, retried for days, replayable.' },
         { name: 'alerts', description: 'Conditions an operator must hear about (a stale channel, failing sends, a webhook endpoint failing, a budget, the database), raised once and resolved once; their rules and e-mail.' },
         { name: 'reports', description: 'Daily reports of each tenant: traffic per channel, first response times, usage by agent, alerts raised.' },
+        { name: 'stats', description: 'Time series for charts: channel traffic per minute, hour or day; tokens and cost per hour or day.' },
         { name: 'trash', description: 'Deleted conversations, hidden from every read and restorable, with their messages and state, until their retention ends.' },
         { name: 'keys', description: 'API keys, for operators: the admin key only.' },
         { name: 'audit', description: 'Who changed keys, tenants and channel secrets, and when: the admin key only.' },

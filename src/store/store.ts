@@ -16,6 +16,7 @@ import { webhooksOf, type WebhooksApi } from './webhooks.js';
 import { alertsOf, type AlertsApi } from './alerts.js';
 import { trashOf, type TrashApi } from './trash.js';
 import { reportsOf, type ReportsApi } from './reports.js';
+import { statsOf, type StatsApi } from './stats.js';
 import { validate } from '../domain/validate.js';
 import Type from 'typebox';
 import { contextWindow, type ContextWindow } from '../context/context-window.js';
@@ -52,6 +53,8 @@ export interface Store extends OperationsApi {
   readonly trash: TrashApi;
   /** Daily reports: per channel traffic, first response times, usage by agent, alerts raised. */
   readonly reports: ReportsApi;
+  /** Time series for charts: channel traffic and usage per minute, hour or day. */
+  readonly stats: StatsApi;
   /**
    * The context window of a conversation for its next model call: the newest messages that fit `maxTokens` with the
    * agent's instructions, working memory and the stored summary, as AI SDK `ModelMessage`s. Throws `not_found`.
@@ -65,7 +68,7 @@ export interface Store extends OperationsApi {
   close(): Promise<void>;
 }
 
-export type { AlertsApi, BudgetsApi, ReportsApi, TrashApi, UsageApi, WebhooksApi };
+export type { AlertsApi, BudgetsApi, ReportsApi, StatsApi, TrashApi, UsageApi, WebhooksApi };
 export type { AgentsApi, AuditApi, ChannelsApi, ContactsApi, ConversationsApi, EventsApi, IngestApi, KeysApi, MessagesApi, OperationsApi, StateApi };
 
 const scopes = new WeakMap<Store, Scope>();
@@ -94,6 +97,7 @@ export function createStore(context: StoreContext, tenant: string, actor?: strin
     alerts: alertsOf(s),
     trash: trashOf(s),
     reports: reportsOf(s),
+    stats: statsOf(s),
     ...operationsOf(s),
     context: (conversationId: string, options: ContextOptions) => contextWindow(s, conversationId, options),
     tenant: (other: string) => createStore(context, other, actor),

@@ -45,8 +45,9 @@ export function usageOf(s: Scope): UsageApi {
     async report(query = {}) {
       const q = validate(UsageQuerySchema, query, 'usage query');
       const now = s.clock();
-      const to = toEpochMs(q.to, 'to', now + 1); // by default, what was recorded up to this very millisecond
-      const from = toEpochMs(q.from, 'from', to - 30 * DAY_MS);
+      // A range, not a message's time: any instant may bound it (the default, `to`, includes this very millisecond).
+      const to = toEpochMs(q.to, 'to', now + 1, Infinity);
+      const from = toEpochMs(q.from, 'from', to - 30 * DAY_MS, Infinity);
       if (from >= to) throw new ColloquyError('invalid_argument', '"from" must be before "to".', { errors: [{ path: '/from', message: 'is not before to' }] });
       if (to - from > 400 * DAY_MS) throw new ColloquyError('invalid_argument', 'A usage report covers at most 400 days: narrow "from" and "to".', { errors: [{ path: '/from', message: 'more than 400 days before to' }] });
       const timezone = q.timezone ?? 'UTC';

@@ -49,14 +49,15 @@ export function usageRepository(engine: SqlEngine): UsageRepository {
         ? await engine.one(`SELECT ${SUMS} FROM usage_records WHERE tenant_id = ? AND created_at >= ?`, [tenant, from])
         : await engine.one(`SELECT ${SUMS} FROM usage_records WHERE tenant_id = ? AND agent_id = ? AND created_at >= ?`, [tenant, agentId, from]));
     },
-    async grouped(tenant, by, range) {
-      const where = 'tenant_id = ? AND created_at >= ? AND created_at < ?';
+    async grouped(tenant, by, range, filter = {}) {
+      const where = `tenant_id = ? AND created_at >= ? AND created_at < ?${filter.agentId ? ' AND agent_id = ?' : ''}`;
+      const params = [tenant, range.from, range.to, ...(filter.agentId ? [filter.agentId] : [])];
       if (by === 'quarter') {
-        const rows = await engine.all(`SELECT (created_at / ${QUARTER_MS}) AS k, ${SUMS} FROM usage_records WHERE ${where} GROUP BY (created_at / ${QUARTER_MS}) ORDER BY k`, [tenant, range.from, range.to]);
+        const rows = await engine.all(`SELECT (created_at / ${QUARTER_MS}) AS k, ${SUMS} FROM usage_records WHERE ${where} GROUP BY (created_at / ${QUARTER_MS}) ORDER BY k`, params);
         return rows.map((row) => ({ key: String(Math.floor(Number(row.k)) * QUARTER_MS), ...totalsOf(row) }));
       }
       const column = GROUP_COLUMN[by];
-      const rows = await engine.all(`SELECT ${column} AS k, ${SUMS} FROM usage_records WHERE ${where} GROUP BY ${column} ORDER BY total DESC`, [tenant, range.from, range.to]);
+      const rows = await engine.all(`SELECT ${column} AS k, ${SUMS} FROM usage_records WHERE ${where} GROUP BY ${column} ORDER BY total DESC`, params);
       return rows.map((row) => ({ key: row.k === null ? null : String(row.k), ...totalsOf(row) }));
     },
   };
