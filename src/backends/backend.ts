@@ -82,8 +82,8 @@ export interface ContactRepository {
   /** Creates the contact of the handle, or updates the name/metadata given on the one it has; returns it. */
   upsert(tenant: string, input: NewContact): Promise<E.Contact>;
   get(tenant: string, id: string): Promise<E.Contact | undefined>;
-  /** Oldest first (ids are time-ordered). */
-  list(tenant: string, page: PageRequest<string>): Promise<E.Contact[]>;
+  /** Oldest first (ids are time-ordered); with `q`, those whose name or a handle's address contains it (any case). */
+  list(tenant: string, page: PageRequest<string>, q?: string | undefined): Promise<E.Contact[]>;
   findByHandle(tenant: string, handle: E.Handle): Promise<E.Contact | undefined>;
   /**
    * Deletes the contact, its handles, conversations, messages, states and their events, and writes one

@@ -223,7 +223,11 @@ export const KeyCreateSchema = Type.Object(
 
 export type ContactUpsert = Static<typeof ContactUpsertSchema>;
 export type PageOptions = Static<typeof PageOptionsSchema>;
-export type ContactListOptions = PageOptions;
+export const ContactListSchema = Type.Object({
+  ...PageOptionsSchema.properties,
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Contacts whose name or one of whose handle addresses contains this (case-insensitive).' })),
+}, closed);
+export type ContactListOptions = Static<typeof ContactListSchema>;
 export type ChannelCreate = Static<typeof ChannelCreateSchema>;
 export type ChannelUpdate = Static<typeof ChannelUpdateSchema>;
 export type ConversationCreate = Static<typeof ConversationCreateSchema>;

@@ -1,5 +1,5 @@
 import type { Contact, ContactExport, Handle, Page } from '../domain/entities.js';
-import { ContactUpsertSchema, type ContactUpsert, type PageOptions } from '../domain/inputs.js';
+import { ContactListSchema, ContactUpsertSchema, type ContactListOptions, type ContactUpsert } from '../domain/inputs.js';
 import { newId } from '../domain/ids.js';
 import { HandleSchema } from '../domain/entities.js';
 import { validate } from '../domain/validate.js';
@@ -13,7 +13,8 @@ export interface ContactsApi {
   upsert(input: ContactUpsert): Promise<Contact>;
   get(id: string): Promise<Contact | null>;
   /** Oldest first; `limit` 1–200, default 50. */
-  list(options?: PageOptions): Promise<Page<Contact>>;
+  /** Oldest first; `q`: those whose name or a handle's address contains it (any case). */
+  list(options?: ContactListOptions): Promise<Page<Contact>>;
   /** The address is normalised as on every entry (`+55 11 9…` finds `55119…`); one that cannot be of its kind finds nothing. */
   findByHandle(handle: Handle): Promise<Contact | null>;
   /** Deletes the contact and everything of theirs (conversations, messages, state, events). False if missing. */
@@ -37,7 +38,10 @@ export function contactsOf(s: Scope): ContactsApi {
     async get(id) {
       return (await backend.contacts.get(t, s.id(id, 'contact'))) ?? null;
     },
-    list: (options = {}) => paged('contacts', options, byId, (page) => backend.contacts.list(t, page)),
+    async list(options = {}) {
+      const { q, ...page } = validate(ContactListSchema, options, 'contact list options');
+      return paged('contacts', page, byId, (p) => backend.contacts.list(t, p, q));
+    },
     async findByHandle(handle) {
       const given = validate(HandleSchema, handle, 'handle');
       let address: string;

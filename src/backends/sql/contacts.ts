@@ -50,9 +50,12 @@ export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents
 
     get: (tenant, id) => byId(engine, tenant, id),
 
-    async list(tenant, page) {
-      const rows = await engine.all('SELECT * FROM contacts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?',
-        [tenant, page.after ?? '00000000-0000-0000-0000-000000000000', page.limit]);
+    async list(tenant, page, q) {
+      // A search: `%` and `_` in it are themselves, not wildcards.
+      const like = q === undefined ? undefined : `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await engine.all(`SELECT * FROM contacts c WHERE tenant_id = ? AND id > ?${like === undefined ? '' : ` AND (lower(coalesce(name, '')) LIKE ? ESCAPE '\\'
+          OR EXISTS (SELECT 1 FROM contact_handles h WHERE h.contact_id = c.id AND lower(h.address) LIKE ? ESCAPE '\\'))`} ORDER BY id LIMIT ?`,
+      [tenant, page.after ?? '00000000-0000-0000-0000-000000000000', ...(like === undefined ? [] : [like, like]), page.limit]);
       const handles = await handlesByContact(engine, rows.map((r) => r.id));
       return rows.map((row) => tables.contacts.fromRow(row, handles.get(row.id) ?? []));
     },

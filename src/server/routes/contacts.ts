@@ -2,13 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ContactExportSchema, ContactSchema, HandleSchema, PageSchema } from '../../domain/entities.js';
 import { ColloquyError, notFound } from '../../domain/errors.js';
-import { ContactUpsertSchema, PageOptionsSchema } from '../../domain/inputs.js';
+import { ContactListSchema, ContactUpsertSchema } from '../../domain/inputs.js';
 import { answer, example, failure } from '../openapi.js';
 import { found, IdParams } from './params.js';
 
 // A list, or the one contact of a handle (`?channel=whatsapp&address=…`).
 const ContactQuery = Type.Object({
-  ...PageOptionsSchema.properties,
+  ...ContactListSchema.properties,
   channel: Type.Optional(HandleSchema.properties.channel),
   address: Type.Optional(HandleSchema.properties.address),
 }, { additionalProperties: false });
@@ -25,8 +25,8 @@ export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/contacts', {
     schema: {
-      operationId: 'listContacts', summary: 'List contacts, or find one by handle',
-      description: 'Oldest first; with `channel` and `address`, the contact of that handle (a page of zero or one).',
+      operationId: 'listContacts', summary: 'List or search contacts, or find one by handle',
+      description: 'Oldest first; with `q`, those whose name or a handle\'s address contains it (any case); with `channel` and `address`, the contact of that handle (a page of zero or one).',
       querystring: ContactQuery, response: { 200: PageSchema(ContactSchema) },
     },
   }, async (request) => {

@@ -31,6 +31,25 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       expect((await store.events.list()).data).toEqual([]);
     });
 
+    it('finds contacts by a part of their name or of a handle address, in any case, wildcards taken literally', async () => {
+      const store = fresh();
+      const ana = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999990001' }, name: 'Ana Souza' });
+      const analia = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999990002' }, name: 'ANALIA' });
+      await store.contacts.upsert({ handle: { channel: 'telegram', address: '42' }, name: 'Bruno' });
+      const promo = await store.contacts.upsert({ handle: { channel: 'telegram', address: '43' }, name: '50%_off' });
+      const ids = async (q: string) => (await store.contacts.list({ q })).data.map((c) => c.id);
+      expect(await ids('ana')).toEqual([ana.id, analia.id]);
+      expect(await ids('99990001')).toEqual([ana.id]);
+      expect(await ids('%')).toEqual([promo.id]);
+      expect(await ids('_')).toEqual([promo.id]);
+      expect(await ids('nobody')).toEqual([]);
+      const first = await store.contacts.list({ q: 'N', limit: 1 });
+      const rest = await store.contacts.list({ q: 'N', limit: 10, cursor: first.nextCursor! });
+      expect([...first.data, ...rest.data].map((c) => c.name)).toEqual(['Ana Souza', 'ANALIA', 'Bruno']);
+      expect((await store.tenant(`${store.tenantId}x`).contacts.list({ q: 'ana' })).data).toEqual([]);
+      await expectError(store.contacts.list({ q: '' }), 'invalid_argument');
+    });
+
     it('exports everything of a contact as plain JSON', async () => {
       const store = fresh();
       const { contact, conversation } = await setup(store);
