@@ -85,8 +85,8 @@ export interface WebhookRepository {
   setSecrets(tenant: string, id: string, secrets: SealedWebhookSecret[], version: number, now: number): Promise<WebhookEndpointRecord | undefined>;
   /** Moves the cursor to `deliveredTo` (a new generation) and clears the failing run; undefined when there is no such endpoint. */
   rewind(tenant: string, id: string, deliveredTo: string | null, now: number): Promise<WebhookEndpointRecord | undefined>;
-  /** Sets the cursor of an endpoint that has none (restored by an import) to `deliveredTo`, nothing else. */
-  startAt(tenant: string, id: string, deliveredTo: string | null): Promise<void>;
+  /** Points an endpoint an import restored (disabled, without a cursor) at `deliveredTo` and sets `enabled`, nothing else. */
+  startAt(tenant: string, id: string, deliveredTo: string | null, enabled: boolean): Promise<void>;
   /** Deletes the endpoint and its attempts; false when there was none. */
   delete(tenant: string, id: string): Promise<boolean>;
   /** The enabled endpoints of every tenant: what deliverers work on. */

@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { SEVERITY, SYSTEM_TENANT } from '../domain/alert.js';
 import { ColloquyError } from '../domain/errors.js';
@@ -13,6 +13,11 @@ import { VERSION } from '../version.js';
 
 export const BACKUP_HEADER = 'colloquy-export';
 const NAME = /^colloquy-backup-[0-9TZ-]+\.jsonl\.gz$/;
+const TEMP = /^\.colloquy-backup-.*\.tmp$/;
+
+/** How long a backup being written holds its period (renewed meanwhile), and how long a failed one waits to be tried again. */
+const WRITING_MS = 15 * 60_000;
+const RETRY_MS = 5 * 60_000;
 
 /** `24h`, `30m`, `90s`, `7d` (or plain milliseconds) → milliseconds, at least a minute. */
 export function parseEvery(value: string): number {
@@ -26,36 +31,36 @@ export function parseEvery(value: string): number {
  * Writes one backup of the whole database into `dir`: the JSON Lines of `colloquy export` with everything a complete
  * restore needs (secrets sealed as stored, API keys by their hashes, webhook endpoints, budgets, alert settings),
  * gzip-compressed, mode 0600, written to a temporary file, flushed to the disk and renamed into place (a crash
- * leaves the previous backups and, at worst, a temporary file, never half a backup under a backup's name). Then only
- * the newest `keep` backups are kept.
+ * leaves the previous backups and, at worst, a temporary file the next backup removes; never half a backup under a
+ * backup's name).
  */
-export async function writeBackup(store: Store, dir: string, keep: number, now = Date.now()): Promise<{ file: string; records: number; bytes: number }> {
+export async function writeBackup(store: Store, dir: string, now = Date.now()): Promise<{ file: string; records: number; bytes: number }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // What a crash (or a full disk) left mid-write before: gone before anything new is written.
+  for (const stale of readdirSync(dir).filter((f) => TEMP.test(f))) rmSync(join(dir, stale), { force: true });
   const name = `colloquy-backup-${new Date(now).toISOString().replace(/[:.]/g, '-')}.jsonl.gz`;
   const temp = join(dir, `.${name}.${process.pid}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
   let records = 0;
-  try {
-    const file = createWriteStream('', { fd, autoClose: false });
-    const gzip = createGzip();
-    gzip.pipe(file);
-    const write = async (line: string) => {
-      if (!gzip.write(`${line}\n`)) await once(gzip, 'drain');
-    };
-    await write(JSON.stringify({ kind: BACKUP_HEADER, version: 1, colloquy: VERSION, exportedAt: new Date(now).toISOString(), backup: true }));
+  async function* lines() {
+    yield `${JSON.stringify({ kind: BACKUP_HEADER, version: 1, colloquy: VERSION, exportedAt: new Date(now).toISOString(), backup: true })}\n`;
     for await (const record of store.exportAll({ backup: true })) {
-      await write(JSON.stringify(record));
       records++;
+      yield `${JSON.stringify(record)}\n`;
     }
-    gzip.end();
-    await finished(file);
-    fsyncSync(fd);
+  }
+  try {
+    // One pipeline: an error anywhere (the database, a full disk) ends it and lands here, never as an uncaught one.
+    await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+    const fd = openSync(temp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
-    closeSync(fd);
     rmSync(temp, { force: true });
     throw error;
   }
-  closeSync(fd);
   const final = join(dir, name);
   renameSync(temp, final);
   const directory = openSync(dir, 'r');
@@ -64,9 +69,14 @@ export async function writeBackup(store: Store, dir: string, keep: number, now =
   } finally {
     closeSync(directory);
   }
+  return { file: final, records, bytes: statSync(final).size };
+}
+
+/** Keeps the newest `keep` backups of `dir` (by the time in their names). */
+export function pruneBackups(dir: string, keep: number): number {
   const backups = readdirSync(dir).filter((f) => NAME.test(f)).sort().reverse();
   for (const old of backups.slice(keep)) rmSync(join(dir, old), { force: true });
-  return { file: final, records, bytes: statSync(final).size };
+  return Math.max(0, backups.length - keep);
 }
 
 export interface BackupJobConfig {
@@ -83,8 +93,9 @@ export interface BackupJobConfig {
 
 /**
  * Scheduled backups: one per period of `everyMs` (periods counted from the epoch, so every instance agrees), written
- * by the first instance of a fleet to take the period's lease. A failed backup raises the system alert
- * `backup.failed` (e-mailed to the admin), which the next successful one resolves.
+ * by the first instance of a fleet to take the period's lease, then the newest `keep` kept. A failed backup raises
+ * the system alert `backup.failed` (e-mailed to the admin) and is tried again 5 min later, by any instance; the next
+ * successful one resolves it. An instance that dies while writing loses the period to another within 15 min.
  */
 export function createBackupJob(config: BackupJobConfig) {
   const log = config.log ?? (() => {});
@@ -92,30 +103,40 @@ export function createBackupJob(config: BackupJobConfig) {
   const alerts = alertOps(config.store);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
-  let done = -1;
 
   async function check(): Promise<void> {
     const now = s.clock();
     const period = Math.floor(now / config.everyMs);
-    if (period === done) return;
-    if (!(await s.backend.reports.lease(`backup:${period}`, config.owner, now + 3_600_000, now))) {
-      done = period; // another instance writes this one
-      return;
-    }
+    const name = `backup:${period}`;
+    // The period's lease: held 15 min while writing (renewed), to the period's end once written (no instance, however
+    // late it starts, writes it again), 5 min after a failure (then any instance tries again).
+    if (!(await s.backend.reports.lease(name, config.owner, now + WRITING_MS, now))) return;
+    const renew = setInterval(() => void s.backend.reports.lease(name, config.owner, s.clock() + WRITING_MS, s.clock()).catch(() => {}), WRITING_MS / 3);
+    renew.unref();
+    let written: Awaited<ReturnType<typeof writeBackup>>;
     try {
-      const { file, records, bytes } = await writeBackup(config.store, config.dir, config.keep, now);
-      done = period;
-      log(`backup written: ${file} (${records} records, ${bytes} bytes)`);
-      const resolved = await alerts.clear(SYSTEM_TENANT, 'backup.failed', '', 0);
-      if (resolved) await config.notify?.(SYSTEM_TENANT, resolved, 'resolved');
+      written = await writeBackup(config.store, config.dir, now);
     } catch (error) {
-      done = period; // tried again next period (and now raised, so an operator hears of it)
+      clearInterval(renew);
       log('the backup failed', error);
+      await s.backend.reports.lease(name, config.owner, s.clock() + RETRY_MS, s.clock()).catch(() => {});
       const message = `The backup into ${config.dir} failed: ${(error as Error).message}`;
       const raised = await alerts.raise(SYSTEM_TENANT, { id: newId(), rule: 'backup.failed', subject: '', severity: SEVERITY['backup.failed'], message, details: { dir: config.dir, error: (error as Error).message }, raisedAt: now })
         .catch((raiseError) => log('the failed backup could not be recorded as an alert', raiseError));
       if (raised) await config.notify?.(SYSTEM_TENANT, raised, 'raised');
+      return;
     }
+    clearInterval(renew);
+    await s.backend.reports.lease(name, config.owner, (period + 1) * config.everyMs, s.clock()).catch((error) => log('the backup lease could not be extended', error));
+    log(`backup written: ${written.file} (${written.records} records, ${written.bytes} bytes)`);
+    // After the backup is safe: what fails from here is no failed backup.
+    try {
+      pruneBackups(config.dir, config.keep);
+    } catch (error) {
+      log('old backups could not be pruned', error);
+    }
+    const resolved = await alerts.clear(SYSTEM_TENANT, 'backup.failed', '', 0).catch(() => undefined);
+    if (resolved) await config.notify?.(SYSTEM_TENANT, resolved, 'resolved');
   }
 
   const tick = () => {

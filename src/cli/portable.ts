@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { ImportReport } from '../backends/sql/portable-import.js';
 import { portableProblem, type PortableRecord } from '../backends/sql/portable.js';
@@ -12,6 +12,7 @@ import { connectRedis } from '../cache/redis/redis-client.js';
 import { createRedisCache } from '../cache/redis/redis-cache.js';
 import { openStore } from '../store/open-store.js';
 import { VERSION } from '../version.js';
+import { keyFits } from '../store/secret-box.js';
 import { BACKUP_HEADER } from './backup.js';
 
 const HEADER_KIND = BACKUP_HEADER;
@@ -89,8 +90,8 @@ export async function importFrom(
   const gzipped = await isGzip(file);
   const records = async function* () {
     let number = 0;
-    const input = gzipped ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    const lines = linesOf(file, gzipped);
+    for await (const line of lines) {
       number++;
       if (!line.trim()) continue;
       let record: unknown;
@@ -109,8 +110,18 @@ export async function importFrom(
     }
   };
   // Pass 1: bad input writes nothing. Channels whose secrets were left out of the export are reported.
+  const setup: Record<string, string> = {};
   for await (const record of records()) {
     if (record.kind === 'channel' && !record.secrets && Object.keys(record.data.secrets ?? {}).length) withoutSecrets++;
+    if (record.kind === 'setting') setup[record.data.name] = record.data.value;
+  }
+  if (!backup && Object.keys(setup).length) throw new ColloquyError('invalid_argument', `${file} has sealing settings but is no backup: expected a file written by \`colloquy export\` or a backup.`);
+  // A backup sealed under a key opens with that key only: checked before anything is written.
+  if (setup.secret_key_check !== undefined) {
+    if (!options.secretKey) throw new ColloquyError('invalid_argument', `${file} holds secrets sealed with a COLLOQUY_SECRET_KEY: set the key they were sealed with to restore it.`, { reason: 'secret_key_missing' });
+    if (!setup.secret_key_salt || !keyFits(options.secretKey, setup.secret_key_salt, setup.secret_key_check)) {
+      throw new ColloquyError('invalid_argument', `COLLOQUY_SECRET_KEY is not the key the secrets of ${file} were sealed with: nothing was written.`, { reason: 'secret_key_mismatch' });
+    }
   }
 
   const dryRun = options.dryRun ?? false;
@@ -129,7 +140,7 @@ export async function importFrom(
         bar.tick(++n);
       }
     };
-    report = await store.as('cli').importAll(ticking(), { dryRun, committed: (so_far) => (committed = so_far) });
+    report = await store.as('cli').importAll(ticking(), { dryRun, backup, committed: (so_far) => (committed = so_far) });
   } catch (error) {
     // What committed before the failure stays (an import again finds it present): say how much.
     if (committed) process.stderr.write(`\nbefore the failure, ${summary(committed)} were committed; fix the cause and import again: what is there is found present\n`);
@@ -154,6 +165,29 @@ export async function importFrom(
     process.stderr.write(`${withoutSecrets} channel(s) were exported without their secrets: set them again (PATCH /v1/channels/:id), or export with --include-secrets\n`);
   }
   return report;
+}
+
+/**
+ * The lines of a file, through gunzip when it is compressed. Read as an async iteration of the stream, so that a
+ * damaged or cut-short gzip file is an error of the loop (naming the file), never an unhandled stream error.
+ */
+async function* linesOf(file: string, gzipped: boolean): AsyncGenerator<string> {
+  const input = gzipped ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  let rest = '';
+  const decoder = new StringDecoder('utf8'); // a character split across two chunks stays one
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      const text = rest + decoder.write(chunk);
+      const parts = text.split('\n');
+      rest = parts.pop()!;
+      for (const part of parts) yield part.endsWith('\r') ? part.slice(0, -1) : part;
+    }
+  } catch (error) {
+    if (!gzipped || (error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
+    throw new ColloquyError('invalid_argument', `${file} is not a complete gzip file (${(error as Error).message}): use another backup.`);
+  }
+  rest += decoder.end();
+  if (rest) yield rest;
 }
 
 async function isGzip(file: string): Promise<boolean> {

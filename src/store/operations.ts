@@ -40,7 +40,7 @@ export interface OperationsApi {
    * written; a stream is committed every 500 records (`committed` hears each) and stops at the first bad
    * record (`invalid_argument` naming it). Channel secrets are sealed with this store's key.
    */
-  importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean; committed?: (report: ImportReport) => void }): Promise<ImportReport>;
+  importAll(records: Iterable<unknown> | AsyncIterable<unknown>, options?: { dryRun?: boolean; backup?: boolean; committed?: (report: ImportReport) => void }): Promise<ImportReport>;
   /**
    * A random 32-byte secret of this name, created on first use and the same for every instance over this
    * database (kept in the database's settings). For signatures instances must agree on (stream tokens).
@@ -126,11 +126,16 @@ export function operationsOf(s: Scope): OperationsApi {
           const r = check(record, index++);
           if (r.kind === 'contact') yield { ...r, data: { ...r.data, handles: normalizedHandles(r.data.handles) } };
           else if (r.kind === 'webhook') {
-            webhooks.push({ tenant: r.tenant, id: r.data.id.toLowerCase() });
+            webhooks.push({ tenant: r.tenant, id: r.data.id.toLowerCase(), enabled: r.data.enabled });
             yield r;
           }
           // A backup's secrets are as the database stored them (sealed under the setup its `setting` records bring).
-          else if (r.kind !== 'channel' || r.secrets === undefined || r.sealed) yield r;
+          else if (r.kind !== 'channel' || r.secrets === undefined) yield r;
+          else if (r.sealed) {
+            // Only a backup's records may bring secrets as stored; in any other file they are values to seal.
+            if (!options.backup) throw new ColloquyError('invalid_argument', `Record ${index} brings sealed secrets: only a backup (\`colloquy serve --backup-dir\`) may.`, { index });
+            yield r;
+          }
           // A dry run reads inside its transaction (sealing may need the database) and writes nothing: no values.
           else if (options.dryRun) yield { ...r, secrets: {} };
           else {
@@ -139,13 +144,13 @@ export function operationsOf(s: Scope): OperationsApi {
           }
         }
       };
-      const webhooks: Array<{ tenant: string; id: string }> = [];
+      const webhooks: Array<{ tenant: string; id: string; enabled: boolean }> = [];
       const report = await admin.importRecords(sealed(), { dryRun: options.dryRun ?? false, now: s.clock(), committed: options.committed, actor: s.actor });
       // Restored endpoints deliver what happens from now on, not this database's log from its start.
       if (!options.dryRun) {
         for (const w of webhooks) {
           const endpoint = await s.backend.webhooks.get(w.tenant, w.id);
-          if (endpoint && endpoint.deliveredTo === null) await s.backend.webhooks.startAt(w.tenant, w.id, await s.backend.events.head(w.tenant));
+          if (endpoint && endpoint.deliveredTo === null && !endpoint.enabled) await s.backend.webhooks.startAt(w.tenant, w.id, await s.backend.events.head(w.tenant), w.enabled);
         }
       }
       // An import changes records around the cache (new messages, handles, merges): drop it rather than track each.

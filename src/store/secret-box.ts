@@ -119,6 +119,11 @@ export async function openSecretBox(
   };
 }
 
+/** Whether `secretKey` is the key of a sealing setup (its salt and check value, as a backup carries them). */
+export function keyFits(secretKey: string, salt: string, check: string): boolean {
+  return unseal(scryptSync(secretKey, salt, 32), check, 'check') === CHECK;
+}
+
 /** Whether a stored value is still in the clear (sealed before a key was set). */
 export const isPlain = (sealed: string): boolean => sealed.startsWith(PLAIN);
 

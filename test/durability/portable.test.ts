@@ -18,10 +18,12 @@ async function seed(url: string) {
     const channel = await store.channels.create({ kind: 'whatsapp', name: `${tenant} line`, config: { reopenWindowSeconds: 60, phoneNumberId: '55' } });
     const agent = await store.agents.create({ name: 'bot', model: 'openai:gpt-4o-mini', params: { temperature: 0.3 } });
     const first = await store.ingest({ channelId: channel.id, from: { address: '5511', name: 'Ana' }, externalId: `${tenant}-1`, content: 'oi' });
-    await store.messages.append(first.conversation.id, {
+    const reply = await store.messages.append(first.conversation.id, {
       role: 'assistant', content: 'Olá!', parts: [{ type: 'buttons', options: ['a', 'b'] }], intent: 'greet', confidence: 0.9,
       entities: { name: 'Ana' }, metadata: { model: 'x' }, idempotencyKey: 'r1',
     });
+    // Sent (a reply still waiting in the outbox comes back failed: see the backup tests).
+    await store.messages.updateStatus(reply.message.id, 'sent');
     await store.state.set(first.conversation.id, { state: 'ask', data: { patient: 'Ana' }, expectedVersion: 0 });
     await store.conversations.update(first.conversation.id, { status: 'closed', agentId: agent.id });
     await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: `${tenant}-2`, content: 'de novo', timestamp: Date.now() + 3_600_000 });

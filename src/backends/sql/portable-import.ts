@@ -1,6 +1,6 @@
 // One file at ~310 lines because it is one algorithm: the per-kind rules of an import, the batches that carry
 // them and the state they share across batches; split, a reader would follow one transaction across files.
-import type { Handle } from '../../domain/entities.js';
+import type { Handle, Message } from '../../domain/entities.js';
 import { ColloquyError } from '../../domain/errors.js';
 import { mergeContacts, survivorOf } from './contact-merge.js';
 import { CONTACT_OF_HANDLE } from './contacts.js';
@@ -49,6 +49,14 @@ const insert = (table: string, columns: readonly string[], conflict: string) =>
 const HANDLE_COLUMNS = ['tenant_id', 'channel', 'address', 'contact_id', 'created_at'];
 const handleValues = (tenant: string, contactId: string, createdAt: string, h: Handle) => [tenant, h.channel, h.address, contactId, Date.parse(createdAt)];
 
+/**
+ * A reply that was waiting to be sent where it was exported: its queue entry is not exported, and it may or may not
+ * have reached the customer. It arrives failed (ambiguous), never to be sent blindly.
+ */
+const unsent = (m: Message, channelId: string | null, now: number): Message => (m.status === 'pending' && m.role === 'assistant' && channelId
+  ? { ...m, status: 'failed', statusAt: new Date(now).toISOString(), error: { code: 'exported_before_sent', title: 'This message was waiting to be sent when it was exported; it may not have reached the customer. Send it again if it is still needed.', reason: 'ambiguous', at: new Date(now).toISOString() } }
+  : m);
+
 /** Imports run one batch at a time per database (PostgreSQL): two at once would each miss what the other has not committed. */
 const IMPORT_LOCK = 7_236_111_001;
 
@@ -96,7 +104,8 @@ async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, re
         const channelId = channels.get(key);
         if (channelId === undefined) {
           skip(record, `its conversation ${m.conversationId} is not in the tenant`);
-        } else if (await sql.run(insert('messages', tables.messages.columns, ''), tables.messages.values(m, t, { channelId }))) {
+        } else if (await sql.run(insert('messages', tables.messages.columns, ''), tables.messages.values(unsent(m, channelId, now), t, { channelId }))) {
+          if (unsent(m, channelId, now) !== m) adjust(record, 'as failed (ambiguous): it was waiting to be sent, and its queue entry is not in the file');
           const at = Date.parse(m.createdAt);
           await sql.run(`UPDATE conversations SET last_seq = greatest(last_seq, ?), last_message_at = greatest(coalesce(last_message_at, 0), ?),
             last_activity_at = greatest(last_activity_at, ?) WHERE id = ?`, [m.seq, at, at, m.conversationId]);
@@ -248,11 +257,11 @@ async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, re
       }
       case 'webhook': {
         const w = record.data;
-        // Its cursor starts at the log's start here (the source's event positions mean nothing in this database);
-        // the store moves it to the head once the import is done.
+        // Inserted disabled, without a cursor (the source's event positions mean nothing here): the store points it at
+        // the log's head and enables it once the whole import is in, so that no deliverer sends this log's history.
         const inserted = await sql.run(`INSERT INTO webhook_endpoints (id, tenant_id, url, events, description, enabled, secrets, delivered_to, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
-        [w.id, t, w.url, JSON.stringify(w.events), w.description, w.enabled, JSON.stringify(w.secrets), Date.parse(w.createdAt), Date.parse(w.updatedAt)]);
+          VALUES (?, ?, ?, ?, ?, false, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
+        [w.id, t, w.url, JSON.stringify(w.events), w.description, JSON.stringify(w.secrets), Date.parse(w.createdAt), Date.parse(w.updatedAt)]);
         if (inserted) report.inserted++;
         else if (await sql.one('SELECT 1 AS x FROM webhook_endpoints WHERE id = ? AND tenant_id = ?', [w.id, t])) report.present++;
         else skip(record, 'its id is that of an endpoint of another tenant');

@@ -4,6 +4,9 @@ import {
   AgentSchema, ChannelSchema, ContactSchema, ConversationSchema, ConversationStateSchema, MessageSchema,
   type Agent, type Channel, type Contact, type Conversation, type ConversationState, type JsonObject, type Message,
 } from '../../domain/entities.js';
+import { AlertRulesSchema, AlertSettingsSchema } from '../../domain/alert.js';
+import { BUDGET_SCOPE, BudgetSchema } from '../../domain/budget.js';
+import { assertEventPatterns, webhookUrl } from '../../domain/webhook.js';
 import { describeErrors, findBadText } from '../../domain/validate.js';
 import { handlesByContact } from './contacts.js';
 import type { Row, SqlRunner } from './sql.js';
@@ -47,6 +50,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Each kind's data in the API's own shape: a record that does not match is refused before anything is written.
 const shape = (schema: TSchema) => ({ schema, check: Compile(schema) });
 const Iso = Type.String({ format: 'date-time' });
+/** A secret as a database stores it: in the clear behind `plain:`, or sealed (`v1:`). */
+const SEALED = /^(plain:|v1:)/;
 const Id = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 const Text = (max: number) => Type.String({ maxLength: max });
 const SHAPES = {
@@ -61,11 +66,11 @@ const SHAPES = {
   }, { additionalProperties: false }))],
   webhook: [shape(Type.Object({
     id: Id, url: Text(2048), events: Type.Array(Text(64), { maxItems: 100 }), description: Type.Union([Text(500), Type.Null()]), enabled: Type.Boolean(),
-    secrets: Type.Array(Type.Object({ value: Text(1000), expiresAt: Type.Union([Type.Integer(), Type.Null()]) }, { additionalProperties: false }), { minItems: 1, maxItems: 2 }),
+    secrets: Type.Array(Type.Object({ value: Type.String({ maxLength: 1000, pattern: SEALED.source }), expiresAt: Type.Union([Type.Integer(), Type.Null()]) }, { additionalProperties: false }), { minItems: 1, maxItems: 2 }),
     createdAt: Iso, updatedAt: Iso,
   }, { additionalProperties: false }))],
-  budget: [shape(Type.Object({ scope: Text(60), config: Type.Object({}, { additionalProperties: true }), createdAt: Iso, updatedAt: Iso }, { additionalProperties: false }))],
-  alertSettings: [shape(Type.Object({ rules: Type.Object({}, { additionalProperties: true }), emails: Type.Array(Text(254), { maxItems: 20 }), updatedAt: Iso }, { additionalProperties: false }))],
+  budget: [shape(Type.Object({ scope: Type.String({ pattern: BUDGET_SCOPE.source }), config: BudgetSchema, createdAt: Iso, updatedAt: Iso }, { additionalProperties: false }))],
+  alertSettings: [shape(Type.Object({ rules: AlertRulesSchema, emails: AlertSettingsSchema.properties.emails, updatedAt: Iso }, { additionalProperties: false }))],
 };
 
 /**
@@ -94,6 +99,20 @@ export function portableProblem(record: unknown): string | undefined {
       return `has a ${r.kind} whose ${first ? `${first.path} ${first.message}` : 'data does not match its schema'}`;
     }
   }
+  if (r.kind === 'webhook') {
+    const w = r.data as unknown as { url: string; events: string[] };
+    try {
+      webhookUrl(w.url);
+      assertEventPatterns(w.events);
+    } catch (error) {
+      return `has a webhook whose ${(error as Error).message}`;
+    }
+  }
+  const sealed = (r as { sealed?: unknown }).sealed;
+  if (sealed !== undefined && sealed !== true) return 'has a sealed flag that is not true';
+  if (sealed === true && Object.values((r as { secrets?: Record<string, unknown> }).secrets ?? {}).some((v) => typeof v !== 'string' || !SEALED.test(v))) {
+    return 'has sealed secrets that are not as a database stores them';
+  }
   const bad = findBadText(r.data, '');
   if (bad) return `has a ${r.kind} whose ${bad.path} ${bad.message}`;
   if (r.idempotencyKey !== undefined && (typeof r.idempotencyKey !== 'string' || r.idempotencyKey.length > 300)) return 'has an invalid idempotencyKey';
@@ -111,12 +130,6 @@ const PAGE = 1000;
  */
 export async function* exportRecords(sql: SqlRunner, tables: Tables, options: { backup?: boolean } = {}): AsyncGenerator<PortableRecord> {
   const iso = (ms: unknown) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
-  if (options.backup) {
-    for (const name of ['secret_key_salt', 'secret_key_check'] as const) {
-      const row = await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]);
-      if (row) yield { kind: 'setting', tenant: '*', data: { name, value: row.value } };
-    }
-  }
   const byId = async function* (select: string) {
     for (let after = START; ;) {
       const rows = await sql.all(`${select} WHERE x.id > ? ORDER BY x.id LIMIT ${PAGE}`, [after]);
@@ -125,6 +138,18 @@ export async function* exportRecords(sql: SqlRunner, tables: Tables, options: { 
       after = rows.at(-1)!.id;
     }
   };
+  if (options.backup) {
+    for (const name of ['secret_key_salt', 'secret_key_check'] as const) {
+      const row = await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]);
+      if (row) yield { kind: 'setting', tenant: '*', data: { name, value: row.value } };
+    }
+    // Keys early: a restore cut short never leaves the data without them (a database that never had keys runs open).
+    for await (const rows of byId('SELECT x.* FROM api_keys x')) {
+      for (const row of rows) {
+        yield { kind: 'apiKey', tenant: row.tenant_id, data: { id: row.id, name: row.name, prefix: row.prefix, hash: row.hash, createdAt: iso(row.created_at)!, expiresAt: iso(row.expires_at), revokedAt: iso(row.revoked_at) } };
+      }
+    }
+  }
   for await (const rows of byId('SELECT x.* FROM channels x')) {
     for (const row of rows) {
       yield { kind: 'channel', tenant: row.tenant_id, data: tables.channels.fromRow(row), secrets: tables.channelSecrets(row), ...(row.idempotency_key ? { idempotencyKey: row.idempotency_key } : {}), ...(row.idempotency_hash ? { idempotencyHash: row.idempotency_hash } : {}) };
@@ -167,11 +192,6 @@ export async function* exportRecords(sql: SqlRunner, tables: Tables, options: { 
   }
   for (const row of await sql.all('SELECT * FROM alert_settings ORDER BY tenant_id', [])) {
     yield { kind: 'alertSettings', tenant: row.tenant_id, data: { rules: parse(row.rules), emails: parse(row.emails), updatedAt: iso(row.updated_at)! } };
-  }
-  for await (const rows of byId('SELECT x.* FROM api_keys x')) {
-    for (const row of rows) {
-      yield { kind: 'apiKey', tenant: row.tenant_id, data: { id: row.id, name: row.name, prefix: row.prefix, hash: row.hash, createdAt: iso(row.created_at)!, expiresAt: iso(row.expires_at), revokedAt: iso(row.revoked_at) } };
-    }
   }
 }
 

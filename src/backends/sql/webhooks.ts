@@ -62,8 +62,8 @@ export function webhookRepository(engine: SqlEngine): WebhookRepository {
     rewind: (tenant, id, deliveredTo, now) =>
       one(`UPDATE webhook_endpoints SET delivered_to = ?, attempts = 0, failing_since = NULL, next_attempt_at = 0, last_error = NULL,
         version = version + 1, generation = generation + 1, updated_at = ? WHERE id = ? AND tenant_id = ? RETURNING *`, [deliveredTo, now, id, tenant]),
-    async startAt(tenant, id, deliveredTo) {
-      await engine.run('UPDATE webhook_endpoints SET delivered_to = ? WHERE id = ? AND tenant_id = ? AND delivered_to IS NULL', [deliveredTo, id, tenant]);
+    async startAt(tenant, id, deliveredTo, enabled) {
+      await engine.run('UPDATE webhook_endpoints SET delivered_to = ?, enabled = ? WHERE id = ? AND tenant_id = ? AND delivered_to IS NULL AND NOT enabled', [deliveredTo, enabled, id, tenant]);
     },
     async delete(tenant, id) {
       return (await engine.run('DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?', [id, tenant])) > 0;
