@@ -147,6 +147,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const autoReplies = options.agents?.autoReply === false ? undefined : createAutoReplies({ store, turns, owner, leaseMs, log });
   const app = await buildApp({
     channels, health, providers, chatTurns: turns, reportTimezone,
+    doctor: async () => (await import('./doctor.js')).doctor(options.db, { secretKey: options.secretKey, redis: options.redis }),
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
     forceOpen: options.open ?? false, allowedHosts: options.allowedHosts, trustProxy: options.trustProxy, metricsPublic: options.metricsPublic ?? false,

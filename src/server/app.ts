@@ -41,6 +41,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { trashRoutes } from './routes/trash.js';
 import { reportRoutes } from './routes/reports.js';
 import { statsRoutes } from './routes/stats.js';
+import { doctorRoutes, type DoctorReport } from './routes/doctor.js';
 import { AlertSchema } from '../domain/alert.js';
 
 export interface AppConfig {
@@ -83,6 +84,8 @@ export interface AppConfig {
   readonly providers?: Providers | undefined;
   /** How long a chat turn may take, waiting for an earlier turn of its conversation included. Default 120000 (`COLLOQUY_AGENT_TIMEOUT_MS`). */
   readonly agentTimeoutMs?: number | undefined;
+  /** `colloquy doctor` of this deployment, for `GET /v1/doctor` (admin); without it the route is absent. */
+  readonly doctor?: (() => Promise<DoctorReport>) | undefined;
   /** Whose days `GET /v1/reports/daily` counts (COLLOQUY_REPORT_TZ). Default UTC. */
   readonly reportTimezone?: string | undefined;
   /** The chat turns runner (`colloquy serve` shares it with channel auto-replies); default: one of the app's own. */
@@ -289,6 +292,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
     await v1.register(trashRoutes);
     await v1.register(reportRoutes, { timezone: config.reportTimezone ?? 'UTC' });
     await v1.register(statsRoutes);
+    if (config.doctor) await v1.register(doctorRoutes, { doctor: config.doctor });
     await v1.register(keyRoutes);
     await v1.register(tenantHealthRoutes, { channels });
   }, { prefix: '/v1' });
