@@ -238,6 +238,8 @@ export interface AdminRepository {
    * records already there. A dry run changes nothing; `committed` hears the report after each committed batch.
    */
   importRecords(records: AsyncIterable<PortableRecord>, options: { dryRun: boolean; now: number; committed?: ((report: ImportReport) => void) | undefined; actor?: string | undefined }): Promise<ImportReport>;
+  /** Every tenant that has anything (a key, a channel, an agent, a contact or a conversation), by name. */
+  tenants(): Promise<string[]>;
   /** Reads a setting of the database itself (e.g. the secret key's check value); undefined when unset. */
   setting(name: string): Promise<string | undefined>;
   /** Writes a setting unless one of that name exists; returns the value stored. */

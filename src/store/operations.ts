@@ -21,6 +21,8 @@ export interface OperationsApi {
   ready(): Promise<void>;
   /** Database round-trip latency and pool figures, for health reports. Throws `unavailable` when it does not answer. */
   health(): Promise<{ dialect: 'sqlite' | 'postgres'; latencyMs: number; pool: PoolStats | null }>;
+  /** Every tenant that has anything (a key, a channel, an agent, a contact or a conversation), by name; for operators. */
+  tenants(): Promise<string[]>;
   /** Integrity checks and counts across all tenants (`colloquy doctor`); reads only, may scan whole tables. */
   diagnose(): Promise<Diagnosis>;
   /**
@@ -160,6 +162,7 @@ export function operationsOf(s: Scope): OperationsApi {
     async sharedSecret(name) {
       return Buffer.from(await admin.initSetting(`secret:${name}`, randomBytes(32).toString('hex')), 'hex');
     },
+    tenants: () => admin.tenants(),
     cacheStats: () => s.hot?.stats() ?? null,
     poolStats: () => admin.poolStats(),
   };

@@ -27,6 +27,15 @@ for (const target of storeTargets) {
           headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
         });
 
+      it('lists the tenants for the admin key only', async () => {
+        const key = (await store.keys.create({ tenant: 'listed-a' })).secret;
+        await call(ADMIN, 'POST', '/v1/conversations', {}, { 'x-colloquy-tenant': 'listed-b' });
+        const listed = await call(ADMIN, 'GET', '/v1/tenants');
+        expect(listed.statusCode).toBe(200);
+        expect(listed.json().data.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(['listed-a', 'listed-b']));
+        expect((await call(key, 'GET', '/v1/tenants')).statusCode).toBe(403);
+      });
+
       it('refuses calls without a valid key, with a message saying how to get one', async () => {
         const missing = await call(undefined, 'GET', '/v1/conversations');
         expect(missing.statusCode).toBe(401);

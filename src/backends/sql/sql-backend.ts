@@ -93,6 +93,11 @@ export function createSqlBackend(engine: Engine): Backend {
       }
       return importStream(sql, tables, records, options);
     },
+    async tenants() {
+      const rows = await sql.all(`SELECT tenant_id FROM api_keys UNION SELECT tenant_id FROM channels UNION SELECT tenant_id FROM agents
+        UNION SELECT tenant_id FROM contacts UNION SELECT tenant_id FROM conversations`, []);
+      return rows.map((row) => row.tenant_id as string).sort();
+    },
     async setting(name) {
       return (await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]))?.value;
     },

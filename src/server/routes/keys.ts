@@ -33,6 +33,15 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return request.store.keys.create(request.body);
   });
 
+  app.get('/tenants', {
+    onRequest: adminOnly,
+    schema: {
+      tags: ['keys'], operationId: 'listTenants', summary: 'List tenants',
+      description: 'Every tenant that has anything (a key, a channel, an agent, a contact or a conversation), by name: what the admin key may name in `X-Colloquy-Tenant`.',
+      response: { 200: Type.Object({ data: Type.Array(Type.Object({ id: Type.String() })) }), 403: failure('forbidden') },
+    },
+  }, async (request) => ({ data: (await request.store.tenants()).map((id) => ({ id })) }));
+
   app.get('/keys', {
     onRequest: adminOnly,
     schema: { operationId: 'listKeys', summary: 'List API keys', description: 'Every tenant\'s, oldest first; never the keys themselves.', querystring: PageOptionsSchema, response: { 200: PageSchema(ApiKeySchema), 403: failure('forbidden') } },
