@@ -1,4 +1,5 @@
 import type { AlertRecord } from '../backends/backend.js';
+import { periodic } from '../periodic.js';
 import type { HealthMonitor } from '../channels/channel-health.js';
 import { ALERT_DEFAULTS, SEVERITY, SYSTEM_HOLD_DOWN_SECONDS, SYSTEM_TENANT, type AlertRule, type SystemRule } from '../domain/alert.js';
 import { budgetDay } from '../domain/budget.js';
@@ -50,8 +51,6 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
   const ops = alertOps(config.store);
   const intervalMs = config.intervalMs ?? 30_000;
   const selfCheckMs = config.selfCheckMs ?? 3_600_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let problems: { at: number; list: string[] } | undefined;
   /** Counters of each channel over the last window: [time, received, errors]. */
   const samples = new Map<string, Array<[number, number, number]>>();
@@ -189,27 +188,14 @@ export function createAlertMonitor(config: AlertMonitorConfig) {
     }
   }
 
-  const tick = () => {
-    running ??= check().catch((error) => log('alerts could not be evaluated', error)).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
+  const job = periodic(check, { intervalMs, onError: (error) => log('alerts could not be evaluated', error) });
   return {
     /** Evaluates now (the background does it every `intervalMs`). */
-    check: tick,
+    check: job.run,
     /** E-mails an alert raised or resolved by another job (a backup) as the monitor's own are. */
     notify,
-    start(): void {
-      void tick();
-      timer = setInterval(() => void tick(), intervalMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
+    start: job.start,
+    stop: job.stop,
   };
 }
 

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
+import { periodic } from '../periodic.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -101,8 +102,6 @@ export function createBackupJob(config: BackupJobConfig) {
   const log = config.log ?? (() => {});
   const s = scopeOfStore(config.store);
   const alerts = alertOps(config.store);
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
 
   async function check(): Promise<void> {
     const now = s.clock();
@@ -139,22 +138,10 @@ export function createBackupJob(config: BackupJobConfig) {
     if (resolved) await config.notify?.(SYSTEM_TENANT, resolved, 'resolved');
   }
 
-  const tick = () => {
-    running ??= check().catch((error) => log('the backup could not be scheduled', error)).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const job = periodic(check, { intervalMs: Math.min(60_000, config.everyMs), onError: (error) => log('the backup could not be scheduled', error) });
   return {
-    check: tick,
-    start(): void {
-      void tick();
-      timer = setInterval(() => void tick(), Math.min(60_000, config.everyMs));
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
+    check: job.run,
+    start: job.start,
+    stop: job.stop,
   };
 }

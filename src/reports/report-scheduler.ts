@@ -1,4 +1,5 @@
 import { budgetDay } from '../domain/budget.js';
+import { periodic } from '../periodic.js';
 import type { Mailer } from '../alerts/mailer.js';
 import { alertOps } from '../store/alert-ops.js';
 import { storeDailyReport, yesterdayIn, type DailyReport } from '../store/reports.js';
@@ -45,8 +46,6 @@ export function createReportScheduler(config: ReportSchedulerConfig) {
   const timezone = config.timezone ?? 'UTC';
   const s = scopeOfStore(config.store);
   const alerts = alertOps(config.store);
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let done: string | undefined;
 
   async function check(): Promise<void> {
@@ -76,23 +75,11 @@ export function createReportScheduler(config: ReportSchedulerConfig) {
     await s.backend.reports.prune(now - 35 * 86_400_000).catch((error) => log('traffic minutes could not be pruned', error));
   }
 
-  const tick = () => {
-    running ??= check().catch((error) => log('daily reports could not be made', error)).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const job = periodic(check, { intervalMs: config.intervalMs ?? 60_000, onError: (error) => log('daily reports could not be made', error) });
   return {
-    check: tick,
-    start(): void {
-      void tick();
-      timer = setInterval(() => void tick(), config.intervalMs ?? 60_000);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
+    check: job.run,
+    start: job.start,
+    stop: job.stop,
   };
 }
 

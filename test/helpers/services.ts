@@ -73,6 +73,22 @@ export const storeTargets: Array<{ name: 'sqlite' | 'postgres'; open(): Promise<
   },
 ];
 
+/**
+ * The same two databases as URLs, for tests that open stores of their own (with a clock, or private webhooks allowed):
+ * `open()` answers undefined when PostgreSQL is unreachable (and not required); `drop()` removes what it made.
+ */
+export const storeUrls: Array<{ name: 'sqlite' | 'postgres'; open(): Promise<{ url: string; drop(): Promise<void> } | undefined> }> = [
+  { name: 'sqlite', open: async () => ({ url: 'sqlite::memory:', drop: async () => {} }) },
+  {
+    name: 'postgres',
+    open: async () => {
+      if (!(await postgresAvailable())) return undefined;
+      const { schema, drop } = await throwawaySchema();
+      return { url: `${POSTGRES_URL}?schema=${schema}`, drop };
+    },
+  },
+];
+
 let redisUp: Promise<boolean> | undefined;
 
 /** Whether Redis answers; as postgresAvailable, a failure under COLLOQUY_REQUIRE_SERVICES=1. */

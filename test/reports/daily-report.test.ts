@@ -5,20 +5,10 @@ import { createReportScheduler } from '../../src/reports/report-scheduler.js';
 import { buildApp } from '../../src/server/app.js';
 import { alertOps } from '../../src/store/alert-ops.js';
 import { startFakeSmtp } from '../fakes/fake-smtp.js';
-import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+import { storeUrls } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
-const targets = [
-  { name: 'sqlite', open: async () => ({ url: 'sqlite::memory:', drop: async () => {} }) },
-  {
-    name: 'postgres',
-    open: async () => {
-      if (!(await postgresAvailable())) return undefined;
-      const { schema, drop } = await throwawaySchema();
-      return { url: `${POSTGRES_URL}?schema=${schema}`, drop };
-    },
-  },
-];
+const targets = storeUrls;
 
 describe.each(targets)('daily reports ($name)', (target) => {
   it('count a day of fixed traffic per channel, first responses, usage by agent and alerts, once, as an event and by e-mail', async () => {

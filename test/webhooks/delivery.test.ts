@@ -4,20 +4,10 @@ import { buildApp, type App } from '../../src/server/app.js';
 import { eventData } from '../../src/webhooks/event-payload.js';
 import { createWebhookDeliverer, type WebhookDeliverer } from '../../src/webhooks/webhook-deliverer.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/fake-webhook-receiver.js';
-import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
+import { storeUrls } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
-const targets = [
-  { name: 'sqlite', open: async () => ({ url: 'sqlite::memory:', drop: async () => {} }) },
-  {
-    name: 'postgres',
-    open: async () => {
-      if (!(await postgresAvailable())) return undefined;
-      const { schema, drop } = await throwawaySchema();
-      return { url: `${POSTGRES_URL}?schema=${schema}`, drop };
-    },
-  },
-];
+const targets = storeUrls;
 
 for (const target of targets) {
   describe(`outgoing webhooks (${target.name})`, () => {

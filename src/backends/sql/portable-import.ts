@@ -1,5 +1,6 @@
-// One file at ~310 lines because it is one algorithm: the per-kind rules of an import, the batches that carry
-// them and the state they share across batches; split, a reader would follow one transaction across files.
+// One file at ~340 lines because it is one algorithm: the per-kind rules of an import, the batches that carry them and
+// the state they share across batches; split, a reader would follow one transaction across files. What only a backup
+// holds has its rules in backup-import.ts.
 import type { Handle, Message } from '../../domain/entities.js';
 import { ColloquyError } from '../../domain/errors.js';
 import { mergeContacts, survivorOf } from './contact-merge.js';
@@ -8,6 +9,7 @@ import { writeEvent } from './events.js';
 import type { PortableRecord } from './portable.js';
 import { newId } from '../../domain/ids.js';
 import { writeAudit } from './audit.js';
+import { importBackupRecord } from './backup-import.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
 
@@ -232,61 +234,14 @@ async function importBatch(engine: SqlEngine, sql: SqlRunner, tables: Tables, re
         if (holder) adjust(record, `without its idempotency key, which channel ${holder.id} already holds`);
         break;
       }
-      case 'setting': {
-        // The sealing salt and check value: a backup's sealed secrets open with its key only under these.
-        const { name, value } = record.data;
-        const present = await sql.one('SELECT value FROM colloquy_settings WHERE name = ?', [name]);
-        if (present && present.value !== value) {
-          throw new ColloquyError('conflict', "This backup's secrets are sealed under another key setup than this database's (COLLOQUY_SECRET_KEY was set up on it already): restore it into an empty database.", { reason: 'secret_setup_differs' });
-        }
-        if (present) report.present++;
-        else {
-          await sql.run('INSERT INTO colloquy_settings (name, value) VALUES (?, ?)', [name, value]);
-          report.inserted++;
-        }
-        break;
-      }
-      case 'apiKey': {
-        const k = record.data;
-        const inserted = await sql.run(`INSERT INTO api_keys (id, tenant_id, name, prefix, hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          [k.id, t, k.name, k.prefix, k.hash, Date.parse(k.createdAt), k.expiresAt === null ? null : Date.parse(k.expiresAt), k.revokedAt === null ? null : Date.parse(k.revokedAt)]);
-        if (inserted) report.inserted++;
-        else if (await sql.one('SELECT 1 AS x FROM api_keys WHERE id = ? AND tenant_id = ?', [k.id, t])) report.present++;
-        else skip(record, 'its id or hash is that of another key');
-        break;
-      }
-      case 'webhook': {
-        const w = record.data;
-        // Inserted disabled, without a cursor (the source's event positions mean nothing here): the store points it at
-        // the log's head and enables it once the whole import is in, so that no deliverer sends this log's history.
-        const inserted = await sql.run(`INSERT INTO webhook_endpoints (id, tenant_id, url, events, description, enabled, secrets, delivered_to, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, false, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
-        [w.id, t, w.url, JSON.stringify(w.events), w.description, JSON.stringify(w.secrets), Date.parse(w.createdAt), Date.parse(w.updatedAt)]);
-        if (inserted) report.inserted++;
-        else if (await sql.one('SELECT 1 AS x FROM webhook_endpoints WHERE id = ? AND tenant_id = ?', [w.id, t])) report.present++;
-        else skip(record, 'its id is that of an endpoint of another tenant');
-        break;
-      }
-      case 'budget': {
-        const b = record.data;
-        // An agent merged with one of the same name: its budget is that agent's.
-        const scope = b.scope.startsWith('agent:') ? `agent:${state.agents[`${t}/${b.scope.slice(6)}`] ?? b.scope.slice(6)}` : b.scope;
-        if (scope.startsWith('agent:') && !(await owns(sql, 'agents', t, scope.slice(6)))) {
-          skip(record, `its agent ${scope.slice(6)} is not in the tenant`);
-          break;
-        }
-        const inserted = await sql.run('INSERT INTO budgets (tenant_id, scope, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [t, scope, JSON.stringify(b.config), Date.parse(b.createdAt), Date.parse(b.updatedAt)]);
-        if (inserted) report.inserted++;
-        else report.present++;
-        break;
-      }
+      case 'setting':
+      case 'apiKey':
+      case 'webhook':
+      case 'budget':
       case 'alertSettings': {
-        const a = record.data;
-        const inserted = await sql.run('INSERT INTO alert_settings (tenant_id, rules, emails, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [t, JSON.stringify(a.rules), JSON.stringify(a.emails), Date.parse(a.updatedAt)]);
-        if (inserted) report.inserted++;
-        else report.present++;
+        const outcome = await importBackupRecord(sql, record, (tenant, id) => state.agents[`${tenant}/${id}`]);
+        if (outcome === 'inserted' || outcome === 'present') report[outcome]++;
+        else skip(record, outcome.skipped);
         break;
       }
       case 'agent': {
