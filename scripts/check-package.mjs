@@ -43,6 +43,11 @@ try {
     if (ready.status !== 200) fail(`/health/ready answered ${ready.status}`);
     const created = await fetch(`${server.url}/v1/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     if (created.status !== 201) fail(`POST /v1/conversations answered ${created.status}: ${await created.text()}`);
+    const page = await fetch(`${server.url}/dashboard/`);
+    const html = await page.text();
+    const script = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    if (page.status !== 200 || !script) fail(`the packaged dashboard is missing: GET /dashboard/ answered ${page.status}`);
+    if ((await fetch(`${server.url}${script}`)).status !== 200) fail(`the packaged dashboard's script ${script} is missing`);
   } finally {
     server.child.kill('SIGTERM');
   }
@@ -56,7 +61,7 @@ try {
   if (sqlite.code !== 1 || lines.length !== 1 || !lines[0].includes('npm install better-sqlite3')) {
     fail(`asking for SQLite without the driver should fail with one line naming what to install; got exit ${sqlite.code}: ${sqlite.stderr}`);
   }
-  console.log(`check-package: ${filename} installed without optional dependencies serves on PostgreSQL; for SQLite it says: ${lines[0]}`);
+  console.log(`check-package: ${filename} installed without optional dependencies serves on PostgreSQL with its dashboard; for SQLite it says: ${lines[0]}`);
 } finally {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();

@@ -64,6 +64,7 @@ export type {
   EventListOptions,
   IngestInput,
   KeyCreate,
+  MarkReadOptions,
   MessageAppend,
   MessageListOptions,
   PageOptions,

@@ -82,6 +82,8 @@ export interface ContactRepository {
   /** Creates the contact of the handle, or updates the name/metadata given on the one it has; returns it. */
   upsert(tenant: string, input: NewContact): Promise<E.Contact>;
   get(tenant: string, id: string): Promise<E.Contact | undefined>;
+  /** The contacts of these ids that exist, in no given order (one read for a page of conversations). */
+  many(tenant: string, ids: readonly string[]): Promise<E.Contact[]>;
   /** Oldest first (ids are time-ordered); with `q`, those whose name or a handle's address contains it (any case). */
   list(tenant: string, page: PageRequest<string>, q?: string | undefined): Promise<E.Contact[]>;
   findByHandle(tenant: string, handle: E.Handle): Promise<E.Contact | undefined>;
@@ -127,6 +129,11 @@ export interface ConversationRepository {
   list(tenant: string, filter: ConversationFilter): Promise<E.Conversation[]>;
   /** Throws `version_mismatch` on a stale `expectedVersion`, `conflict` when reopening would make two open ones. */
   update(tenant: string, id: string, patch: ConversationPatch): Promise<E.Conversation | undefined>;
+  /**
+   * Moves the read marker forward to `seq` (clamped to lastSeq; undefined: lastSeq), never back, in one statement.
+   * Not a change of the conversation: no version, updatedAt or event. Undefined when missing.
+   */
+  markRead(tenant: string, id: string, seq: number | undefined): Promise<E.Conversation | undefined>;
   /**
    * Deletes one conversation, or all of a contact's, with their messages, state and events; writes a
    * `conversation.deleted` event for each. Returns the ids deleted (none when nothing matched) and the ids of

@@ -63,6 +63,8 @@ program
   .addOption(new Option('--report-hour <hour>', 'the local hour (0–23) from which yesterday\'s daily report is made, stored and e-mailed').env('COLLOQUY_REPORT_HOUR').default('7'))
   .addOption(new Option('--report-tz <timezone>', 'whose days the daily reports count (an IANA zone: America/Sao_Paulo)').env('COLLOQUY_REPORT_TZ').default('UTC'))
   .addOption(new Option('--alert-interval <ms>', 'how often alert conditions (channels, outbox, webhooks, budgets, ingest errors, database, Redis) are evaluated').env('COLLOQUY_ALERT_INTERVAL').default('30000'))
+  .addOption(new Option('--dashboard-dir <dir>', 'serve this build of the dashboard at /dashboard/ instead of the one `npm install` built (dist/web)').env('COLLOQUY_DASHBOARD_DIR'))
+  .addOption(new Option('--no-dashboard', 'do not serve the dashboard (an API-only instance)'))
   .addOption(new Option('--health-interval <ms>', 'how often every channel\'s health is judged (a channel going quiet becomes stale even when nobody looks)').env('COLLOQUY_HEALTH_INTERVAL').default('30000'))
   .action(async (options: ServeFlags) => {
     const list = (value: string | undefined) => value?.split(',').map((o) => o.trim()).filter(Boolean);
@@ -91,6 +93,7 @@ program
         autoReply: options.autoReply !== false, pricesFile: options.prices,
       },
       trashDays: count(options.trashDays, '--trash-days', 0),
+      dashboard: options.dashboard === false ? false : options.dashboardDir,
       ...(options.backupDir ? { backups: { dir: options.backupDir, everyMs: parseEvery(options.backupEvery), keep: count(options.backupKeep, '--backup-keep', 1) } } : {}),
       reports: { hour: count(options.reportHour, '--report-hour', 0), timezone: options.reportTz },
       alerts: {
@@ -116,6 +119,7 @@ interface ServeFlags {
   outboxLease: string; sendTimeout: string; send?: boolean; healthInterval: string;
   agentTimeout: string; agentLease: string; autoReply?: boolean; prices?: string;
   webhookLease: string; webhookTimeout: string; webhooks?: boolean; alertInterval: string; trashDays: string; reportHour: string; reportTz: string; backupDir?: string; backupEvery: string; backupKeep: string;
+  dashboard?: boolean; dashboardDir?: string;
 }
 
 program

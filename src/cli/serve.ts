@@ -57,6 +57,8 @@ export interface ServeOptions {
   backups?: { dir: string; everyMs: number; keep: number } | undefined;
   /** Days a deleted conversation stays in the trash (0: deleting erases). Default 7. */
   trashDays?: number | undefined;
+  /** The dashboard's built files (default: dist/web), or false for none. */
+  dashboard?: string | false | undefined;
   /** Alerts: how often they are evaluated, the SMTP server they are e-mailed through, the admin's addresses. */
   alerts?: { intervalMs?: number; smtpUrl?: string | undefined; smtpFrom?: string | undefined; adminEmails?: string[] } | undefined;
   /** Outgoing webhooks: whether this instance delivers them, its lease, one attempt's timeout, private targets allowed. */
@@ -146,7 +148,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const turns = createChatTurns({ providers, timeoutMs: options.agents?.timeoutMs ?? 120_000, owner, leaseMs });
   const autoReplies = options.agents?.autoReply === false ? undefined : createAutoReplies({ store, turns, owner, leaseMs, log });
   const app = await buildApp({
-    channels, health, providers, chatTurns: turns, reportTimezone,
+    channels, health, providers, chatTurns: turns, reportTimezone, dashboard: options.dashboard,
     doctor: async () => (await import('./doctor.js')).doctor(options.db, { secretKey: options.secretKey, redis: options.redis }),
     store, adminKey, rateLimitPerMinute: options.rateLimitPerMinute, openWithoutKeys: isLoopback(options.host),
     rateLimitRedis: limiter, redisPrefix: options.redisPrefix, corsOrigins: options.corsOrigins,
@@ -199,5 +201,5 @@ export async function serve(options: ServeOptions): Promise<void> {
   health.start();
   const secretless = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');
   const tier = options.redis ? ` with Redis ${secretless(options.redis)}` : options.cache === 'memory' ? ' with an in-process cache' : '';
-  process.stdout.write(`colloquy: serving ${secretless(options.db)}${tier} at ${address}/v1 (docs: ${address}/docs, health: ${address}/health)\n`);
+  process.stdout.write(`colloquy: serving ${secretless(options.db)}${tier} at ${address}/v1 (${options.dashboard === false ? '' : `dashboard: ${address}/dashboard/, `}docs: ${address}/docs, health: ${address}/health)\n`);
 }

@@ -120,6 +120,8 @@ export const ConversationSchema = Type.Object({
   metadata: JsonObjectSchema,
   version: Type.Integer({ description: 'Bumped by every change of status, title, agent or metadata; use it as `expectedVersion`.' }),
   lastSeq: Type.Integer({ description: 'Seq of the newest message; equals the number of messages, since seq is gapless from 1.' }),
+  readSeq: Type.Integer({ description: 'Seq of the newest message marked read (POST /v1/conversations/:id/read); 0 when none.' }),
+  unreadCount: Type.Integer({ description: 'Messages after the read marker: lastSeq − readSeq.' }),
   createdAt: Time,
   updatedAt: Time,
   lastActivityAt: Time,

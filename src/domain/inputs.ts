@@ -96,6 +96,16 @@ export const ConversationUpdateSchema = Type.Object(
   closed,
 );
 
+export const MarkReadSchema = Type.Object(
+  {
+    seq: Type.Optional(Type.Integer({
+      minimum: 0, maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Marks messages up to this seq read (beyond the newest: up to the newest). Default: the newest message. The marker never moves back.',
+    })),
+  },
+  closed,
+);
+
 export const ConversationListSchema = Type.Object(
   {
     status: Type.Optional(ConversationStatusSchema),
@@ -233,6 +243,7 @@ export type ChannelUpdate = Static<typeof ChannelUpdateSchema>;
 export type ConversationCreate = Static<typeof ConversationCreateSchema>;
 export type ConversationUpdate = Static<typeof ConversationUpdateSchema>;
 export type ConversationListOptions = Static<typeof ConversationListSchema>;
+export type MarkReadOptions = Static<typeof MarkReadSchema>;
 export type MessageAppend = Static<typeof MessageAppendSchema>;
 export type MessageListOptions = Static<typeof MessageListSchema>;
 export type IngestInput = Static<typeof IngestSchema>;

@@ -43,6 +43,7 @@ import { reportRoutes } from './routes/reports.js';
 import { statsRoutes } from './routes/stats.js';
 import { doctorRoutes, type DoctorReport } from './routes/doctor.js';
 import { AlertSchema } from '../domain/alert.js';
+import { registerDashboard } from './dashboard.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -88,6 +89,8 @@ export interface AppConfig {
   readonly doctor?: (() => Promise<DoctorReport>) | undefined;
   /** Whose days `GET /v1/reports/daily` counts (COLLOQUY_REPORT_TZ). Default UTC. */
   readonly reportTimezone?: string | undefined;
+  /** The dashboard's built files, served at /dashboard/ (`/` redirects there); default dist/web; false: no dashboard. */
+  readonly dashboard?: string | false | undefined;
   /** The chat turns runner (`colloquy serve` shares it with channel auto-replies); default: one of the app's own. */
   readonly chatTurns?: ChatTurns | undefined;
 }
@@ -249,6 +252,7 @@ export async function buildApp(config: AppConfig): Promise<App> {
   app.addHook('onClose', async () => unwatchUsage());
   await app.register(healthRoutes, { store: config.store, metrics, operator, health, providers });
   await app.register(webhookRoutes, { channels });
+  if (config.dashboard !== false) await registerDashboard(app, config.dashboard);
   await app.register(async (v1) => {
     // Every /v1 call is scoped to the tenant of its API key.
     v1.addHook('onRequest', async (request, reply) => {

@@ -10,7 +10,7 @@ export const cacheKey = {
   handle: (t: string, channel: string, address: string) => `${t}:h:{${channel}:${address}}`,
 };
 
-/** A conversation's record changes with its version (status, title, metadata) or its lastSeq (messages). */
+/** A conversation's record changes with its version (status, title, metadata) or its lastSeq (messages); its read marker is invalidated instead (markRead). */
 export const stampOf = (c: Conversation): number => c.version + c.lastSeq;
 
 /** Conversations deleted: tombstones that refuse every refill. */

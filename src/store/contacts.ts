@@ -1,6 +1,7 @@
 import type { Contact, ContactExport, Handle, Page } from '../domain/entities.js';
 import { ContactListSchema, ContactUpsertSchema, type ContactListOptions, type ContactUpsert } from '../domain/inputs.js';
-import { newId } from '../domain/ids.js';
+import { isId, newId } from '../domain/ids.js';
+import { ColloquyError } from '../domain/errors.js';
 import { HandleSchema } from '../domain/entities.js';
 import { validate } from '../domain/validate.js';
 import { normalizeAddress } from '../domain/handles.js';
@@ -12,6 +13,8 @@ export interface ContactsApi {
   /** Creates the contact of `handle`, or updates the name/metadata given; returns it. */
   upsert(input: ContactUpsert): Promise<Contact>;
   get(id: string): Promise<Contact | null>;
+  /** The contacts of these ids (at most 200) that exist, in no given order; malformed ids find nothing. */
+  many(ids: readonly string[]): Promise<Contact[]>;
   /** Oldest first; `limit` 1–200, default 50. */
   /** Oldest first; `q`: those whose name or a handle's address contains it (any case). */
   list(options?: ContactListOptions): Promise<Page<Contact>>;
@@ -37,6 +40,11 @@ export function contactsOf(s: Scope): ContactsApi {
     },
     async get(id) {
       return (await backend.contacts.get(t, s.id(id, 'contact'))) ?? null;
+    },
+    async many(ids) {
+      if (ids.length > 200) throw new ColloquyError('invalid_argument', `At most 200 contacts at once (${ids.length} asked for): ask in pages.`);
+      const wellFormed = [...new Set(ids.map((id) => id.toLowerCase()).filter(isId))];
+      return backend.contacts.many(t, wellFormed);
     },
     async list(options = {}) {
       const { q, ...page } = validate(ContactListSchema, options, 'contact list options');

@@ -5,9 +5,11 @@ import {
   ConversationCreateSchema,
   ConversationListSchema,
   ConversationUpdateSchema,
+  MarkReadSchema,
   type ConversationCreate,
   type ConversationListOptions,
   type ConversationUpdate,
+  type MarkReadOptions,
 } from '../domain/inputs.js';
 import { validate } from '../domain/validate.js';
 import { cacheKey, erased, stampOf, touched } from './cache-keys.js';
@@ -22,6 +24,12 @@ export interface ConversationsApi {
   list(options?: ConversationListOptions): Promise<Page<Conversation>>;
   /** Close, reopen, retitle, assign an agent. With `expectedVersion`, a stale version throws `version_mismatch`. Throws `not_found`. */
   update(id: string, patch: ConversationUpdate): Promise<Conversation>;
+  /**
+   * Marks the messages up to `seq` read (default: up to the newest; a seq beyond it counts as the newest): `readSeq`
+   * moves forward, never back, and `unreadCount` is what came after it. The marker is the reader's, not a change of
+   * the conversation: no new version (an `expectedVersion` held elsewhere stays good) and no event. Throws `not_found`.
+   */
+  markRead(id: string, options?: MarkReadOptions): Promise<Conversation>;
   /**
    * Moves the conversation with its messages and state to the trash (restorable for the store's `trashDays`, default 7;
    * hidden from every read meanwhile), or with `purge: true` (or `trashDays: 0`) erases it at once. False if missing.
@@ -63,6 +71,7 @@ export function conversationsOf(s: Scope): ConversationsApi {
       });
       // Cached by an earlier version (a fleet mid-upgrade shares one Redis): the fields added since, as a row without them reads.
       if (cached && cached.agentPaused === undefined) Object.assign(cached, { agentPaused: false, chatId: null });
+      if (cached && cached.readSeq === undefined) Object.assign(cached, { readSeq: 0, unreadCount: cached.lastSeq });
       return cached ?? null;
     },
     async list(options = {}) {
@@ -82,6 +91,15 @@ export function conversationsOf(s: Scope): ConversationsApi {
       }), 'conversation', key);
       await s.settle(() => [write(result)]);
       return s.changed(result);
+    },
+    async markRead(id, options = {}) {
+      const key = s.id(id, 'conversation');
+      const v = validate(MarkReadSchema, options, 'read marker');
+      const result = s.found(await backend.conversations.markRead(t, key, v.seq), 'conversation', key);
+      // Invalidated, not written: the stamp (version + lastSeq) stays as instances of an earlier release compute it,
+      // and a refill that began before this is refused by its lease. No event: no live reader to wake.
+      await s.settle(() => [touched(t, [result.id])]);
+      return result;
     },
     async delete(id, options = {}) {
       const now = s.clock();

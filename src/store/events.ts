@@ -12,6 +12,11 @@ export interface EventsApi {
    */
   list(options?: EventListOptions): Promise<Page<StoreEvent>>;
   /**
+   * Where a live reader begins: every event not yet readable comes after it (null: the log's start). Ask for it
+   * before reading the state to show, then follow `after` it: nothing is missed, and little is replayed.
+   */
+  head(): Promise<string | null>;
+  /**
    * The log after `after` (of one conversation, if given), live: batches of events in delivery order as they
    * are written, here or on any instance of a fleet, until `stop` aborts. Followers of a tenant in one process
    * share one read of the log per change, however many they are.
@@ -34,6 +39,10 @@ export function eventsOf(s: Scope): EventsApi {
       const rows = await s.backend.events.list(s.tenant, { after, limit, conversationId: v.conversationId?.toLowerCase() });
       const data = rows.map((event) => ({ ...event, id: ids.encode(event.id) }));
       return { data, nextCursor: data.at(-1)?.id ?? v.after ?? null };
+    },
+    async head() {
+      const head = await s.backend.events.head(s.tenant);
+      return head === null ? null : (await s.eventIds.forTenant(s.tenant)).encode(head);
     },
     follow(options) {
       const v = validate(EventListSchema, { ...(options.after !== undefined ? { after: options.after } : {}), ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}) }, 'event follow options');

@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, openStore } from '../../src/index.js';
+import { cacheKey } from '../../src/store/cache-keys.js';
+import { scopeOfStore } from '../../src/store/store.js';
 import { expectError } from '../conformance/store-conformance.js';
 import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
 
@@ -94,6 +96,44 @@ describe('migrations and opening', () => {
     const store = await openStore({ url: 'sqlite::memory:' });
     await store.close();
     await expectError(store.conversations.create(), 'unavailable');
+  });
+});
+
+describe('what an earlier version left: records without the read marker', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-read-marker-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a record it cached and a conversation it trashed as a row without the marker reads, and restores it', async () => {
+    const file = join(dir, 'earlier.db');
+    const url = `sqlite:${file}`;
+    let store = await openStore({ url, cache: 'memory' });
+    const channel = await store.channels.create({ kind: 'whatsapp', name: 'line' });
+    const cached = (await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: 'a', content: 'oi' })).conversation;
+    const trashed = await store.conversations.create({ contactId: cached.contactId! });
+    for (const content of ['a', 'b']) await store.messages.append(trashed.id, { role: 'user', content });
+    await store.conversations.markRead(trashed.id, { seq: 1 });
+    await store.conversations.delete(trashed.id);
+
+    // The earlier version's record in a shared hot tier: its own fields only.
+    const { readSeq: _r, unreadCount: _u, ...earlier } = (await store.conversations.get(cached.id))!;
+    await scopeOfStore(store).hot!.apply([{ op: 'write', key: cacheKey.conversation(store.tenantId, cached.id), version: cached.version + cached.lastSeq + 1, value: earlier }]);
+    expect(await store.conversations.get(cached.id)).toEqual({ ...earlier, readSeq: 0, unreadCount: 1 });
+    await store.close();
+
+    const db = new Database(file);
+    db.prepare("UPDATE trash SET conversation = json_remove(conversation, '$.readSeq', '$.unreadCount')").run();
+    db.close();
+    store = await openStore({ url });
+    try {
+      const expected = { id: trashed.id, lastSeq: 2, readSeq: 0, unreadCount: 2 };
+      expect((await store.trash.list()).data[0]!.conversation).toMatchObject(expected);
+      expect((await store.trash.get(trashed.id))!.conversation).toMatchObject(expected);
+      expect((await store.contacts.export(cached.contactId!))!.trashed[0]).toMatchObject(expected);
+      expect((await store.trash.restore(trashed.id)).conversation).toMatchObject(expected);
+      expect(await store.conversations.get(trashed.id)).toMatchObject(expected);
+    } finally {
+      await store.close();
+    }
   });
 });
 

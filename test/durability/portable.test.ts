@@ -25,6 +25,7 @@ async function seed(url: string) {
     // Sent (a reply still waiting in the outbox comes back failed: see the backup tests).
     await store.messages.updateStatus(reply.message.id, 'sent');
     await store.state.set(first.conversation.id, { state: 'ask', data: { patient: 'Ana' }, expectedVersion: 0 });
+    await store.conversations.markRead(first.conversation.id, { seq: 1 });
     await store.conversations.update(first.conversation.id, { status: 'closed', agentId: agent.id });
     await store.ingest({ channelId: channel.id, from: { address: '5511' }, externalId: `${tenant}-2`, content: 'de novo', timestamp: Date.now() + 3_600_000 });
     await store.contacts.upsert({ handle: { channel: 'telegram', address: '42' }, metadata: { vip: true } });
@@ -63,6 +64,8 @@ describe('colloquy export and import', () => {
 
     // The imported data is live: seq continues, duplicates are still recognised.
     const store = (await openStore({ url: target })).tenant('clinic');
+    // The read marker came along; the unread count is the target's own reading of it.
+    expect((await store.conversations.list({ status: 'closed' })).data[0]).toMatchObject({ lastSeq: 2, readSeq: 1, unreadCount: 1 });
     const open = (await store.conversations.list({ status: 'open' })).data[0]!;
     expect((await store.messages.append(open.id, { role: 'assistant', content: 'next' })).message.seq).toBe(open.lastSeq + 1);
     const channel = (await store.channels.list()).data[0]!;
@@ -78,7 +81,7 @@ describe('colloquy export and import', () => {
     const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
     const older = lines.map((line) => {
       const record = JSON.parse(line);
-      for (const field of ['agentPaused', 'chatId', 'sender', 'error', 'edits', 'tokens', 'usage']) delete record.data[field];
+      for (const field of ['agentPaused', 'chatId', 'readSeq', 'unreadCount', 'sender', 'error', 'edits', 'tokens', 'usage']) delete record.data[field];
       return JSON.stringify(record);
     });
     const olderFile = join(dir, 'older-stripped.jsonl');
@@ -87,7 +90,7 @@ describe('colloquy export and import', () => {
     expect(await importFrom(target, olderFile)).toMatchObject({ inserted: count, skipped: 0 });
     const store = (await openStore({ url: target })).tenant('clinic');
     const conversation = (await store.conversations.list()).data[0]!;
-    expect(conversation).toMatchObject({ agentPaused: false, chatId: null });
+    expect(conversation).toMatchObject({ agentPaused: false, chatId: null, readSeq: 0, unreadCount: conversation.lastSeq });
     expect((await store.messages.list(conversation.id)).data[0]).toMatchObject({ sender: null, tokens: null, usage: null });
     await store.close();
   });
@@ -323,6 +326,12 @@ describe('colloquy export and import', () => {
       writeFileSync(file, [...lines.slice(0, contact), JSON.stringify(record), ...lines.slice(contact + 1)].join('\n'));
       expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toMatch(new RegExp(`bad\\.jsonl:${contact + 1} has a contact whose ${why.source}`));
     }
+    // A read marker beyond the last message (the unread count would be negative); the file's unreadCount is never read.
+    const conversation = lines.findIndex((line) => line.includes('"kind":"conversation"'));
+    const marked = JSON.parse(lines[conversation]!);
+    marked.data.readSeq = marked.data.lastSeq + 1;
+    writeFileSync(file, [...lines.slice(0, conversation), JSON.stringify(marked), ...lines.slice(conversation + 1)].join('\n'));
+    expect((await expectError(importFrom(target, file), 'invalid_argument')).message).toMatch(new RegExp(`bad\\.jsonl:${conversation + 1} has a conversation whose readSeq \\d+ is not between 0 and its lastSeq`));
     const store = await openStore({ url: target });
     expect((await store.channels.list()).data).toEqual([]);
     await store.close();

@@ -23,7 +23,7 @@ let postgresUp: Promise<boolean> | undefined;
  */
 export function postgresAvailable(): Promise<boolean> {
   postgresUp ??= (async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 10_000 }); // generous: a loaded CI machine is slow to accept
     try {
       await client.connect();
       await client.query('SELECT 1');

@@ -39,6 +39,49 @@ for (const target of storeTargets) {
         expect((await json('DELETE', `/v1/conversations/${conversation.id}`)).statusCode).toBe(404);
       });
 
+      it('lists conversations with their contacts on request (include=contact)', async () => {
+        const channel = (await json('POST', '/v1/channels', { kind: 'api', name: `inbox-${Date.now()}` })).json();
+        const inbound = (await json('POST', '/v1/inbound', { channelId: channel.id, from: { address: '5511988887777', name: 'Ana' }, externalId: `in-${Date.now()}`, content: 'oi' })).json();
+        await json('POST', '/v1/conversations', { title: 'no contact' });
+        const page = (await json('GET', `/v1/conversations?channelId=${channel.id}&include=contact`)).json();
+        expect(page.data).toEqual([expect.objectContaining({ id: inbound.conversation.id, contact: { id: inbound.conversation.contactId, name: 'Ana', handles: [{ channel: 'api', address: '5511988887777' }] } })]);
+        const all = (await json('GET', '/v1/conversations?include=contact&limit=200')).json();
+        expect(all.data.find((c: { title: string }) => c.title === 'no contact').contact).toBeNull();
+        expect((await json('GET', '/v1/conversations?limit=200')).json().data.every((c: object) => !('contact' in c))).toBe(true);
+        expect((await json('GET', '/v1/conversations?include=contacts')).statusCode).toBe(400);
+      });
+
+      it('marks a conversation read, with or without a body, and lists its unread count', async () => {
+        const { id } = (await json('POST', '/v1/conversations', {})).json();
+        for (const content of ['a', 'b', 'c']) await json('POST', `/v1/conversations/${id}/messages`, { role: 'user', content });
+        const listed = () => json('GET', '/v1/conversations?limit=200').then((r) => r.json().data.find((c: { id: string }) => c.id === id));
+        expect(await listed()).toMatchObject({ lastSeq: 3, readSeq: 0, unreadCount: 3 });
+        const partly = await json('POST', `/v1/conversations/${id}/read`, { seq: 1 });
+        expect(partly.statusCode).toBe(200);
+        expect(partly.json()).toMatchObject({ id, readSeq: 1, unreadCount: 2, version: 1 });
+        // No body at all (nor a content-type): up to the newest message.
+        const all = await app.inject({ method: 'POST', url: `/v1/conversations/${id}/read` });
+        expect(all.statusCode).toBe(200);
+        expect(all.json()).toMatchObject({ readSeq: 3, unreadCount: 0, version: 1 });
+        expect(all.json()).toEqual((await json('GET', `/v1/conversations/${id}`)).json());
+        expect((await json('POST', `/v1/conversations/${id}/read`, {})).json()).toEqual(all.json());
+        expect((await json('POST', `/v1/conversations/${id}/read`, { seq: 2 })).json()).toEqual(all.json());
+        await json('POST', `/v1/conversations/${id}/messages`, { role: 'user', content: 'd' });
+        expect(await listed()).toMatchObject({ lastSeq: 4, readSeq: 3, unreadCount: 1 });
+
+        for (const body of [{ seq: -1 }, { seq: 1.5 }, { seq: '2' }, { upTo: 1 }]) {
+          const bad = await json('POST', `/v1/conversations/${id}/read`, body);
+          expect(bad.statusCode, JSON.stringify(body)).toBe(400);
+          expect(bad.json().error.code).toBe('invalid_argument');
+        }
+        expect((await json('POST', `/v1/conversations/${id}/read`, { seq: -1 })).json().error.details.errors[0].path).toBe('/seq');
+        const missing = await json('POST', `/v1/conversations/${MISSING}/read`);
+        expect(missing.statusCode).toBe(404);
+        expect(missing.json().error.code).toBe('not_found');
+        expect((await json('POST', '/v1/conversations/not-an-id/read')).statusCode).toBe(400);
+        expect(await listed()).toMatchObject({ readSeq: 3, unreadCount: 1 });
+      });
+
       it('appends idempotently with Idempotency-Key and pages history by seq', async () => {
         const { id } = (await json('POST', '/v1/conversations', {})).json();
         const first = await json('POST', `/v1/conversations/${id}/messages`, { role: 'user', content: 'oi' }, { 'idempotency-key': 'k-1' });

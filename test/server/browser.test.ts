@@ -79,7 +79,7 @@ describe('browsers', () => {
     const token = async (body: object = {}, on: App = app) => {
       const answer = await on.inject({ method: 'POST', url: '/v1/events/tokens', payload: body, headers: bearer() });
       expect(answer.statusCode).toBe(201);
-      return answer.json() as { token: string; expiresAt: string; url: string };
+      return answer.json() as { token: string; expiresAt: string; url: string; after: string | null };
     };
     const page = (on: App, path: string) => on.inject({ url: path, headers: { accept: 'application/json' } });
 
@@ -118,6 +118,17 @@ describe('browsers', () => {
       expect(revoked.statusCode).toBe(401);
       expect(revoked.json().error.message).toMatch(/revoked/);
       ({ secret: key, key: { id: keyId } } = await store.keys.create({ tenant: 'clinic' }));
+    });
+
+    it("say where the log's head is: a stream after it replays nothing older, and misses nothing newer", async () => {
+      const clinic = store.tenant('clinic');
+      const before = await clinic.conversations.create({ title: 'before the token' });
+      const issued = await token();
+      expect(typeof issued.after).toBe('string');
+      const later = await clinic.conversations.create({ title: 'after the token' });
+      const events = (await page(app, `${issued.url}&after=${encodeURIComponent(issued.after!)}`)).json().data as { conversationId: string }[];
+      expect(events.map((e) => e.conversationId)).toEqual([later.id]);
+      expect(events.map((e) => e.conversationId)).not.toContain(before.id);
     });
 
     it('ends the tokens of an admin key when the admin key changes', async () => {

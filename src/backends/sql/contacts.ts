@@ -4,6 +4,7 @@ import type { ContactRepository } from '../backend.js';
 import type { EraseEvents } from './events.js';
 import { toJson, type SqlEngine, type SqlRunner } from './sql.js';
 import { emptyState, type Tables } from './tables.js';
+import { keptConversation } from './trash.js';
 
 export const CONTACT_INSERT = 'INSERT INTO contacts (id, tenant_id, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)';
 export const HANDLE_INSERT = 'INSERT INTO contact_handles (tenant_id, channel, address, contact_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
@@ -50,6 +51,13 @@ export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents
 
     get: (tenant, id) => byId(engine, tenant, id),
 
+    async many(tenant, ids) {
+      if (!ids.length) return [];
+      const rows = await engine.all('SELECT * FROM contacts WHERE tenant_id = ? AND id = ANY(?::uuid[])', [tenant, [...ids]]);
+      const handles = await handlesByContact(engine, rows.map((r) => r.id));
+      return rows.map((row) => tables.contacts.fromRow(row, handles.get(row.id) ?? []));
+    },
+
     async list(tenant, page, q) {
       // A search: `%` and `_` in it are themselves, not wildcards.
       const like = q === undefined ? undefined : `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -93,7 +101,7 @@ export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents
       const trashed = [];
       for (const t of await engine.all('SELECT * FROM trash WHERE contact_id = ? AND tenant_id = ? ORDER BY deleted_at, conversation_id', [id, tenant])) {
         const messages = (await engine.all('SELECT message FROM trash_messages WHERE conversation_id = ? ORDER BY seq', [t.conversation_id])).map((m) => engine.json(m.message));
-        const conversation = engine.json(t.conversation);
+        const conversation = keptConversation(engine.json(t.conversation));
         const state = t.state === null || t.state === undefined ? emptyState(t.conversation_id) : engine.json(t.state);
         trashed.push({ ...conversation, contactId: id, state, messages, deletedAt: new Date(Number(t.deleted_at)).toISOString(), purgeAt: new Date(Number(t.purge_at)).toISOString() });
       }

@@ -94,6 +94,13 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
       return map(updated!);
     }),
 
+    async markRead(tenant, id, seq) {
+      // One statement, so that a concurrent append cannot slip between reading last_seq and clamping to it.
+      const row = await engine.one(`UPDATE conversations SET read_seq = greatest(read_seq, least(coalesce(?, last_seq), last_seq))
+        WHERE id = ? AND tenant_id = ? RETURNING *`, [seq ?? null, id, tenant]);
+      return row && map(row);
+    },
+
     delete: (tenant, which, now, trash) => engine.tx(async (sql) => {
       const ids = (await sql.all('id' in which
         ? 'SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE'

@@ -78,7 +78,7 @@ const SHAPES = {
  * (as a row without them reads) and imports.
  */
 const ADDED: Partial<Record<(typeof PORTABLE_KINDS)[number], Record<string, unknown>>> = {
-  conversation: { agentPaused: false, chatId: null },
+  conversation: { agentPaused: false, chatId: null, readSeq: 0 },
   message: { sender: null, error: null, edits: null, tokens: null, usage: null },
 };
 
@@ -92,6 +92,14 @@ export function portableProblem(record: unknown): string | undefined {
   if (!BACKUP_KINDS.has(r.kind as string) && (typeof r.data.id !== 'string' || !UUID.test(r.data.id))) return 'has no data with a UUID id';
   for (const [field, value] of Object.entries(ADDED[r.kind as keyof typeof ADDED] ?? {})) {
     if (!(field in r.data)) (r.data as Record<string, unknown>)[field] = value;
+  }
+  if (r.kind === 'conversation') {
+    // Derived, never taken from the file (nor imported): what the row it becomes will read.
+    const c = r.data as { lastSeq?: unknown; readSeq?: unknown; unreadCount?: unknown };
+    if (typeof c.lastSeq === 'number' && typeof c.readSeq === 'number') {
+      if (c.readSeq < 0 || c.readSeq > c.lastSeq) return `has a conversation whose readSeq ${c.readSeq} is not between 0 and its lastSeq ${c.lastSeq}`;
+      c.unreadCount = c.lastSeq - c.readSeq;
+    }
   }
   for (const { schema, check } of SHAPES[r.kind as keyof typeof SHAPES]) {
     if (!check.Check(r.data)) {

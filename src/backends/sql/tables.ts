@@ -168,7 +168,10 @@ export function createTables(json: (value: unknown) => any) {
     }, json, { secrets: (row) => secretFlags(json(row.secrets)) }),
     /** A channel row's sealed secrets, as stored. */
     channelSecrets: (row: Row): Record<string, string> => json(row.secrets) ?? {},
-    conversations: defineTable<Conversation>({ name: 'conversations', schema: ConversationSchema, extra: { tenant_id: (_c, tenant) => tenant } }, json),
+    // The unread count is derived from the row (never a column): it cannot drift from last_seq and read_seq.
+    conversations: defineTable<Conversation>({
+      name: 'conversations', schema: ConversationSchema, virtual: ['unreadCount'], extra: { tenant_id: (_c, tenant) => tenant },
+    }, json, { unreadCount: (row) => Number(row.last_seq) - Number(row.read_seq) }),
     messages,
     /** A page row read as an array of MESSAGE_READ_COLUMNS. */
     messageFromArray: (values: unknown[], conversationId: string): Message => messageFromArray(values, json, iso, {}, conversationId),

@@ -6,6 +6,10 @@ import type { Tables } from './tables.js';
 
 const insert = (table: string, columns: readonly string[]) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
 
+/** A conversation as the trash keeps it, with the fields added since an earlier version trashed it, as a row without them reads. */
+export const keptConversation = (c: Conversation): Conversation =>
+  (c.readSeq === undefined ? { ...c, readSeq: 0, unreadCount: c.lastSeq } : c);
+
 /**
  * Copies a conversation, its messages and its state into the trash, as entities, inside the caller's transaction
  * and before it deletes the conversation (locked by the caller). `linkedFrom`: the conversations whose link to it the
@@ -29,7 +33,7 @@ export async function moveToTrash(sql: SqlRunner, tables: Tables, tenant: string
 export function trashRepository(engine: SqlEngine, tables: Tables): TrashRepository {
   const json = engine.json;
   const recordOf = (row: Row): TrashRecord => ({
-    conversation: { ...(json(row.conversation) as Conversation), contactId: row.contact_id ?? null },
+    conversation: { ...keptConversation(json(row.conversation) as Conversation), contactId: row.contact_id ?? null },
     messages: Number(row.messages), deletedAt: Number(row.deleted_at), purgeAt: Number(row.purge_at),
   });
   return {

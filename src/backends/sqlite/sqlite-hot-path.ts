@@ -141,11 +141,14 @@ export function sqliteHotPath(db: Database, prepare: (sql: string) => Statement,
     }));
   }
 
-  /** The newest event of the log, any tenant's: ids are one sequence, so the tenant's next events come after it. */
-  async function eventsHead(): Promise<string | null> {
+  /**
+   * The tenant's newest event: ids are one sequence, so its next events come after it. The tenant's own, not the
+   * log's: a head shown to a tenant (a stream token's `after`) must say nothing of other tenants' activity.
+   */
+  async function eventsHead(tenant: string): Promise<string | null> {
     while (gate.held) await gate.free();
-    const id = (prepare('SELECT max(id) AS id FROM events').get() as { id: number | null }).id;
-    return id === null ? null : String(id);
+    const row = prepare('SELECT id FROM events WHERE tenant_id = ? ORDER BY id DESC LIMIT 1').get(tenant) as { id: number } | undefined;
+    return row ? String(row.id) : null;
   }
 
   return { append, ingest, eraseEvents, listEvents, eventsHead };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import {
   AppendResultSchema,
+  ContactSchema,
   ConversationSchema,
   ConversationStateSchema,
   IdSchema,
@@ -19,6 +20,15 @@ const AppendBody = Type.Omit(I.MessageAppendSchema, ['idempotencyKey'], { additi
 const MessageQuery = Type.Object({ ...I.MessageListSchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false });
 const MessagePage = PageSchema(MessageSchema);
 const ConversationPage = PageSchema(ConversationSchema);
+const ContactBrief = Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]), handles: ContactSchema.properties.handles });
+const ConversationWithContactPage = PageSchema(Type.Object({
+  ...ConversationSchema.properties,
+  contact: Type.Optional(Type.Union([ContactBrief, Type.Null()], { description: 'With `include=contact`: its contact (null for none).' })),
+}));
+const ConversationQuery = Type.Object({
+  ...I.ConversationListSchema.properties,
+  include: Type.Optional(Type.Literal('contact', { description: "`contact`: each conversation with its contact's id, name and handles (an inbox shows them without a request per row)." })),
+}, { additionalProperties: false });
 
 const Seq = Type.Union([Type.Integer(), Type.Null()]);
 const Count = Type.Integer({ minimum: 0 });
@@ -50,9 +60,16 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'listConversations', summary: 'List conversations',
       description: 'Newest activity first, filtered by status, contact, channel or agent; pass `nextCursor` back as `cursor`.',
-      querystring: I.ConversationListSchema, response: { 200: ConversationPage },
+      querystring: ConversationQuery, response: { 200: ConversationWithContactPage },
     },
-  }, async (request) => request.store.conversations.list(request.query));
+  }, async (request) => {
+    const { include, ...options } = request.query;
+    const page = await request.store.conversations.list(options);
+    if (!include) return page;
+    const ids = [...new Set(page.data.flatMap((c) => (c.contactId ? [c.contactId] : [])))];
+    const contacts = new Map((await request.store.contacts.many(ids)).map((c) => [c.id, { id: c.id, name: c.name, handles: c.handles }]));
+    return { ...page, data: page.data.map((c) => ({ ...c, contact: c.contactId ? contacts.get(c.contactId) ?? null : null })) };
+  });
 
   app.delete('/conversations', {
     schema: {
@@ -64,7 +81,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => ({ deleted: await request.store.conversations.deleteByContact(request.query.contactId) }));
 
   app.get('/conversations/:id', {
-    schema: { operationId: 'getConversation', summary: 'Get a conversation', description: 'Its status, version, contact, channel, agent, the conversation before it, and the seq of its newest message.', params: IdParams, response: { 200: ConversationSchema } },
+    schema: { operationId: 'getConversation', summary: 'Get a conversation', description: 'Its status, version, contact, channel, agent, the conversation before it, the seq of its newest message, and its read marker and unread count.', params: IdParams, response: { 200: ConversationSchema } },
   }, async (request) => found(await request.store.conversations.get(request.params.id), 'conversation', request.params.id));
 
   app.patch('/conversations/:id', {
@@ -75,6 +92,19 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: answer(ConversationSchema, 'The conversation as changed (its version bumped when anything changed)'), 409: failure('version_mismatch', 'conflict') },
     },
   }, async (request) => request.store.conversations.update(request.params.id, request.body));
+
+  app.post('/conversations/:id/read', {
+    schema: {
+      operationId: 'markConversationRead', summary: 'Mark a conversation read',
+      description: "Moves the read marker (`readSeq`) to `seq`, by default the newest message, so that `unreadCount` counts only what came after it. The body may be left out. The marker never moves back (an older `seq` changes nothing) and a `seq` beyond the newest message marks up to the newest. It is the reader's, not a change of the conversation: `version` stays as it is (a bot's `expectedVersion` stays good) and no event is written.",
+      params: IdParams, body: example(I.MarkReadSchema, { seq: 12 }),
+      response: { 200: answer(ConversationSchema, 'The conversation with its read marker') },
+    },
+    // No body (and no content-type) is the common case, a reader marking everything read: validated as an empty one.
+    preValidation: async (request) => {
+      if (request.body === undefined) request.body = {};
+    },
+  }, async (request) => request.store.conversations.markRead(request.params.id, request.body));
 
   app.delete('/conversations/:id', {
     schema: {

@@ -25,6 +25,7 @@ const TokenAnswer = Type.Object({
   token: Type.String(),
   expiresAt: Type.String({ format: 'date-time' }),
   url: Type.String({ description: 'The stream to open with it, relative to the server: `new EventSource(base + url)`.' }),
+  after: Type.Union([Type.String(), Type.Null()], { description: "The log's head when the token was issued: add `&after=` it to follow from now instead of from the log's start (read the state you show after asking for the token, and nothing is missed). Null: the log is empty." }),
 });
 
 /** Whether the client asked for a JSON page rather than a stream (`Accept: application/json`). */
@@ -198,7 +199,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (conversationId !== null && !(await request.store.conversations.get(conversationId))) throw notFound('conversation', conversationId);
     const expiresAt = Date.now() + ttlSeconds * 1000;
     const token = await app.streamTokens.issue({ keyId: request.keyId, tenant: request.store.tenantId, conversationId, expiresAt });
+    const after = await request.store.events.head();
     reply.code(201);
-    return { token, expiresAt: new Date(expiresAt).toISOString(), url: `/v1/events?token=${token}` };
+    return { token, expiresAt: new Date(expiresAt).toISOString(), url: `/v1/events?token=${token}`, after };
   });
 };

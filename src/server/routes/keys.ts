@@ -42,6 +42,17 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => ({ data: (await request.store.tenants()).map((id) => ({ id })) }));
 
+  app.get('/me', {
+    schema: {
+      tags: ['keys'], operationId: 'whoAmI', summary: 'Who the caller is',
+      description: "The tenant the call acts on and how the caller came in: `admin` for the admin key (which may name another tenant in `X-Colloquy-Tenant`), `open` on a loopback server without keys, else `key` with the key's id. What the dashboard asks after signing in.",
+      response: { 200: Type.Object({ tenant: Type.String(), access: Type.Union([Type.Literal('key'), Type.Literal('admin'), Type.Literal('open')]), keyId: Type.Union([Type.String(), Type.Null()]) }, { title: 'Caller' }) },
+    },
+  }, async (request) => {
+    const access = request.keyId === 'open' ? 'open' : app.auth.isAdmin(request.keyId) ? 'admin' : 'key';
+    return { tenant: request.store.tenantId, access, keyId: access === 'key' ? request.keyId : null } as const;
+  });
+
   app.get('/keys', {
     onRequest: adminOnly,
     schema: { operationId: 'listKeys', summary: 'List API keys', description: 'Every tenant\'s, oldest first; never the keys themselves.', querystring: PageOptionsSchema, response: { 200: PageSchema(ApiKeySchema), 403: failure('forbidden') } },

@@ -38,7 +38,7 @@ export function alertsCases({ fresh, second }: Harness): void {
       expect(await store.alerts.get(first.id)).toMatchObject({ status: 'resolved', resolvedAt: expect.any(String) });
       expect((await store.events.list()).data.map((e) => e.type).filter((type) => type.startsWith('alert.'))).toEqual(['alert.raised', 'alert.resolved']);
       // Raised again later: a new alert, the old one stays in the history.
-      const again = (await ops.raise(t, alert(crypto.randomUUID())))!;
+      const again = (await ops.raise(t, alert(crypto.randomUUID(), 'channel.stale', 'ch-1', Date.now() + 1_000)))!; // later, not a tie
       expect(again.id).not.toBe(first.id);
       expect((await store.alerts.list()).data.map((a) => [a.id, a.status])).toEqual([[again.id, 'open'], [first.id, 'resolved']]);
     });

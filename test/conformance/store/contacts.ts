@@ -50,6 +50,17 @@ export function contactsCases({ fresh, second, setup }: Harness): void {
       await expectError(store.contacts.list({ q: '' }), 'invalid_argument');
     });
 
+    it('reads many contacts at once: those that exist, of this tenant only', async () => {
+      const store = fresh();
+      const ana = await store.contacts.upsert({ handle: { channel: 'whatsapp', address: '5511999990011' }, name: 'Ana' });
+      const bruno = await store.contacts.upsert({ handle: { channel: 'telegram', address: '77' }, name: 'Bruno' });
+      const other = await store.tenant(`${store.tenantId}x`).contacts.upsert({ handle: { channel: 'telegram', address: '78' }, name: 'Not yours' });
+      const found = await store.contacts.many([bruno.id, ana.id.toUpperCase(), other.id, crypto.randomUUID(), 'not-an-id', ana.id]);
+      expect(found.sort((a, b) => a.id.localeCompare(b.id))).toEqual([ana, bruno].sort((a, b) => a.id.localeCompare(b.id)));
+      expect(await store.contacts.many([])).toEqual([]);
+      await expectError(store.contacts.many(Array.from({ length: 201 }, () => crypto.randomUUID())), 'invalid_argument');
+    });
+
     it('exports everything of a contact as plain JSON', async () => {
       const store = fresh();
       const { contact, conversation } = await setup(store);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectError, HOUR, MINUTE, type Harness } from './harness.js';
 
-export function conversationsCases({ fresh, setup }: Harness): void {
+export function conversationsCases({ fresh, second, setup }: Harness): void {
   describe('conversations', () => {
     it('creates, gets and allows one open conversation per contact and channel', async () => {
       const store = fresh();
@@ -71,6 +71,68 @@ export function conversationsCases({ fresh, setup }: Harness): void {
       await expectError(store.conversations.update(conversation.id, { status: 'archived' as never }), 'invalid_argument');
       const types = (await store.events.list({ conversationId: conversation.id })).data.map((e) => e.type);
       expect(types).toEqual(['conversation.created', 'conversation.updated', 'conversation.updated', 'conversation.updated', 'conversation.updated']);
+    });
+
+    it('counts unread messages after a read marker that only moves forward, with no new version and no event', async () => {
+      const store = fresh();
+      const { conversation } = await setup(store);
+      const { id } = conversation;
+      expect(conversation).toMatchObject({ lastSeq: 0, readSeq: 0, unreadCount: 0 });
+      for (const content of ['a', 'b', 'c']) await store.messages.append(id, { role: 'user', content });
+      // Read into the hot tier (where there is one) first: each move of the marker must replace the record there.
+      const before = (await store.conversations.get(id))!;
+      expect(before).toMatchObject({ lastSeq: 3, readSeq: 0, unreadCount: 3, version: 1 });
+      const events = (await store.events.list({ conversationId: id })).data.length;
+
+      expect(await store.conversations.markRead(id, { seq: 2 })).toMatchObject({ readSeq: 2, unreadCount: 1 });
+      expect(await store.conversations.get(id)).toMatchObject({ readSeq: 2, unreadCount: 1 });
+      const read = await store.conversations.markRead(id);
+      // Nothing else moves: not the version, updatedAt, or the activity the inbox is ordered by.
+      expect(read).toEqual({ ...before, readSeq: 3, unreadCount: 0 });
+      expect(await store.conversations.get(id)).toEqual(read);
+      const peer = second()?.tenant(store.tenantId) ?? store;
+      expect(await peer.conversations.get(id)).toEqual(read);
+      // Never back; a seq beyond the newest message marks up to the newest.
+      expect(await store.conversations.markRead(id, { seq: 1 })).toEqual(read);
+      expect(await peer.conversations.markRead(id, { seq: 99 })).toEqual(read);
+      expect(await store.conversations.get(id)).toEqual(read);
+      expect((await store.events.list({ conversationId: id })).data).toHaveLength(events);
+      // A bot's expectedVersion stays good however often someone reads.
+      expect(await store.conversations.update(id, { title: 'Consulta', expectedVersion: 1 })).toMatchObject({ version: 2, readSeq: 3, unreadCount: 0 });
+
+      await store.messages.append(id, { role: 'user', content: 'd' });
+      const unread = await store.conversations.get(id);
+      expect(unread).toMatchObject({ lastSeq: 4, readSeq: 3, unreadCount: 1, version: 2, title: 'Consulta' });
+      expect((await store.conversations.list()).data.find((c) => c.id === id)).toEqual(unread);
+      expect(await peer.conversations.get(id)).toEqual(unread);
+
+      await expectError(store.conversations.markRead(id, { seq: -1 }), 'invalid_argument');
+      await expectError(store.conversations.markRead(id, { seq: 1.5 }), 'invalid_argument');
+      await expectError(store.conversations.markRead(id, { upTo: 1 } as never), 'invalid_argument');
+      await expectError(store.conversations.markRead('018f0000-0000-7000-8000-000000000000'), 'not_found');
+      await expectError(fresh().conversations.markRead(id), 'not_found');
+      expect(await store.conversations.get(id)).toEqual(unread);
+    });
+
+    it('keeps the read marker and the hot tier right while messages and reads race, across instances', async () => {
+      const store = fresh();
+      const { conversation: { id } } = await setup(store);
+      const peer = second()?.tenant(store.tenantId) ?? store;
+      await store.conversations.get(id);
+      await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => (i % 2 ? peer : store).messages.append(id, { role: 'user', content: `m${i}` })),
+        ...Array.from({ length: 6 }, (_, i) => (i % 2 ? store : peer).conversations.markRead(id)),
+      ]);
+      const final = await store.conversations.markRead(id, { seq: 0 });
+      expect(final).toMatchObject({ lastSeq: 6, version: 1 });
+      expect(final.readSeq).toBeLessThanOrEqual(6);
+      expect(final.unreadCount).toBe(6 - final.readSeq);
+      // What the hot tier answers is what the database holds (a list always reads the database).
+      const [listed] = (await store.conversations.list()).data.filter((c) => c.id === id);
+      expect(await store.conversations.get(id)).toEqual(listed);
+      expect(await peer.conversations.get(id)).toEqual(listed);
+      expect(await store.conversations.markRead(id)).toMatchObject({ readSeq: 6, unreadCount: 0 });
+      expect(await peer.conversations.get(id)).toMatchObject({ readSeq: 6, unreadCount: 0 });
     });
 
     it('deletes a conversation with its messages and state; later ones lose the link only', async () => {

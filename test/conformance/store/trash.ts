@@ -14,6 +14,7 @@ export function trashCases({ fresh, second, setup }: Harness): void {
       const sent = [];
       for (let i = 0; i < 5; i++) sent.push((await store.messages.append(c.id, { role: i % 2 ? 'assistant' : 'user', content: `m${i}` })).message);
       await store.state.set(c.id, { state: 'booking', data: { doctor: 'Silva' }, expectedVersion: 0 });
+      await store.conversations.markRead(c.id, { seq: 3 });
       const before = (await store.conversations.get(c.id))!;
       expect(await store.conversations.delete(c.id)).toBe(true);
       // Hidden from every read.
@@ -26,12 +27,12 @@ export function trashCases({ fresh, second, setup }: Harness): void {
       expect((await store.events.list({ conversationId: c.id })).data.map((e) => e.type)).toEqual(['conversation.deleted']);
       // Listed in the trash, with its retention.
       const listed = await store.trash.list();
-      expect(listed.data).toEqual([expect.objectContaining({ id: c.id, messages: 5, conversation: expect.objectContaining({ title: 'kept', lastSeq: 5 }) })]);
+      expect(listed.data).toEqual([expect.objectContaining({ id: c.id, messages: 5, conversation: expect.objectContaining({ title: 'kept', lastSeq: 5, readSeq: 3, unreadCount: 2 }) })]);
       expect(Date.parse(listed.data[0]!.purgeAt) - Date.parse(listed.data[0]!.deletedAt)).toBe(7 * DAY);
       // Restored as it was.
       const restored = await store.trash.restore(c.id);
       expect(restored).toMatchObject({ closed: false, externalIdsDropped: 0, conversation: { id: c.id, status: 'open', title: 'kept', agentId: agent.id, lastSeq: 5, version: before.version + 1 } });
-      expect(await store.conversations.get(c.id)).toMatchObject({ id: c.id, status: 'open', lastSeq: 5, version: before.version + 1 });
+      expect(await store.conversations.get(c.id)).toMatchObject({ id: c.id, status: 'open', lastSeq: 5, readSeq: 3, unreadCount: 2, version: before.version + 1 });
       expect((await store.messages.list(c.id)).data.map((m) => [m.id, m.seq, m.content])).toEqual(sent.map((m) => [m.id, m.seq, m.content]));
       expect(await store.state.get(c.id)).toMatchObject({ state: 'booking', data: { doctor: 'Silva' }, version: 1 });
       expect((await store.messages.append(c.id, { role: 'user', content: 'after' })).message.seq).toBe(6);
