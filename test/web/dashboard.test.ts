@@ -66,7 +66,10 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
   const rows = () => page.getByRole('listbox', { name: /^Conversations/ }).getByRole('option');
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   const open = async (hash: string, heading: string) => {
-    await page.goto(`${server.url}/dashboard/${hash}`);
+    const target = `${server.url}/dashboard/${hash}`;
+    // The same URL again would not reload the page (only a hash): a fresh one reads everything anew.
+    if (page.url() === target) await page.reload();
+    else await page.goto(target);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: LONG });
   };
   const accessible = async (what: string) => {
@@ -269,6 +272,33 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     expect((await call('GET', '/v1/trash')).data.map((t: { conversation: { id: string } }) => t.conversation.id)).toContain(id);
   });
 
+  it('pauses and resumes an agent, filters the inbox by agent, and links a thread to the conversation before it', async () => {
+    const agent = await call('POST', '/v1/agents', { name: 'receptionist', model: 'openai:gpt-4o-mini', instructions: 'Book appointments.' });
+    const chat = await call('POST', '/v1/conversations', { title: 'Agent chat', agentId: agent.id });
+    await open('#/inbox', 'Inbox');
+    await page.getByLabel('Agent').selectOption({ label: 'receptionist' });
+    await waitFor('only the agent conversation', async () => (await rows().count()) === 1 && (await rows().first().textContent())!.includes('Agent chat'), LONG);
+    await rows().first().click();
+    await page.getByRole('heading', { level: 1, name: 'Agent chat' }).waitFor({ timeout: LONG });
+    await page.getByRole('button', { name: 'Pause the agent' }).click();
+    await page.getByRole('button', { name: 'Resume the agent' }).waitFor({ timeout: LONG });
+    expect((await call('GET', `/v1/conversations/${chat.id}`)).agentPaused).toBe(true);
+    await page.getByRole('button', { name: 'Resume the agent' }).click();
+    await page.getByRole('button', { name: 'Pause the agent' }).waitFor({ timeout: LONG });
+    expect((await call('GET', `/v1/conversations/${chat.id}`)).agentPaused).toBe(false);
+    // A closed conversation outside the reopen window: the next message starts one linked to it.
+    await call('PATCH', `/v1/channels/${quiet}`, { config: { reopenWindowSeconds: 0 } }, ADMIN_KEY);
+    const first = (await call('GET', `/v1/conversations?channelId=${quiet}`)).data[0];
+    await call('PATCH', `/v1/conversations/${first.id}`, { status: 'closed' });
+    const second = (await inbound(quiet, '5511900000001', 'Carla', 'Voltei')).conversation;
+    expect(second.previousConversationId).toBe(first.id);
+    await open(`#/conversations/${second.id}`, 'Carla');
+    await page.getByRole('link', { name: '← Previous conversation' }).click();
+    await page.getByText('Alguém aí?').waitFor({ timeout: LONG });
+    await page.getByRole('link', { name: 'Next conversation →' }).click();
+    await page.getByText('Voltei').waitFor({ timeout: LONG });
+  });
+
   it('resumes the live stream after the server restarts, missing nothing written while it was away', async () => {
     await open('#/inbox', 'Inbox');
     await page.locator('.live-live').waitFor({ timeout: LONG });
@@ -358,6 +388,19 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
       await shot('admin-failed');
       throw error;
     });
+  });
+
+  it('opens without signing in on a loopback server without keys', async () => {
+    const open = await startServer(`sqlite:${join(dir, 'open.db')}`, ['--dashboard-dir', join(dir, 'web')]);
+    try {
+      await page.goto(`${open.url}/`);
+      await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor({ timeout: LONG });
+      await page.getByText('No conversation here yet.').waitFor({ timeout: LONG });
+      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      await page.goto('about:blank');
+      await open.stop();
+    }
   });
 
   it('wrote no console error and threw nothing on any page', () => {

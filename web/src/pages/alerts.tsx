@@ -59,7 +59,7 @@ function Endpoint({ endpoint: w, onChange }: { endpoint: WebhookEndpoint; onChan
         <h3 id={`wh-${w.id}`}><code>{w.url}</code></h3>
         <span class={`badge wh-${w.status}`}>{w.status}</span>
       </header>
-      <p>{w.description ?? ''} Events: {w.events.join(', ')}. Last success: {time(w.lastSuccessAt)}.{w.attempts ? ` ${num(w.attempts)} failed attempts at the head.` : ''}{w.disabledReason ? ` Disabled: ${w.disabledReason}` : ''}</p>
+      <p>{w.description ? `${w.description}. ` : ''}Events: {w.events.join(', ')}. Last success: {time(w.lastSuccessAt)}.{w.attempts ? ` ${num(w.attempts)} failed attempts at the head.` : ''}{w.disabledReason ? ` Disabled: ${w.disabledReason}` : ''}</p>
       <button type="button" onClick={test}>Send a test event</button>
       {note && <p role="status">{note}</p>}
       <table class="deliveries"><caption>Recent deliveries</caption>
