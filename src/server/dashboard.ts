@@ -44,7 +44,7 @@ export async function registerDashboard(app: FastifyInstance, dir?: string): Pro
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('referrer-policy', 'no-referrer');
       // Assets carry their hash in their name; the page itself is always asked again.
-      res.setHeader('cache-control', path.includes(`${join('web', 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader('cache-control', path.startsWith(join(root, 'assets')) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
 }

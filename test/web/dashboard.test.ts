@@ -133,6 +133,10 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     const index = await fetch(`${server.url}/dashboard/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(await index.text())![1];
+    expect((await fetch(`${server.url}${script}`)).headers.get('cache-control')).toContain('immutable');
+    expect([403, 404]).toContain((await fetch(`${server.url}/dashboard/.env`)).status); // dotfiles are never served
   });
 
   it('signs in with an API key; a wrong one is refused with a message', async () => {
@@ -172,7 +176,7 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     await inbound(whatsapp, '5511900000002', 'Ana', 'Esqueci de perguntar: aceitam convênio?');
     await anaRow.locator('.badge', { hasText: 'open' }).waitFor({ timeout: LONG });
     await waitFor('Ana back at the top', async () => (await rows().first().textContent())!.includes('Ana'), LONG);
-    await call('POST', `/v1/conversations/${ana}/read`);
+    expect((await call('POST', `/v1/conversations/${ana}/read`)).unreadCount).toBe(0);
     await inbound(whatsapp, '5511900000003', 'Bruna', 'Pode ser de manhã');
     await waitFor('Bruna back at the top', async () => (await rows().first().textContent())!.includes('Bruna'), LONG);
     await accessible('the inbox');
@@ -313,6 +317,7 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     await store.close();
     server = await serve(port);
     await rows().filter({ hasText: 'Gabi' }).waitFor({ timeout: 60_000 });
+    expect(await rows().filter({ hasText: 'Gabi' }).count()).toBe(1);
     await page.locator('.live-live').waitFor({ timeout: LONG });
     serverDown = false;
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);

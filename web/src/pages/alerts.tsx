@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { all, api } from '../api.js';
 import { num, time } from '../format.js';
-import { subscribe } from '../live.js';
+import { resyncs, subscribe } from '../live.js';
 import type { Alert, Page, WebhookDelivery, WebhookEndpoint } from '../types.js';
 
 export function Alerts() {
@@ -18,7 +18,7 @@ export function Alerts() {
   useEffect(() => {
     load();
     return subscribe((e) => { if (e.type === 'alert.raised' || e.type === 'alert.resolved') load(); });
-  }, []);
+  }, [resyncs.value]);
   const more = () => cursor && api<Page<Alert>>('/v1/alerts', { query: { limit: 50, cursor } }).then((p) => { setHistory((h) => [...h, ...p.data]); setCursor(p.nextCursor); });
   return (
     <section>

@@ -23,42 +23,53 @@ export function ConversationPage({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
 
+  // Bumped by a deletion or an erasure (and by a restore): a read begun before it is dropped, never shown over it.
+  const epoch = useRef(0);
   const fail = (e: unknown) => setError(e instanceof Error ? e.message : String(e));
   // Every copy of the conversation goes through here: the newer one is kept, whatever order they arrive in.
   const keep = (c: Conv) => setConversation((now) => newerConversation(now, c));
-  const markRead = () => api<Conv>(`/v1/conversations/${id}/read`, { method: 'POST', body: {} }).then(keep, () => undefined);
-  const loadState = () => {
-    api<ConversationState>(`/v1/conversations/${id}/state`).then(setState, () => undefined);
-    void recentStates(id).then(setHistory, () => undefined);
+  const current = (mine: number) => mine === epoch.current;
+  const markRead = () => {
+    const mine = epoch.current;
+    return api<Conv>(`/v1/conversations/${id}/read`, { method: 'POST', body: {} }).then((c) => current(mine) && keep(c), () => undefined);
   };
-  const loadConversation = () => api<Conv>(`/v1/conversations/${id}`).then((c) => {
-    setGone(null);
-    keep(c);
-    if (c.contactId) contact(c.contactId).then(setWho);
-    if (c.contactId && c.channelId) {
-      api<Page<Conversation>>('/v1/conversations', { query: { contactId: c.contactId, channelId: c.channelId, limit: 200 } })
-        .then((p) => setNext(p.data.find((o) => o.previousConversationId === id) ?? null), () => undefined);
-    }
-  }, (e) => (e instanceof ApiError && e.status === 404 ? setGone('This conversation does not exist (or it is in the trash).') : fail(e)));
-
-  useEffect(() => {
-    void loadConversation();
+  const load = () => {
+    const mine = epoch.current;
+    api<Conv>(`/v1/conversations/${id}`).then((c) => {
+      if (!current(mine)) return;
+      setGone(null);
+      setError(null);
+      keep(c);
+      if (c.contactId) contact(c.contactId).then(setWho);
+      if (c.contactId && c.channelId) {
+        api<Page<Conversation>>('/v1/conversations', { query: { contactId: c.contactId, channelId: c.channelId, limit: 200 } })
+          .then((p) => current(mine) && setNext(p.data.find((o) => o.previousConversationId === id) ?? null), () => undefined);
+      }
+    }, (e) => current(mine) && (e instanceof ApiError && e.status === 404 ? setGone('This conversation does not exist (or it is in the trash).') : fail(e)));
     api<Page<Message>>(`/v1/conversations/${id}/messages`, { query: { order: 'desc', limit: 100 } }).then((p) => {
+      if (!current(mine)) return;
       // Merged with what the stream brought meanwhile: each message's most advanced copy.
       setMessages((now) => mergeMessages(now, p.data));
       setOlder(p.nextCursor !== null);
       void markRead();
-    }, fail);
-    loadState();
-  }, [id, resyncs.value]);
+    }, (e) => current(mine) && !(e instanceof ApiError && e.status === 404) && fail(e));
+    api<ConversationState>(`/v1/conversations/${id}/state`).then((st) => current(mine) && setState(st), () => undefined);
+    void stateHistory(id).then((h) => current(mine) && setHistory(h), () => undefined);
+  };
+  const removed = (why: string) => {
+    epoch.current++;
+    setMessages([]);
+    setGone(why);
+  };
+
+  useEffect(load, [id, resyncs.value]);
 
   // Live: new messages, ticks that move, edits, state and status changes of this conversation.
   useEffect(() => subscribe((event) => {
     const data = event.data as Record<string, unknown>;
     if (event.type === 'contact.erased' && Array.isArray(data.conversationIds) && data.conversationIds.includes(id)) {
       forgetContacts();
-      setMessages([]);
-      setGone('This contact was erased, with this conversation.');
+      removed('This contact was erased, with this conversation.');
       return;
     }
     if (event.conversationId !== id) return;
@@ -69,11 +80,15 @@ export function ConversationPage({ id }: { id: string }) {
     } else if (event.type === 'conversation.updated') {
       if (!data.erased) keep(data as unknown as Conv);
     } else if (event.type === 'conversation.restored') {
-      void loadConversation(); // its data is what the restore did, not the conversation
+      epoch.current++;
+      load(); // everything again: its data is what the restore did, not the conversation
     } else if (event.type === 'conversation.deleted') {
-      setGone('This conversation was deleted (moved to the trash, or erased).');
-    } else if (event.type === 'state.updated') {
-      loadState();
+      removed('This conversation was deleted (moved to the trash, or erased).');
+    } else if (event.type === 'state.updated' && !data.erased) {
+      // The event carries the state as it is now: shown at once, and its change added to the history.
+      const st = data as unknown as ConversationState;
+      setState((now) => (now && now.version > st.version ? now : st));
+      setHistory((h) => (h.some((e) => e.id === event.id) ? h : [event, ...h].slice(0, 50)));
     }
   }), [id]);
 
@@ -207,10 +222,10 @@ function Reply({ id, channel, onError }: { id: string; channel: boolean; onError
 }
 
 /**
- * The conversation's state changes from its event log, the last 50 of them, newest first. The log is read from its
- * start, up to 2,000 events: a longer conversation shows the changes among those.
+ * The conversation's state changes from its event log, newest first (the last 50). The log is read from its start, up
+ * to 2,000 events (it pages forward only): a longer conversation shows the changes among those, then the live ones.
  */
-async function recentStates(id: string): Promise<StoreEvent[]> {
+async function stateHistory(id: string): Promise<StoreEvent[]> {
   const found: StoreEvent[] = [];
   let after: string | undefined;
   for (let page = 0; page < 10; page++) {

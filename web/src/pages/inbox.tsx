@@ -20,16 +20,21 @@ const matches = (c: Row, f: Filter) =>
 const newerFirst = (a: Row, b: Row) =>
   b.lastActivityAt.localeCompare(a.lastActivityAt) || b.id.localeCompare(a.id);
 
-/** `changed` into the sorted rows: the newer copy kept, the contact the list brought kept, out if it left the filter. */
-function place(now: Row[], changed: Row, filter: Filter, more: boolean): Row[] {
+/**
+ * `changed` into the sorted rows: the newer copy kept, the contact the list brought kept, out if it left the filter
+ * or was removed (a read that began before a deletion must not bring it back).
+ */
+function place(now: Row[], changed: Row, filter: Filter, more: boolean, removed: ReadonlySet<string>): Row[] {
+  if (removed.has(changed.id)) return now;
   const before = now.find((r) => r.id === changed.id);
   let c = newerConversation(before, changed);
   if (c.contact === undefined && before?.contact !== undefined && before.contactId === c.contactId) c = { ...c, contact: before.contact };
   const rest = before ? now.filter((r) => r !== before) : now;
   if (!matches(c, filter)) return rest;
   const at = rest.findIndex((r) => newerFirst(c, r) < 0);
-  // Older than every row loaded while more pages remain: it comes with its page, in its place.
-  if (at < 0) return more ? rest : [...rest, c];
+  // Older than every row loaded while more pages remain: a new one comes with its page, in its place; one already
+  // listed stays (the next page starts after the last row read: dropped, it would never come back).
+  if (at < 0) return more && !before ? rest : [...rest, c];
   return [...rest.slice(0, at), c, ...rest.slice(at)];
 }
 
@@ -46,7 +51,7 @@ export function Inbox() {
   const [agents, setAgents] = useState<Agent[]>([]);
   const [, setMinute] = useState(0);
   // What the live handlers read: the current filter, whether more pages remain, and which load is current.
-  const live = useRef({ filter, more: false, generation: 0 });
+  const live = useRef({ filter, more: false, generation: 0, removed: new Set<string>() });
   live.current.filter = filter;
   live.current.more = cursor !== null;
 
@@ -67,7 +72,9 @@ export function Inbox() {
     api<Page<Row>>('/v1/conversations', { query: { ...filter, limit: 100, include: 'contact' } }).then((page) => {
       if (generation !== live.current.generation) return;
       // Events that arrived while the page was read are in `now`: merged, each conversation's newer copy kept.
-      setRows((now) => now.reduce((list, c) => place(list, c, filter, page.nextCursor !== null), [...page.data].sort(newerFirst)));
+      const { removed } = live.current;
+      setRows((now) => now.reduce((list, c) => place(list, c, filter, page.nextCursor !== null, removed),
+        page.data.filter((c) => !removed.has(c.id)).sort(newerFirst)));
       setCursor(page.nextCursor);
     }, (e: Error) => generation === live.current.generation && setError(e.message))
       .finally(() => generation === live.current.generation && setLoading(false));
@@ -79,7 +86,7 @@ export function Inbox() {
     setLoadingMore(true);
     api<Page<Row>>('/v1/conversations', { query: { ...filter, limit: 200, cursor, include: 'contact' } }).then((page) => {
       if (generation !== live.current.generation) return; // the filter changed meanwhile
-      setRows((now) => page.data.reduce((list, c) => place(list, c, filter, false), now));
+      setRows((now) => page.data.reduce((list, c) => place(list, c, filter, false, live.current.removed), now));
       setCursor(page.nextCursor);
     }, (e: Error) => generation === live.current.generation && setPageError(e.message))
       .finally(() => setLoadingMore(false));
@@ -87,8 +94,11 @@ export function Inbox() {
 
   // Live: a conversation that changed moves to its place (the top, for new activity), one that left the filter goes.
   useEffect(() => {
-    const upsert = (c: Row) => setRows((now) => place(now, c, live.current.filter, live.current.more));
-    const drop = (ids: string[]) => setRows((now) => now.filter((r) => !ids.includes(r.id)));
+    const upsert = (c: Row) => setRows((now) => place(now, c, live.current.filter, live.current.more, live.current.removed));
+    const drop = (ids: string[]) => {
+      for (const id of ids) live.current.removed.add(id);
+      setRows((now) => now.filter((r) => !ids.includes(r.id)));
+    };
     const pending = new Set<string>();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refresh = (id: string) => {
@@ -108,10 +118,12 @@ export function Inbox() {
         // An erased person leaves the screen at once; a merge changes whose conversations these are.
         forgetContacts();
         if (event.type === 'contact.erased') drop(Array.isArray(data.conversationIds) ? (data.conversationIds as string[]) : []);
-        else setFilter((f) => ({ ...f })); // read the list again
+        // Read the list again; narrowed to a contact merged away, to the one that survived.
+        else setFilter((f) => (f.contactId && f.contactId === data.mergedId && typeof data.survivorId === 'string' ? { ...f, contactId: data.survivorId } : { ...f }));
         return;
       }
       if (!event.conversationId) return;
+      if (event.type === 'conversation.restored') live.current.removed.delete(event.conversationId);
       if (event.type === 'conversation.deleted' || data.erased === true) drop([event.conversationId]);
       else if (event.type.startsWith('conversation.') && data.id === event.conversationId) upsert(data as unknown as Row);
       else if (event.type === 'message.created' || event.type.startsWith('conversation.')) refresh(event.conversationId);

@@ -76,7 +76,7 @@ export function Usage() {
             {agents.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
           </select>
         </label>
-        <span>{budget ? `Budget: ${budget.dailyTokens ? `${num(budget.dailyTokens)} tokens` : ''}${budget.dailyTokens && budget.dailyCost ? ' / ' : ''}${budget.dailyCost ? money(budget.dailyCost) : ''} a day (${timezone})` : 'No daily budget set'}</span>
+        <span>{budget && (budget.dailyTokens || budget.dailyCost) ? `Budget: ${budget.dailyTokens ? `${num(budget.dailyTokens)} tokens` : ''}${budget.dailyTokens && budget.dailyCost ? ' / ' : ''}${budget.dailyCost ? money(budget.dailyCost) : ''} a day (${timezone})` : 'No daily budget set'}</span>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
       {chart ? (

@@ -28,21 +28,24 @@ export function VirtualList<T>({ items, rowHeight, label, selected, onSelect, on
   useEffect(() => {
     if (onEnd && last >= items.length - 10) onEnd();
   }, [last, items.length, onEnd !== undefined]);
-  // Keeps the selected row in view.
-  useEffect(() => {
+  // A row the keyboard moved to comes into view (not one that moved because rows arrived live: the reader's scroll stays).
+  const reveal = (index: number) => {
     const el = box.current;
-    if (!el || selected < 0) return;
-    const y = selected * rowHeight;
+    if (!el) return;
+    const y = index * rowHeight;
     if (y < el.scrollTop) el.scrollTop = y;
     else if (y + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = y + rowHeight - el.clientHeight;
-  }, [selected]);
+  };
   const page = Math.max(1, Math.floor(height / rowHeight) - 1);
   const onKey = (e: KeyboardEvent) => {
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
     if (e.key in moves) {
       e.preventDefault();
       const next = Math.min(items.length - 1, Math.max(0, (selected < 0 ? -1 : selected) + moves[e.key]!));
-      if (Number.isFinite(next)) onSelect(next);
+      if (Number.isFinite(next)) {
+        onSelect(next);
+        reveal(next);
+      }
     } else if (e.key === 'Enter' && items[selected]) {
       e.preventDefault();
       onOpen(items[selected]!);
