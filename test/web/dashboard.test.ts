@@ -169,6 +169,16 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     await waitFor('only the Night line', async () => (await rows().allTextContents()).join('|').includes('Carla') && (await rows().count()) === 1, LONG);
     await page.getByLabel('Channel').selectOption({ label: 'Any' });
     await rows().filter({ hasText: 'Bruna' }).waitFor({ timeout: LONG });
+    await page.getByLabel('Status').selectOption({ label: 'Closed' });
+    await page.getByText('No conversation here yet.').waitFor({ timeout: LONG }); // Ana's was reopened
+    await page.getByLabel('Status').selectOption({ label: 'Any' });
+    // The contact search narrows the list to one person.
+    await page.getByRole('searchbox', { name: 'Contact' }).fill('brun');
+    await page.getByRole('list', { name: 'Matching contacts' }).getByRole('button', { name: /Bruna/ }).click();
+    await waitFor("only Bruna's conversation", async () => (await rows().count()) === 1 && (await rows().first().textContent())!.includes('Bruna'), LONG);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('clear'); // focus stays in the search
+    await page.getByRole('button', { name: 'clear' }).click();
+    await rows().filter({ hasText: 'Ana' }).waitFor({ timeout: LONG });
     // Closed and reopened conversations change in place, live.
     const anaRow = rows().filter({ hasText: 'Ana' });
     await call('PATCH', `/v1/conversations/${ana}`, { status: 'closed' });
@@ -352,6 +362,13 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     await page.locator('[data-rule="channel.stale"]').filter({ hasText: 'Channel "Night line" (whatsapp) is stale' }).waitFor({ timeout: LONG });
     await accessible('the alerts page');
     await shot('alerts');
+  });
+
+  it("shows an agent's tokens and cost per model call in its conversation", async () => {
+    await open('#/inbox', 'Inbox');
+    await rows().filter({ hasText: 'Agent playground' }).click();
+    await page.locator('li.msg.role-assistant .usage-line').filter({ hasText: '1,200 in · 300 out · openai:gpt-4o-mini' }).waitFor({ timeout: LONG });
+    await page.getByText('1 model call · 1,500 tokens').waitFor({ timeout: LONG });
   });
 
   it('draws the usage chart against the budget, the days over it marked', async () => {

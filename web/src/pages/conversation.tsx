@@ -178,7 +178,7 @@ export function ConversationPage({ id }: { id: string }) {
             </>
           )}
           <h2>Usage</h2>
-          <p>{usage.length} model calls · {num(tokens)} tokens · {money(cost)}{older ? ' (in the messages shown)' : ''}</p>
+          <p>{usage.length} model call{usage.length === 1 ? '' : 's'} · {num(tokens)} tokens · {money(cost)}{older ? ' (in the messages shown)' : ''}</p>
           <h2>Details</h2>
           <dl class="facts">
             <dt>Messages</dt><dd>{c.lastSeq}</dd>
