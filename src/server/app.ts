@@ -7,7 +7,7 @@ import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { RedisClient } from '../cache/redis/redis-client.js';
 import type { Store } from '../store/store.js';
-import { createAuthenticator, type Authenticator } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { createAuthThrottle } from './auth-throttle.js';
 import { createIdentify } from './caller.js';
 import { closeSilentSockets, DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -15,7 +15,7 @@ import { loggerOptions } from './logging.js';
 import { coercer } from './coerce.js';
 import { describeErrors } from '../domain/validate.js';
 import { errorBody, handleError } from './errors.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics } from './metrics.js';
 import { agentRoutes, AgentView } from './routes/agents.js';
 import { channelRoutes } from './routes/channels.js';
 import { contactRoutes } from './routes/contacts.js';
@@ -26,7 +26,7 @@ import { inboundRoutes } from './routes/inbound.js';
 import * as E from '../domain/entities.js';
 import { WebhookDeliverySchema, WebhookEndpointSchema } from '../domain/webhook.js';
 import { documentRoutes, ErrorSchema, registerDocs } from './openapi.js';
-import type { StreamGrant, StreamTokens } from './stream-tokens.js';
+import type { StreamGrant } from './stream-tokens.js';
 import { messageRoutes } from './routes/messages.js';
 import { keyRoutes } from './routes/keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -44,6 +44,7 @@ import { statsRoutes } from './routes/stats.js';
 import { doctorRoutes, type DoctorReport } from './routes/doctor.js';
 import { AlertSchema } from '../domain/alert.js';
 import { registerDashboard } from './dashboard.js';
+import './decorations.js';
 
 export interface AppConfig {
   readonly store: Store;
@@ -99,25 +100,6 @@ export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 export { loggerOptions, redactUrl } from './logging.js';
 
 export type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>;
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    metrics: Metrics;
-    streamTokens: StreamTokens;
-    auth: Authenticator;
-    limits: ServerLimits;
-    channels: ChannelRuntime;
-    channelHealth: HealthMonitor;
-  }
-  interface FastifyRequest {
-    /** The store scoped to the caller's tenant. */
-    store: Store;
-    /** The key the caller used: an API key's id, `admin:…`, or `open` (a server without keys). */
-    keyId: string;
-    /** Set when the caller came with a stream token (`?token=` on GET /v1/events): what it is limited to. */
-    streamGrant: StreamGrant | undefined;
-  }
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
