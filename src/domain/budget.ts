@@ -52,6 +52,18 @@ function localDate(at: number, timezone: string): string {
   return f.format(at);
 }
 
+const hours = new Map<string, Intl.DateTimeFormat>();
+/** The local wall-clock hour (0–23) of instant `at` in `timezone`: on a day that daylight saving shortens or lengthens, not the hours since midnight. */
+export function localHour(at: number, timezone: string): number {
+  let f = hours.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: 'numeric', hourCycle: 'h23' });
+    if (hours.size > 1000) hours.clear();
+    hours.set(timezone, f);
+  }
+  return Number(f.format(at));
+}
+
 const MINUTE = 60_000;
 const starts = new Map<string, number>();
 /**

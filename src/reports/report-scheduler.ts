@@ -1,4 +1,4 @@
-import { budgetDay } from '../domain/budget.js';
+import { localHour } from '../domain/budget.js';
 import { periodic } from '../periodic.js';
 import type { Mailer } from '../alerts/mailer.js';
 import { alertOps } from '../store/alert-ops.js';
@@ -50,10 +50,8 @@ export function createReportScheduler(config: ReportSchedulerConfig) {
 
   async function check(): Promise<void> {
     const now = s.clock();
-    const today = budgetDay(now, timezone);
-    const localHour = Math.floor((now - today.start) / 3_600_000);
     const date = yesterdayIn(now, timezone);
-    if (localHour < hour || done === date) return;
+    if (localHour(now, timezone) < hour || done === date) return;
     if (!(await s.backend.reports.lease(`report:${date}`, config.owner, now + 600_000, now))) return; // another instance makes them
     let failed = 0;
     for (const tenant of await s.backend.reports.tenants()) {

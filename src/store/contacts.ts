@@ -15,8 +15,7 @@ export interface ContactsApi {
   get(id: string): Promise<Contact | null>;
   /** The contacts of these ids (at most 200) that exist, in no given order; malformed ids find nothing. */
   many(ids: readonly string[]): Promise<Contact[]>;
-  /** Oldest first; `limit` 1–200, default 50. */
-  /** Oldest first; `q`: those whose name or a handle's address contains it (any case). */
+  /** Oldest first, `limit` 1–200 (default 50); `q`: those whose name or a handle's address contains it (any case). */
   list(options?: ContactListOptions): Promise<Page<Contact>>;
   /** The address is normalised as on every entry (`+55 11 9…` finds `55119…`); one that cannot be of its kind finds nothing. */
   findByHandle(handle: Handle): Promise<Contact | null>;

@@ -37,6 +37,14 @@ const KEEP_ATTEMPTS = 10_000;
 const KEEP_MS = 7 * 86_400_000;
 
 /**
+ * The wait before the next attempt after `attempts` failed ones: doubling from `baseMs`, at most an hour, with ±25%
+ * jitter so that endpoints failing together do not retry together.
+ */
+export function retryDelay(attempts: number, baseMs: number, random: () => number = Math.random): number {
+  return Math.min(MAX_RETRY_MS, baseMs * 2 ** Math.min(attempts - 1, 20)) * (0.75 + random() * 0.5);
+}
+
+/**
  * Outgoing webhooks: each enabled endpoint delivers the tenant's event log from its own cursor, signed as Standard
  * Webhooks (`webhook-id` = the event id, stable across retries), by one instance of a fleet at a time (a lease).
  * Events of one conversation go in log order; different conversations' go side by side. A failed attempt stops the
@@ -57,7 +65,7 @@ export function createWebhookDeliverer(config: WebhookDelivererConfig) {
   let scanner: NodeJS.Timeout | undefined;
   let pruned = 0;
 
-  const backoff = (attempts: number) => Math.min(MAX_RETRY_MS, retryBaseMs * 2 ** Math.min(attempts - 1, 20)) * (0.75 + Math.random() * 0.5);
+  const backoff = (attempts: number) => retryDelay(attempts, retryBaseMs);
   /** What a deliverer must react to at once: a caller moved the cursor, or changed where or what it delivers. */
   const sameTarget = (a: WebhookEndpointRecord, b: WebhookEndpointRecord) =>
     a.generation === b.generation && a.enabled === b.enabled && a.url === b.url && JSON.stringify(a.events) === JSON.stringify(b.events);

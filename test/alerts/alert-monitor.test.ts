@@ -114,26 +114,40 @@ describe('alerts', () => {
       await webhookOps(store).progress(store.tenantId, second, 'x', { deliveredTo: second.deliveredTo, attempts: 5, failingSince: r.now() - MINUTE, nextAttemptAt: r.now() + MINUTE, lastError: { error: 'HTTP 502' }, lastSuccessAt: null }, []);
       await store.budgets.put('tenant', { dailyTokens: 1000 });
       await s.backend.budgets.mark(store.tenantId, 'tenant', 'exceeded', '2026-12-01', {}, r.now());
+      // An agent's budget in economy mode today, and a channel whose token Meta refused.
+      const agent = await store.agents.create({ name: 'frugal', model: 'openai:gpt-4o-mini' });
+      await store.budgets.put(`agent:${agent.id}`, { dailyTokens: 1000 });
+      await s.backend.budgets.mark(store.tenantId, `agent:${agent.id}`, 'economy', '2026-12-01', {}, r.now());
+      const expired = await store.channels.create({ kind: 'whatsapp', name: 'expired', config: { phoneNumberId: '1067', staleAfterSeconds: 0 }, secrets: { accessToken: 't', appSecret: 's', verifyToken: 'v' } });
+      await ops.addTraffic(expired.id, { counts: { sendFailed: 1 }, sendErrors: { 190: 1 }, recentErrors: [{ code: '190', title: 'Session has expired', source: 'send', at: r.now() }], lastInboundAt: null, lastOutboundAt: null, tokenError: 'set' });
       await r.alerts.check();
       const rules = (await store.alerts.list({ status: 'open' })).data.map((a) => [a.rule, a.subject]).sort();
-      expect(rules).toEqual([['budget.exceeded', 'tenant'], ['ingest.errors', channel.id], ['outbox.backlog', channel.id], ['webhook.disabled', endpoint.id], ['webhook.failing', retrying.id]].sort());
+      expect(rules).toEqual([['budget.economy', `agent:${agent.id}`], ['budget.exceeded', 'tenant'], ['channel.failing', expired.id], ['ingest.errors', channel.id], ['outbox.backlog', channel.id], ['webhook.disabled', endpoint.id], ['webhook.failing', retrying.id]].sort());
+      expect((await store.alerts.list({ status: 'open' })).data.find((a) => a.rule === 'channel.failing')!.message).toMatch(/expired.*is failing: .*token/);
       // A rule turned off resolves its alert (after its hold-down: 0 for budgets).
-      await store.alerts.setRules({ 'budget.exceeded': { enabled: false } });
+      await store.alerts.setRules({ 'budget.exceeded': { enabled: false }, 'budget.economy': { enabled: false } });
       await r.alerts.check();
-      expect((await store.alerts.list({ status: 'open' })).data.map((a) => a.rule).sort()).toEqual(['ingest.errors', 'outbox.backlog', 'webhook.disabled', 'webhook.failing']);
+      expect((await store.alerts.list({ status: 'open' })).data.map((a) => a.rule).sort()).toEqual(['channel.failing', 'ingest.errors', 'outbox.backlog', 'webhook.disabled', 'webhook.failing']);
       // Alerts reach webhooks and streams as events carrying the alert itself.
       const app = await buildApp({ store, logger: false });
       try {
         const page = await app.inject({ method: 'GET', url: '/v1/events?include=data&limit=200', headers: { accept: 'application/json' } });
         const raised = page.json().data.filter((e: { type: string }) => e.type === 'alert.raised');
-        expect(raised.map((e: { data: { rule: string; status: string } }) => e.data.rule).sort()).toEqual(['budget.exceeded', 'ingest.errors', 'outbox.backlog', 'webhook.disabled', 'webhook.failing']);
+        expect(raised.map((e: { data: { rule: string; status: string } }) => e.data.rule).sort()).toEqual(['budget.economy', 'budget.exceeded', 'channel.failing', 'ingest.errors', 'outbox.backlog', 'webhook.disabled', 'webhook.failing']);
         expect(raised[0].data).toMatchObject({ id: expect.any(String), message: expect.any(String), raisedAt: expect.any(String) });
         const listed = await app.inject({ method: 'GET', url: '/v1/alerts?status=open' });
-        expect(listed.json().data).toHaveLength(4);
+        expect(listed.json().data).toHaveLength(5);
         expect((await app.inject({ method: 'GET', url: '/v1/alerts/rules' })).json().rules['budget.exceeded'].enabled).toBe(false);
         expect((await app.inject({ method: 'PUT', url: '/v1/alerts/rules', payload: { 'outbox.backlog': { thresholdSeconds: 'soon' } } })).statusCode).toBe(400);
         expect((await app.inject({ method: 'GET', url: `/v1/alerts/${listed.json().data[0].id}` })).json().status).toBe('open');
         expect((await app.inject({ method: 'GET', url: '/v1/alerts/0190e1b2-0000-7000-8000-000000000000' })).statusCode).toBe(404);
+        // Where they are e-mailed, over HTTP: set, read back, refused when not addresses.
+        expect((await app.inject({ method: 'PUT', url: '/v1/alerts/settings', payload: { emails: ['ops@shop.test', 'owner@shop.test'] } })).json()).toEqual({ emails: ['ops@shop.test', 'owner@shop.test'] });
+        expect((await app.inject({ method: 'GET', url: '/v1/alerts/settings' })).json()).toEqual({ emails: ['ops@shop.test', 'owner@shop.test'] });
+        const bad = await app.inject({ method: 'PUT', url: '/v1/alerts/settings', payload: { emails: ['not an address'] } });
+        expect(bad.statusCode).toBe(400);
+        expect(bad.json().error.code).toBe('invalid_argument');
+        expect((await store.alerts.settings()).emails).toEqual(['ops@shop.test', 'owner@shop.test']);
       } finally {
         await app.close();
       }

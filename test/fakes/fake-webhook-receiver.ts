@@ -10,6 +10,8 @@ export interface ReceivedWebhook {
   payload: { type: string; timestamp: string; data: any };
   /** The status this receiver answered. */
   status: number;
+  /** When the request arrived (epoch ms). */
+  at: number;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface ReceivedWebhook {
  * answers `answer(request, n)` (default 200; n counts requests from 1). `accepted()` is what it took (2xx), in
  * the order it took it; `verify(secret)` checks every accepted request with the standardwebhooks verifier.
  */
-export async function startWebhookReceiver(options: { answer?: (hook: Omit<ReceivedWebhook, 'status'>, n: number) => number | Promise<number>; delayMs?: number } = {}) {
+export async function startWebhookReceiver(options: { answer?: (hook: Omit<ReceivedWebhook, 'status' | 'at'>, n: number) => number | Promise<number>; delayMs?: number } = {}) {
   const requests: ReceivedWebhook[] = [];
   let n = 0;
   const server = createServer((req, res) => {
@@ -25,13 +27,14 @@ export async function startWebhookReceiver(options: { answer?: (hook: Omit<Recei
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString();
+      const at = Date.now();
       const hook = {
         id: String(req.headers['webhook-id']), timestamp: String(req.headers['webhook-timestamp']), signature: String(req.headers['webhook-signature']),
         body, payload: JSON.parse(body),
       };
       const status = options.answer ? await options.answer(hook, ++n) : 200;
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
-      requests.push({ ...hook, status });
+      requests.push({ ...hook, status, at });
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
     });
   });

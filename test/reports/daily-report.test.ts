@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createMailer } from '../../src/alerts/mailer.js';
+import { createOutboxSender } from '../../src/channels/outbox-sender.js';
 import { openStore } from '../../src/index.js';
 import { createReportScheduler } from '../../src/reports/report-scheduler.js';
 import { buildApp } from '../../src/server/app.js';
 import { alertOps } from '../../src/store/alert-ops.js';
+import { startFakeGraphApi } from '../fakes/fake-graph-api.js';
 import { startFakeSmtp } from '../fakes/fake-smtp.js';
 import { storeUrls } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,6 +72,62 @@ describe.each(targets)('daily reports ($name)', (target) => {
     } finally {
       mailer.close();
       await smtp.close();
+      await app.close();
+      await store.close();
+      await opened.drop();
+    }
+  });
+
+  it('count sends by outcome, rejected deliveries, ingest errors and reopened conversations, on the local day of the timezone, made at 07:00 local on a daylight-saving day', async () => {
+    const opened = await target.open();
+    if (!opened) return;
+    // Europe/Berlin: 2026-03-28 runs from 23:00Z to 23:00Z; on 2026-03-29 clocks go forward at 02:00, so 07:00 local is 05:00Z.
+    let now = Date.parse('2026-03-28T10:00:00Z');
+    const store = await openStore({ url: opened.url, clock: () => now });
+    const app = await buildApp({ store, logger: false, reportTimezone: 'Europe/Berlin' });
+    const graph = await startFakeGraphApi();
+    const sender = createOutboxSender({ channels: app.channels, pollMs: 20, timeoutMs: 2_000, backoffMs: 10, leaseMs: 10_000 });
+    sender.start();
+    try {
+      const channel = await store.channels.create({
+        kind: 'whatsapp', name: 'shop', config: { phoneNumberId: '1077', graphApiUrl: graph.url },
+        secrets: { accessToken: 'EAAG-token', appSecret: 's', verifyToken: 'v' },
+      });
+      const inbound = (address: string, externalId: string) => app.inject({ method: 'POST', url: '/v1/inbound', payload: { channelId: channel.id, from: { address }, externalId, content: 'oi' } });
+      const ana = (await inbound('5511900000001', 'wamid.d1')).json();
+      // Three replies: sent at once; refused with a rate limit, then sent; refused for good.
+      graph.script.push({ ok: true }, { error: 130429, status: 400, title: 'Rate limit hit' }, { ok: true }, { error: 131026, status: 400, title: 'Message undeliverable' });
+      for (const content of ['one', 'two', 'three']) {
+        const { message } = await store.messages.append(ana.conversation.id, { role: 'assistant', content });
+        await waitFor(`reply ${content} settled`, async () => {
+          now += 1_000; // the retry comes due on the store's clock
+          return (await store.messages.get(message.id))!.status !== 'pending';
+        });
+      }
+      expect(graph.sends.filter((send) => send.body.type === 'text')).toHaveLength(4);
+      // A delivery that is not from Meta; an inbound message the store refuses; the closed conversation reopened.
+      const forged = await app.inject({ method: 'POST', url: `/webhooks/whatsapp/${channel.id}`, headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=00' }, payload: '{"object":"whatsapp_business_account","entry":[]}' });
+      expect(forged.statusCode).toBe(401);
+      expect((await app.inject({ method: 'POST', url: '/v1/inbound', payload: { channelId: channel.id, from: { address: 'not a phone number' }, externalId: 'wamid.d2', content: 'oi' } })).statusCode).toBeGreaterThanOrEqual(400);
+      await store.conversations.update(ana.conversation.id, { status: 'closed' });
+      expect((await inbound('5511900000001', 'wamid.d3')).json()).toMatchObject({ reopened: true });
+      await app.channels.traffic.flush();
+
+      const scheduler = createReportScheduler({ store, owner: 'a', hour: 7, timezone: 'Europe/Berlin' });
+      now = Date.parse('2026-03-29T04:59:00Z'); // 06:59 local
+      await scheduler.check();
+      expect((await store.events.list({ limit: 1000 })).data.filter((e) => e.type === 'report.daily')).toEqual([]);
+      now = Date.parse('2026-03-29T05:01:00Z'); // 07:01 local, six hours after local midnight
+      await scheduler.check();
+      expect((await store.events.list({ limit: 1000 })).data.filter((e) => e.type === 'report.daily')).toEqual([expect.objectContaining({ data: { date: '2026-03-28' } })]);
+      const report = (await app.inject({ method: 'GET', url: '/v1/reports/daily?date=2026-03-28' })).json();
+      expect(report).toMatchObject({
+        date: '2026-03-28', timezone: 'Europe/Berlin', from: '2026-03-27T23:00:00.000Z', to: '2026-03-28T23:00:00.000Z', final: true,
+        channels: [{ channelId: channel.id, received: 3, stored: 2, duplicates: 0, rejected: 1, errors: 1, sends: { sent: 2, failed: 1, retried: 1 }, conversations: { new: 1, reopened: 1 } }],
+      });
+    } finally {
+      await sender.stop();
+      await graph.close();
       await app.close();
       await store.close();
       await opened.drop();

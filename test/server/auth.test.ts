@@ -50,6 +50,18 @@ describe('provider URLs of a channel', () => {
   });
 });
 
+describe('system alerts', () => {
+  it("are the admin key's: a tenant key asking for them gets 403 and its own alerts still", async () => {
+    const { app, store } = await server({ adminKey: ADMIN });
+    const tenant = await store.keys.create({ tenant: 't' });
+    const refused = await get(app, tenant.secret, '/v1/alerts?system=true');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/admin key/) });
+    expect((await get(app, tenant.secret, '/v1/alerts')).statusCode).toBe(200);
+    expect((await get(app, ADMIN, '/v1/alerts?system=true')).statusCode).toBe(200);
+  });
+});
+
 describe('a request with a credential is judged by it', () => {
   // never had keys / has keys / all revoked × no header / valid / revoked / bogus × loopback (open allowed) / public.
   const states = ['never had keys', 'has keys', 'all revoked'] as const;

@@ -87,6 +87,19 @@ for (const target of storeTargets) {
         expect(events.map((e) => [e.type, e.event.conversationId])).toEqual([['conversation.created', a.id], ['message.created', a.id]]);
       });
 
+      it('streams each event with the record itself with include=data, read when it is sent', async () => {
+        const conversation = await store.conversations.create({ title: 'with data' });
+        const { message } = await store.messages.append(conversation.id, { role: 'user', content: 'full text' });
+        await store.messages.updateStatus(message.id, 'read');
+        const events = await readEvents(`${base}/v1/events?conversationId=${conversation.id}&include=data`, 3);
+        expect(events.map((e) => e.type)).toEqual(['conversation.created', 'message.created', 'message.status']);
+        expect(events[0]!.event.data).toMatchObject({ id: conversation.id, title: 'with data', lastSeq: 1 });
+        // The current record: the message as it is now (read), not as it was when created.
+        expect(events[1]!.event.data).toMatchObject({ id: message.id, content: 'full text', seq: 1, status: 'read' });
+        const thin = await readEvents(`${base}/v1/events?conversationId=${conversation.id}`, 2);
+        expect(thin[1]!.event.data).toEqual({ messageId: message.id, seq: 1, role: 'user' });
+      });
+
       it('answers a malformed cursor with a JSON 400 before streaming', async () => {
         const response = await fetch(`${base}/v1/events`, { headers: { 'last-event-id': 'not a cursor' } });
         expect(response.status).toBe(400);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/index.js';
-import { createWebhookDeliverer } from '../../src/webhooks/webhook-deliverer.js';
+import { createWebhookDeliverer, retryDelay } from '../../src/webhooks/webhook-deliverer.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/fake-webhook-receiver.js';
 import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,6 +26,27 @@ const inOrder = (r: WebhookReceiver) => {
   for (const h of r.accepted()) if (!seqs.includes(h.payload.data.seq)) seqs.push(h.payload.data.seq);
   return seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!);
 };
+
+describe('the retry schedule', () => {
+  it('doubles from the base, stops growing at an hour, and spreads each wait by ±25%', () => {
+    const exact = (attempts: number) => retryDelay(attempts, 5_000, () => 0.5);
+    expect([1, 2, 3, 4, 5].map(exact)).toEqual([5_000, 10_000, 20_000, 40_000, 80_000]);
+    expect(exact(10)).toBe(2_560_000);
+    expect(exact(11)).toBe(3_600_000);
+    expect(exact(500)).toBe(3_600_000);
+    expect(retryDelay(3, 5_000, () => 0)).toBe(15_000);
+    expect(retryDelay(3, 5_000, () => 0.999999)).toBeCloseTo(25_000, 0);
+    const spread = new Set(Array.from({ length: 50 }, () => retryDelay(2, 5_000)));
+    expect(spread.size).toBeGreaterThan(40);
+    for (const wait of spread) expect(wait >= 7_500 && wait <= 12_500).toBe(true);
+    // 3 days of retries at most an hour apart: about 80 attempts before an endpoint is disabled.
+    let total = 0;
+    let attempts = 0;
+    while (total < 3 * 86_400_000) total += retryDelay(++attempts, 5_000, () => 0.5);
+    expect(attempts).toBeGreaterThan(70);
+    expect(attempts).toBeLessThan(90);
+  });
+});
 
 describe('outgoing webhooks under faults', () => {
   it('keeps its lease through a batch longer than the lease: two instances, each event once, in order', async () => {

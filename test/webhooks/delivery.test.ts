@@ -86,6 +86,9 @@ for (const target of targets) {
       expect(accepted.slice(1).map((h) => h.payload.data.id)).toEqual(sent);
       expect(accepted[1]!.payload.data).toMatchObject({ content: 'm0', role: 'user', seq: 1, conversationId: conversation.id });
       expect(r.requests.slice(0, 4).map((h) => h.id)).toEqual(Array(4).fill(accepted[0]!.id));
+      // Each retry waits at least its backoff (50 ms doubling, −25% jitter at most); load can only make it later.
+      const gaps = r.requests.slice(0, 4).map((h, i, all) => (i ? h.at - all[i - 1]!.at : 0)).slice(1);
+      gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(0.75 * 50 * 2 ** i - 2));
       const events = (await store.events.list({ conversationId: conversation.id })).data;
       expect(accepted.map((h) => h.id)).toEqual(events.filter((e) => e.type === 'message.created' || e.type === 'conversation.created').map((e) => e.id));
       // The delivery log (written with the cursor, just after the receiver answered): the failures, then the success.
@@ -137,7 +140,9 @@ for (const target of targets) {
 
       const rotated = await app.inject({ method: 'POST', url: `/v1/webhooks/${endpoint.id}/rotate-secret`, payload: {} });
       expect(rotated.statusCode, rotated.body).toBe(200);
-      const { secret } = rotated.json() as { secret: string; previousSecretExpiresAt: string };
+      const { secret, previousSecretExpiresAt } = rotated.json() as { secret: string; previousSecretExpiresAt: string };
+      // Both valid for 24 h by default (a minute either way for a slow run).
+      expect(Math.abs(Date.parse(previousSecretExpiresAt) - Date.now() - 86_400_000)).toBeLessThan(60_000);
       expect(secret).not.toBe(endpoint.secret);
       await store.messages.append(c.id, { role: 'user', content: 'after rotation' });
       await waitFor('the next delivery', () => r.accepted().length >= 6);
@@ -181,7 +186,7 @@ for (const target of targets) {
       }
     });
 
-    it('gives an erased record as { id, erased: true } and the SSE page its complete data with include=data', async () => {
+    it('gives a record in the trash as { id, trashed: true, purgeAt }, an erased one as { id, erased: true }, a restore the conversation; the SSE page its complete data with include=data', async () => {
       if (!store) return;
       const c = await store.conversations.create({ title: 'to erase' });
       const { message } = await store.messages.append(c.id, { role: 'user', content: 'secret stuff' });
@@ -189,9 +194,30 @@ for (const target of targets) {
       const created = events.find((e) => e.type === 'message.created')!;
       const page = await app.inject({ method: 'GET', url: `/v1/events?conversationId=${c.id}&include=data`, headers: { accept: 'application/json' } });
       expect(page.json().data.find((e: { type: string }) => e.type === 'message.created').data).toMatchObject({ id: message.id, content: 'secret stuff' });
+      // In the trash: hidden, but restorable, so never told "erased".
       await store.conversations.delete(c.id);
+      const purgeAt = (await store.trash.get(c.id))!.purgeAt;
+      const deleted = (await store.events.list({ after: created.id })).data.find((e) => e.type === 'conversation.deleted' && e.conversationId === c.id)!;
+      expect(await eventData(store, created)).toEqual({ id: message.id, trashed: true, purgeAt });
+      expect(await eventData(store, events.find((e) => e.type === 'conversation.created')!)).toEqual({ id: c.id, trashed: true, purgeAt });
+      expect(await eventData(store, deleted)).toEqual({ id: c.id, trashed: true, purgeAt });
+      // Restored: the delete says so, the restore carries the conversation itself, its messages come back.
+      await store.trash.restore(c.id);
+      const restored = (await store.events.list({ after: deleted.id })).data.find((e) => e.type === 'conversation.restored' && e.conversationId === c.id)!;
+      expect(await eventData(store, restored)).toMatchObject({ id: c.id, title: 'to erase', lastSeq: 1 });
+      expect(await eventData(store, deleted)).toEqual({ id: c.id, trashed: true, restored: true });
+      expect(await eventData(store, created)).toMatchObject({ id: message.id, content: 'secret stuff' });
+      // Erased with its contact (and purged from the trash): nothing of it is ever sent again.
+      const contact = await store.contacts.upsert({ name: 'Ana', handle: { channel: 'api', address: 'ana-erased' } });
+      const d = await store.conversations.create({ contactId: contact.id });
+      const second = await store.messages.append(d.id, { role: 'user', content: 'my address is …' });
+      const secondCreated = (await store.events.list({ conversationId: d.id })).data.find((e) => e.type === 'message.created')!;
+      await store.contacts.erase(contact.id);
+      expect(await eventData(store, secondCreated)).toEqual({ id: second.message.id, erased: true });
+      await store.conversations.delete(c.id, { purge: true });
       expect(await eventData(store, created)).toEqual({ id: message.id, erased: true });
-      expect(await eventData(store, events.find((e) => e.type === 'conversation.created')!)).toEqual({ id: c.id, erased: true });
+      expect(await eventData(store, restored)).toEqual({ id: c.id, erased: true });
+      expect(await eventData(store, deleted)).toEqual({ id: c.id, erased: true });
     });
   });
 }

@@ -87,6 +87,9 @@ function schedule(mine: number): void {
 }
 
 /** Calls `listener` with every event until the returned function is called. */
+/** Whether an event's data stands for no record to show: erased, or hidden in the trash (`{ id, trashed: true }`). */
+export const withoutRecord = (data: Record<string, unknown>): boolean => data.erased === true || data.trashed === true;
+
 export function subscribe(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);

@@ -14,7 +14,7 @@ const EventsQuery = Type.Object({
   ...EventListSchema.properties,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'JSON pages only: at most 200 (default 50).' })),
   token: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'A stream token from POST /v1/events/tokens, for a browser that cannot send a header.' })),
-  include: Type.Optional(Type.Literal('data', { description: "`data`: each event's `data` is the complete object (the message, conversation, state or channel, read as it is sent; `{ id, erased: true }` once erased), as in a webhook payload." })),
+  include: Type.Optional(Type.Literal('data', { description: "`data`: each event's `data` is the complete object (the message, conversation, state or channel, read as it is sent; `{ id, erased: true }` once erased, `{ id, trashed: true, purgeAt }` while in the trash), as in a webhook payload." })),
 }, { additionalProperties: false });
 
 const TokenBody = Type.Object({

@@ -20,7 +20,7 @@ const Rotated = Type.Object({
 const TestAnswer = Type.Object({
   eventId: Type.String(), ok: Type.Boolean(), httpStatus: Type.Union([Type.Integer(), Type.Null()]), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]),
 });
-const SIGNING = 'Each delivery is a POST of `{ type, timestamp, data }` (data: the message, conversation, state or channel itself, read when it is delivered; `{ id, erased: true }` once erased) with the Standard Webhooks headers `webhook-id` (the event id: dedup on it), `webhook-timestamp` and `webhook-signature` (`v1,<base64>`): verify with any Standard Webhooks library.';
+const SIGNING = 'Each delivery is a POST of `{ type, timestamp, data }` (data: the message, conversation, state or channel itself, read when it is delivered; `{ id, erased: true }` once erased, `{ id, trashed: true, purgeAt }` while in the trash) with the Standard Webhooks headers `webhook-id` (the event id: dedup on it), `webhook-timestamp` and `webhook-signature` (`v1,<base64>`): verify with any Standard Webhooks library.';
 
 /** Outgoing webhooks: endpoints, their secrets, delivery log, replay and a test event. */
 export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { contact, displayName, forgetContacts } from '../contacts.js';
 import { num, money, time } from '../format.js';
-import { resyncs, subscribe } from '../live.js';
+import { resyncs, subscribe, withoutRecord } from '../live.js';
 import { mergeMessages, newerConversation } from '../merge.js';
 import { go } from '../route.js';
 import { MessageParts, Ticks } from '../parts/message-parts.js';
@@ -74,17 +74,17 @@ export function ConversationPage({ id }: { id: string }) {
     }
     if (event.conversationId !== id) return;
     if (event.type === 'message.created' || event.type === 'message.status' || event.type === 'message.edited') {
-      if (data.erased) return;
+      if (withoutRecord(data)) return;
       setMessages((now) => mergeMessages(now, [data as unknown as Message]));
       if (event.type === 'message.created') void markRead();
     } else if (event.type === 'conversation.updated') {
-      if (!data.erased) keep(data as unknown as Conv);
+      if (!withoutRecord(data)) keep(data as unknown as Conv);
     } else if (event.type === 'conversation.restored') {
       epoch.current++;
-      load(); // everything again: its data is what the restore did, not the conversation
+      load(); // everything again: its messages and state came back with it
     } else if (event.type === 'conversation.deleted') {
       removed('This conversation was deleted (moved to the trash, or erased).');
-    } else if (event.type === 'state.updated' && !data.erased) {
+    } else if (event.type === 'state.updated' && !withoutRecord(data)) {
       // The event carries the state as it is now: shown at once, and its change added to the history.
       const st = data as unknown as ConversationState;
       setState((now) => (now && now.version > st.version ? now : st));

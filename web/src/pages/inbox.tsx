@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { all, api, agentsList, ApiError } from '../api.js';
 import { contact, displayName, forgetContacts } from '../contacts.js';
 import { ago } from '../format.js';
-import { resyncs, subscribe } from '../live.js';
+import { resyncs, subscribe, withoutRecord } from '../live.js';
 import { newerConversation } from '../merge.js';
 import { go } from '../route.js';
 import { VirtualList } from '../parts/virtual-list.js';
@@ -124,7 +124,7 @@ export function Inbox() {
       }
       if (!event.conversationId) return;
       if (event.type === 'conversation.restored') live.current.removed.delete(event.conversationId);
-      if (event.type === 'conversation.deleted' || data.erased === true) drop([event.conversationId]);
+      if (event.type === 'conversation.deleted' || withoutRecord(data)) drop([event.conversationId]);
       else if (event.type.startsWith('conversation.') && data.id === event.conversationId) upsert(data as unknown as Row);
       else if (event.type === 'message.created' || event.type.startsWith('conversation.')) refresh(event.conversationId);
     });
