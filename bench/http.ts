@@ -15,7 +15,8 @@ async function compare(backend: string, seconds: number) {
   const db = await database(backend);
   const colloquy = await start(serveArgs(db.url), SERVING);
   // The bare server on a file of its own (SQLite) or tables of its own (PostgreSQL): neither slows the other down.
-  const bare = await start(['bench/bare-server.ts', backend === 'sqlite' ? `${db.url}.raw` : POSTGRES_URL, db.schema], /^listening (\S+)/);
+  const bare = await start(['bench/bare-server.ts', backend === 'sqlite' ? `${db.url}.raw` : POSTGRES_URL, db.schema,
+    ...(backend === 'sqlite' ? [db.url.slice('sqlite:'.length)] : [])], /^listening (\S+)/);
   try {
     const ids: string[] = [];
     for (let i = 0; i < CONVERSATIONS; i++) {
@@ -42,7 +43,8 @@ async function compare(backend: string, seconds: number) {
         await post('/fill', { conversations: rawIds, perConversation, content: CONTENT });
       }
       const lean = await run(bare.url, rawIds);
-      const equivalent = scenario === 'append' ? await run(bare.url, countedIds, '?counted=1') : undefined;
+      // Appends: the counted INSERT; reads: colloquy's own statement on colloquy's own rows.
+      const equivalent = scenario === 'append' ? await run(bare.url, countedIds, '?counted=1') : await run(bare.url, ids, '&stored=1');
       const colloquyResult = await run(colloquy.url, ids);
       lines.push({ backend, scenario, colloquy: colloquyResult, lean, ...(equivalent ? { equivalent } : {}) });
     }

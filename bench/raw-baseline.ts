@@ -8,13 +8,17 @@
 //   is written);
 // - newest: the newest 20 rows of a conversation, as the driver returns them, from a table clustered by
 //   (conversation, seq) — the fastest honest layout for that read (SQLite, 2026-12-01: 34k reads/s, against
-//   21–25k/s through the lean table's conversation index), filled by `fill` as large as the store's pages.
+//   21–25k/s through the lean table's conversation index), filled by `fill` as large as the store's pages;
+// - stored: the equivalent read, the store's own page statement (its columns, its tenant check) on the store's own
+//   messages table, so the very rows the store reads, as the driver returns them: what the store's mapping,
+//   validation and layers cost beyond the query.
 //
 // Ids are time-ordered (UUIDv7, as the store's), the statements prepared once: anything slower would flatter every
 // ratio. SQLite runs on a file of its own with the store's settings (WAL,
 // synchronous=NORMAL, the same inline checkpoint bound); PostgreSQL in the store's schema, on a pool as large.
-import Database, { type Database as Connection } from 'better-sqlite3';
+import Database, { type Database as Connection, type Statement } from 'better-sqlite3';
 import pg from 'pg';
+import { MESSAGE_READ_COLUMNS } from '../src/backends/sql/tables.js';
 import { newId } from '../src/domain/ids.js';
 
 const tablesOf = (id: string, clustered: string) => [
@@ -30,6 +34,7 @@ const INSERT_COUNTED_PG = `WITH c AS (UPDATE raw_conversations SET last_seq = la
   INSERT INTO raw_messages (id, conversation_id, seq, role, content, created_at) SELECT $1, $2, c.last_seq, $3, $4, $5 FROM c`;
 const DUPLICATE = `${INSERT} ON CONFLICT DO NOTHING`;
 const NEWEST = 'SELECT * FROM raw_pages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 20';
+const STORED = `SELECT ${MESSAGE_READ_COLUMNS.join(', ')} FROM messages WHERE conversation_id = $1 AND tenant_id = $2 ORDER BY seq DESC LIMIT 20`;
 const FILL = 'INSERT INTO raw_pages (id, conversation_id, seq, role, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)';
 const sqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
 
@@ -45,14 +50,21 @@ export interface RawBaseline {
   /** Fills the read table: `perConversation` rows in each of these conversations. */
   fill(conversations: readonly string[], perConversation: number, content: string): Promise<void>;
   newest(conversation: string): Promise<unknown[]>;
+  /** The equivalent read: the newest 20 of the store's own conversation, by the store's statement. */
+  stored(conversation: string, tenant: string): Promise<unknown[]>;
   /** Creates the counter rows of these conversations. */
   conversations(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** On its own SQLite file (and its WAL), so that the store's writes and checkpoints never slow it down or speed it up. */
-export function rawSqlite(path: string): RawBaseline & { db: Connection } {
+/**
+ * On its own SQLite file (and its WAL), so that the store's writes and checkpoints never slow it down or speed it up;
+ * the equivalent read opens the store's file (`storeFile`) read-only.
+ */
+export function rawSqlite(path: string, storeFile?: string): RawBaseline & { db: Connection } {
   const db = new Database(path);
+  let storedStatement: Statement<unknown[]> | undefined;
+  let storeDb: Connection | undefined;
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('wal_autocheckpoint = 4000');
@@ -86,11 +98,20 @@ export function rawSqlite(path: string): RawBaseline & { db: Connection } {
       duplicate.run(id, conversation, 1, 'user', content, Date.now());
     },
     newest: async (conversation) => newest.all(conversation),
+    async stored(conversation, tenant) {
+      if (!storedStatement) {
+        if (!storeFile) throw new Error('rawSqlite: the equivalent read needs the store\'s file');
+        storeDb = new Database(storeFile, { readonly: true });
+        storedStatement = storeDb.prepare(sqlite(STORED));
+      }
+      return storedStatement.all(conversation, tenant);
+    },
     async conversations(ids) {
       db.transaction(() => ids.forEach((id) => add.run(id)))();
     },
     async close() {
       db.close();
+      storeDb?.close();
     },
   };
 }
@@ -119,6 +140,7 @@ export async function rawPostgres(url: string, schema: string, poolSize = 10): P
       await query('raw_duplicate', DUPLICATE, [id, conversation, 1, 'user', content, Date.now()]);
     },
     newest: async (conversation) => (await query('raw_newest', NEWEST, [conversation])).rows,
+    stored: async (conversation, tenant) => (await query('raw_stored', STORED, [conversation, tenant])).rows,
     async conversations(ids) {
       await pool.query('INSERT INTO raw_conversations (id) SELECT unnest($1::uuid[])', [ids]);
     },

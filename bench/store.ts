@@ -29,7 +29,7 @@ async function sqliteSetup(): Promise<Setup> {
   mkdirSync(DIR, { recursive: true });
   const path = `${DIR}bench-${process.pid}-${Date.now()}.db`;
   const store = await openStore({ url: `sqlite:${path}` });
-  const raw = rawSqlite(`${path}.raw`);
+  const raw = rawSqlite(`${path}.raw`, path);
   const seeding = new Database(path);
   return {
     store,
@@ -83,7 +83,7 @@ interface Line {
   scenario: string;
   store: Measurement;
   lean: Measurement;
-  /** The lean statement plus the conversation's counter, where a counter is part of the work. */
+  /** The lean statement plus the conversation's counter (appends), or the store's own statement on its rows (reads). */
   equivalent?: Measurement | undefined;
 }
 
@@ -139,10 +139,12 @@ async function comparison(setup: Setup, name: string, counts: { appends: number;
   for (const concurrency of [1, 32]) {
     const pickRaw = random(7);
     const pickStore = random(7);
+    const pickStored = random(7);
     const leanResult = await measure(counts.reads, concurrency, () => raw.newest(rawIds[Math.floor(pickRaw() * CONVERSATIONS)]!));
+    const equivalentResult = await measure(counts.reads, concurrency, () => raw.stored(plain[Math.floor(pickStored() * CONVERSATIONS)]!, store.tenantId));
     const storeResult = await measure(counts.reads, concurrency, () =>
       store.messages.list(plain[Math.floor(pickStore() * CONVERSATIONS)]!, { order: 'desc', limit: 20 }));
-    lines.push({ backend: name, scenario: `read newest 20, ${concurrency} in flight`, store: storeResult, lean: leanResult });
+    lines.push({ backend: name, scenario: `read newest 20, ${concurrency} in flight`, store: storeResult, lean: leanResult, equivalent: equivalentResult });
   }
   return lines;
 }
