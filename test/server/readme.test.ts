@@ -1,11 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeBackup } from '../../src/cli/backup.js';
 import * as E from '../../src/domain/entities.js';
+import { openStore } from '../../src/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -111,6 +113,36 @@ describe('the README', () => {
     for (const name of read) {
       expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
       expect(readme, name).toContain(`\`${name}\``);
+    }
+  });
+
+  it('Scheduled backups: the restore drill runs as pasted on a backup of its name, and the restored database has its messages, API key and channel', async () => {
+    const [drill] = shellBlocks(section('Scheduled backups'));
+    expect(drill).toMatch(/colloquy import .*colloquy doctor/s);
+    const work = join(dir, 'drill');
+    const backups = join(work, 'backups');
+    const bin = join(work, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const KEY = 'a-drill-key-that-is-long-enough-0123456789';
+    const source = await openStore({ url: `sqlite:${join(work, 'source.db')}`, secretKey: KEY });
+    await source.channels.create({ kind: 'whatsapp', name: 'clinic', config: { phoneNumberId: '106' }, secrets: { accessToken: 'EAAG-drill', appSecret: 'app', verifyToken: 'v' } });
+    const { secret } = await source.keys.create({ tenant: 'default', name: 'ops' });
+    const conversation = await source.conversations.create({ title: 'kept' });
+    await source.messages.append(conversation.id, { role: 'user', content: 'hello' });
+    await writeBackup(source, backups, Date.parse('2026-12-01T00:00:00Z'));
+    await source.close();
+    // `colloquy` as installed; the backup where the block says it is.
+    writeFileSync(join(bin, 'colloquy'), `#!/bin/sh\nexec "${process.execPath}" --import "${root}node_modules/tsx/dist/loader.mjs" "${root}src/cli/main.ts" "$@"\n`);
+    chmodSync(join(bin, 'colloquy'), 0o755);
+    const script = drill!.replaceAll('/var/backups/colloquy/', `${backups}/`);
+    execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: work, env: { ...process.env, KEY, PATH: `${bin}:${process.env.PATH}` }, stdio: 'pipe', timeout: 120_000 });
+    const restored = await openStore({ url: `sqlite:${join(work, 'restored.db')}`, secretKey: KEY });
+    try {
+      expect((await restored.messages.list(conversation.id)).data.map((m) => m.content)).toEqual(['hello']);
+      expect((await restored.keys.authenticate(secret))?.tenantId).toBe('default');
+      expect((await restored.channels.list()).data).toHaveLength(1);
+    } finally {
+      await restored.close();
     }
   });
 
