@@ -4,7 +4,7 @@
 // POST /v1/conversations/:id/messages is the lean INSERT (seq counted in this process); with ?counted=1 it is the
 // equivalent one (the conversation's counter updated in the same round trip). GET …/messages reads the newest 20
 // from the read table, which POST /fill fills first; with ?stored=1 it is the equivalent read, colloquy's own page
-// statement on colloquy's own messages (tenant `default`), the rows as the driver returns them.
+// statement on colloquy's own messages (tenant `default`), the rows as arrays (the driver's cheapest form; the lean read too).
 import Fastify from 'fastify';
 import { rawPostgres, rawSqlite, type RawBaseline } from './raw-baseline.js';
 

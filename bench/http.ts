@@ -14,7 +14,8 @@ const CONVERSATIONS = 1_000;
 async function compare(backend: string, seconds: number) {
   const db = await database(backend);
   const colloquy = await start(serveArgs(db.url), SERVING);
-  // The bare server on a file of its own (SQLite) or tables of its own (PostgreSQL): neither slows the other down.
+  // The bare server on a file of its own (SQLite) or tables of its own (PostgreSQL): neither slows the other down;
+  // its equivalent read opens colloquy's file read-only (SQLite) or reads colloquy's table in the same schema.
   const bare = await start(['bench/bare-server.ts', backend === 'sqlite' ? `${db.url}.raw` : POSTGRES_URL, db.schema,
     ...(backend === 'sqlite' ? [db.url.slice('sqlite:'.length)] : [])], /^listening (\S+)/);
   try {

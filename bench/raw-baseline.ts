@@ -6,11 +6,11 @@
 //   statement; SQLite: one transaction) — what a store that keeps seq must do at least;
 // - duplicate: the repeat of a stored row, `INSERT … ON CONFLICT DO NOTHING` (a unique index decides, nothing
 //   is written);
-// - newest: the newest 20 rows of a conversation, as the driver returns them, from a table clustered by
+// - newest: the newest 20 rows of a conversation, as arrays (the driver's cheapest form), from a table clustered by
 //   (conversation, seq) — the fastest honest layout for that read (SQLite, 2026-12-01: 34k reads/s, against
 //   21–25k/s through the lean table's conversation index), filled by `fill` as large as the store's pages;
 // - stored: the equivalent read, the store's own page statement (its columns, its tenant check) on the store's own
-//   messages table, so the very rows the store reads, as the driver returns them: what the store's mapping,
+//   messages table, so the very rows the store reads, as arrays (as the store reads them): what the store's mapping,
 //   validation and layers cost beyond the query.
 //
 // Ids are time-ordered (UUIDv7, as the store's), the statements prepared once: anything slower would flatter every
@@ -34,7 +34,10 @@ const INSERT_COUNTED_PG = `WITH c AS (UPDATE raw_conversations SET last_seq = la
   INSERT INTO raw_messages (id, conversation_id, seq, role, content, created_at) SELECT $1, $2, c.last_seq, $3, $4, $5 FROM c`;
 const DUPLICATE = `${INSERT} ON CONFLICT DO NOTHING`;
 const NEWEST = 'SELECT * FROM raw_pages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 20';
-const STORED = `SELECT ${MESSAGE_READ_COLUMNS.join(', ')} FROM messages WHERE conversation_id = $1 AND tenant_id = $2 ORDER BY seq DESC LIMIT 20`;
+// The store's statement as it runs it (src/backends/sql/messages.ts), with the bounds of a first page.
+const STORED = `SELECT ${MESSAGE_READ_COLUMNS.join(', ')} FROM messages
+  WHERE conversation_id = $1 AND tenant_id = $2 AND seq > $3 AND seq < $4 ORDER BY seq DESC LIMIT $5`;
+const FIRST_PAGE = [0, Number.MAX_SAFE_INTEGER, 20] as const;
 const FILL = 'INSERT INTO raw_pages (id, conversation_id, seq, role, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)';
 const sqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
 
@@ -76,7 +79,7 @@ export function rawSqlite(path: string, storeFile?: string): RawBaseline & { db:
     const { last_seq: seq } = bump.get(conversation) as { last_seq: number };
     insert.run(newId(), conversation, seq, role, content, Date.now());
   });
-  const newest = db.prepare(sqlite(NEWEST));
+  const newest = db.prepare(sqlite(NEWEST)).raw(true);
   const fill = db.prepare(sqlite(FILL));
   const add = db.prepare('INSERT INTO raw_conversations (id) VALUES (?)');
   let last = '';
@@ -102,9 +105,9 @@ export function rawSqlite(path: string, storeFile?: string): RawBaseline & { db:
       if (!storedStatement) {
         if (!storeFile) throw new Error('rawSqlite: the equivalent read needs the store\'s file');
         storeDb = new Database(storeFile, { readonly: true });
-        storedStatement = storeDb.prepare(sqlite(STORED));
+        storedStatement = storeDb.prepare(sqlite(STORED)).raw(true);
       }
-      return storedStatement.all(conversation, tenant);
+      return storedStatement.all(conversation, tenant, ...FIRST_PAGE);
     },
     async conversations(ids) {
       db.transaction(() => ids.forEach((id) => add.run(id)))();
@@ -139,8 +142,8 @@ export async function rawPostgres(url: string, schema: string, poolSize = 10): P
     async insertDuplicate(id, conversation, content) {
       await query('raw_duplicate', DUPLICATE, [id, conversation, 1, 'user', content, Date.now()]);
     },
-    newest: async (conversation) => (await query('raw_newest', NEWEST, [conversation])).rows,
-    stored: async (conversation, tenant) => (await query('raw_stored', STORED, [conversation, tenant])).rows,
+    newest: async (conversation) => (await pool.query({ name: 'raw_newest', text: NEWEST, values: [conversation], rowMode: 'array' })).rows,
+    stored: async (conversation, tenant) => (await pool.query({ name: 'raw_stored', text: STORED, values: [conversation, tenant, ...FIRST_PAGE], rowMode: 'array' })).rows,
     async conversations(ids) {
       await pool.query('INSERT INTO raw_conversations (id) SELECT unnest($1::uuid[])', [ids]);
     },

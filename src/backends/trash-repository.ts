@@ -31,8 +31,8 @@ export interface TrashRepository {
   get(tenant: string, id: string): Promise<TrashRecord | undefined>;
   /** Writes it back (with a `conversation.restored` event) and takes it out of the trash; undefined when it is not there. */
   restore(tenant: string, id: string, now: number): Promise<RestoreResult | undefined>;
-  /** Erases one now; false when it is not there. */
-  purge(tenant: string, id: string): Promise<boolean>;
-  /** Erases what is due (`purgeAt` ≤ `now`), every tenant's; returns how many. */
+  /** Erases one now, with a `conversation.deleted` event (`purged: true`); false when it is not there. */
+  purge(tenant: string, id: string, now: number): Promise<boolean>;
+  /** Erases what is due (`purgeAt` ≤ `now`), every tenant's, each with its `conversation.deleted` (`purged: true`); returns how many. */
   purgeExpired(now: number): Promise<number>;
 }

@@ -62,7 +62,7 @@ export function trashOf(s: Scope): TrashApi {
       return s.changed({ conversation: result.conversation, closed: result.closed, externalIdsDropped: result.externalIdsDropped });
     },
     async purge(id) {
-      return backend.trash.purge(t, s.id(id, 'conversation'));
+      return backend.trash.purge(t, s.id(id, 'conversation'), s.clock());
     },
   };
 }

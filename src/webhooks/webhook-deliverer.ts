@@ -37,7 +37,7 @@ const KEEP_ATTEMPTS = 10_000;
 const KEEP_MS = 7 * 86_400_000;
 
 /**
- * The wait before the next attempt after `attempts` failed ones: doubling from `baseMs`, at most an hour, with ±25%
+ * The wait before the next attempt after `attempts` failed ones: doubling from `baseMs` up to an hour, then ±25%
  * jitter so that endpoints failing together do not retry together.
  */
 export function retryDelay(attempts: number, baseMs: number, random: () => number = Math.random): number {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBackupJob, pruneBackups, writeBackup } from '../../src/cli/backup.js';
+import { createBackupJob, parseEvery, pruneBackups, writeBackup } from '../../src/cli/backup.js';
 import { importFrom } from '../../src/cli/portable.js';
 import { openStore, type Store } from '../../src/index.js';
 import { channelSecrets } from '../../src/store/channel-secrets.js';
@@ -52,6 +52,11 @@ async function seed(url: string) {
 }
 
 describe('scheduled backups', () => {
+  it('take their interval as --backup-every / COLLOQUY_BACKUP_EVERY writes it, at least a minute', () => {
+    expect(['24h', '6h', '30m', '90s', '7d', '120000'].map(parseEvery)).toEqual([86_400_000, 21_600_000, 1_800_000, 90_000, 604_800_000, 120_000]);
+    for (const bad of ['', 'daily', '30s', '1.5h', '-1h', '0']) expect(() => parseEvery(bad), bad).toThrow(/at least a minute/);
+  });
+
   it('write one gzip file, mode 0600, that restores to the same records with their secrets and keys; the newest N kept', async () => {
     const source = `sqlite:${join(dir, 'source.db')}`;
     const { store, channel, endpoint, apiKey } = await seed(source);

@@ -86,7 +86,8 @@ describe.each(targets)('daily reports ($name)', (target) => {
     const store = await openStore({ url: opened.url, clock: () => now });
     const app = await buildApp({ store, logger: false, reportTimezone: 'Europe/Berlin' });
     const graph = await startFakeGraphApi();
-    const sender = createOutboxSender({ channels: app.channels, pollMs: 20, timeoutMs: 2_000, backoffMs: 10, leaseMs: 10_000 });
+    // The lease outlasts any stall: the test moves the store's clock a second per look.
+    const sender = createOutboxSender({ channels: app.channels, pollMs: 20, timeoutMs: 2_000, backoffMs: 10, leaseMs: 3_600_000 });
     sender.start();
     try {
       const channel = await store.channels.create({
@@ -125,6 +126,14 @@ describe.each(targets)('daily reports ($name)', (target) => {
         date: '2026-03-28', timezone: 'Europe/Berlin', from: '2026-03-27T23:00:00.000Z', to: '2026-03-28T23:00:00.000Z', final: true,
         channels: [{ channelId: channel.id, received: 3, stored: 2, duplicates: 0, rejected: 1, errors: 1, sends: { sent: 2, failed: 1, retried: 1 }, conversations: { new: 1, reopened: 1 } }],
       });
+      // Autumn: clocks go back at 03:00 on 2026-10-25, so 07:00 local is 06:00Z, eight hours after local midnight.
+      const daily = async (date: string) => (await store.events.list({ limit: 1000 })).data.filter((e) => e.type === 'report.daily' && e.data.date === date);
+      now = Date.parse('2026-10-25T05:30:00Z'); // 06:30 local
+      await scheduler.check();
+      expect(await daily('2026-10-24')).toEqual([]);
+      now = Date.parse('2026-10-25T06:01:00Z'); // 07:01 local
+      await scheduler.check();
+      expect(await daily('2026-10-24')).toHaveLength(1);
     } finally {
       await sender.stop();
       await graph.close();

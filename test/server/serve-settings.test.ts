@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,15 +16,19 @@ const json = async (url: string, init: RequestInit = {}) => {
 };
 
 describe('colloquy serve configured by its environment', () => {
-  it('backs up into COLLOQUY_BACKUP_DIR at start, keeps COLLOQUY_TRASH_DAYS, counts days in COLLOQUY_REPORT_TZ', async () => {
+  it('backs up into COLLOQUY_BACKUP_DIR at start keeping COLLOQUY_BACKUP_KEEP, keeps COLLOQUY_TRASH_DAYS, counts days in COLLOQUY_REPORT_TZ', async () => {
     const backups = join(dir, 'backups');
+    // Three older backups there already: COLLOQUY_BACKUP_KEEP=2 leaves the new one and the newest of them.
+    mkdirSync(backups, { recursive: true });
+    for (const day of ['01', '02', '03']) writeFileSync(join(backups, `colloquy-backup-2020-01-${day}T00-00-00-000Z.jsonl.gz`), '');
     const server = await startServer(`sqlite:${join(dir, 'a.db')}`, [], {
       COLLOQUY_BACKUP_DIR: backups, COLLOQUY_BACKUP_EVERY: '6h', COLLOQUY_BACKUP_KEEP: '2', COLLOQUY_TRASH_DAYS: '3', COLLOQUY_REPORT_TZ: 'America/Sao_Paulo',
     });
     try {
-      await waitFor('the first backup', () => existsSync(backups) && readdirSync(backups).some((f) => f.endsWith('.jsonl.gz')), 30_000);
-      const [file] = readdirSync(backups).filter((f) => f.endsWith('.jsonl.gz'));
-      expect(statSync(join(backups, file!)).mode & 0o777).toBe(0o600);
+      const fresh = () => readdirSync(backups).filter((f) => f.endsWith('.jsonl.gz') && !f.includes('2020-01-'));
+      await waitFor('the first backup, and the old ones pruned', () => fresh().length === 1 && readdirSync(backups).length === 2, 30_000);
+      expect(statSync(join(backups, fresh()[0]!)).mode & 0o777).toBe(0o600);
+      expect(readdirSync(backups).sort()).toEqual(['colloquy-backup-2020-01-03T00-00-00-000Z.jsonl.gz', fresh()[0]]);
 
       const created = await json(`${server.url}/v1/conversations`, { method: 'POST', body: '{}' });
       expect((await fetch(`${server.url}/v1/conversations/${created.body.id}`, { method: 'DELETE' })).status).toBeLessThan(300);

@@ -28,7 +28,7 @@ const inOrder = (r: WebhookReceiver) => {
 };
 
 describe('the retry schedule', () => {
-  it('doubles from the base, stops growing at an hour, and spreads each wait by ±25%', () => {
+  it('doubles from the base, stops growing at an hour, and spreads each wait by ±25% (so 45–75 min at most)', () => {
     const exact = (attempts: number) => retryDelay(attempts, 5_000, () => 0.5);
     expect([1, 2, 3, 4, 5].map(exact)).toEqual([5_000, 10_000, 20_000, 40_000, 80_000]);
     expect(exact(10)).toBe(2_560_000);
@@ -39,7 +39,7 @@ describe('the retry schedule', () => {
     const spread = new Set(Array.from({ length: 50 }, () => retryDelay(2, 5_000)));
     expect(spread.size).toBeGreaterThan(40);
     for (const wait of spread) expect(wait >= 7_500 && wait <= 12_500).toBe(true);
-    // 3 days of retries at most an hour apart: about 80 attempts before an endpoint is disabled.
+    // 3 days of retries about an hour apart (45–75 min): about 80 attempts before an endpoint is disabled.
     let total = 0;
     let attempts = 0;
     while (total < 3 * 86_400_000) total += retryDelay(++attempts, 5_000, () => 0.5);

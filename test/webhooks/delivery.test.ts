@@ -207,13 +207,17 @@ for (const target of targets) {
       expect(await eventData(store, restored)).toMatchObject({ id: c.id, title: 'to erase', lastSeq: 1 });
       expect(await eventData(store, deleted)).toEqual({ id: c.id, trashed: true, restored: true });
       expect(await eventData(store, created)).toMatchObject({ id: message.id, content: 'secret stuff' });
-      // Erased with its contact (and purged from the trash): nothing of it is ever sent again.
+      // In the trash, then erased with its contact: nothing of it is ever sent again, and the erasure names it.
       const contact = await store.contacts.upsert({ name: 'Ana', handle: { channel: 'api', address: 'ana-erased' } });
       const d = await store.conversations.create({ contactId: contact.id });
       const second = await store.messages.append(d.id, { role: 'user', content: 'my address is …' });
       const secondCreated = (await store.events.list({ conversationId: d.id })).data.find((e) => e.type === 'message.created')!;
+      await store.conversations.delete(d.id);
+      expect(await eventData(store, secondCreated)).toMatchObject({ id: second.message.id, trashed: true });
       await store.contacts.erase(contact.id);
       expect(await eventData(store, secondCreated)).toEqual({ id: second.message.id, erased: true });
+      const erasure = (await store.events.list({ limit: 1000 })).data.find((e) => e.type === 'contact.erased' && e.data.contactId === contact.id)!;
+      expect(await eventData(store, erasure)).toEqual({ contactId: contact.id, conversationIds: [d.id] });
       await store.conversations.delete(c.id, { purge: true });
       expect(await eventData(store, created)).toEqual({ id: message.id, erased: true });
       expect(await eventData(store, restored)).toEqual({ id: c.id, erased: true });

@@ -86,10 +86,10 @@ function schedule(mine: number): void {
   retry = setTimeout(() => { if (mine === generation) void open(mine); }, 2_000);
 }
 
-/** Calls `listener` with every event until the returned function is called. */
 /** Whether an event's data stands for no record to show: erased, or hidden in the trash (`{ id, trashed: true }`). */
 export const withoutRecord = (data: Record<string, unknown>): boolean => data.erased === true || data.trashed === true;
 
+/** Calls `listener` with every event until the returned function is called. */
 export function subscribe(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);

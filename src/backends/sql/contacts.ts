@@ -82,10 +82,12 @@ export function contactRepository(engine: SqlEngine, tables: Tables, eraseEvents
         WHERE previous_conversation_id = ANY(?::uuid[]) AND contact_id IS DISTINCT FROM ? RETURNING id`, [conversationIds, id])).map((r) => r.id as string);
       await sql.run('DELETE FROM contacts WHERE id = ?', [id]); // cascades to handles, conversations, messages, states
       // Its trash too, after the conversations: a delete into the trash that was holding one of them has committed by now.
-      await sql.run('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ?', [id, tenant]);
+      // Those of the trash are named with the others: a receiver was told to keep them until their purge.
+      const trashed = (await sql.all('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ? RETURNING conversation_id', [id, tenant])).map((r) => r.conversation_id as string);
       await sql.run('DELETE FROM contact_merges WHERE survivor_id = ?', [id]); // the ids merged into it are its data too
-      await eraseEvents(sql, tenant, conversationIds, { type: 'contact.erased', conversationId: null, data: { contactId: id, conversationIds }, now });
-      return { handles, conversationIds, unlinked };
+      const erased = [...conversationIds, ...trashed];
+      await eraseEvents(sql, tenant, erased, { type: 'contact.erased', conversationId: null, data: { contactId: id, conversationIds: erased }, now });
+      return { handles, conversationIds: erased, unlinked };
     }),
 
     async export(tenant, id) {

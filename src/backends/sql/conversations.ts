@@ -5,7 +5,7 @@ import type { ConversationRepository } from '../backend.js';
 import { writeEvent, type EraseEvents } from './events.js';
 import type { SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
-import { moveToTrash } from './trash.js';
+import { announcePurged, moveToTrash } from './trash.js';
 
 export const CONVERSATION_BY_ID = 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?';
 export const CONVERSATION_INSERT = `INSERT INTO conversations (id, tenant_id, contact_id, channel_id, agent_id, previous_conversation_id,
@@ -107,7 +107,10 @@ export function conversationRepository(engine: SqlEngine, tables: Tables, eraseE
         : 'SELECT id FROM conversations WHERE contact_id = ? AND tenant_id = ? ORDER BY id FOR UPDATE',
       ['id' in which ? which.id : which.contactId, tenant])).map((r) => r.id as string);
       // A contact's trash is erased with its conversations, whether or not any is left outside it.
-      if ('contactId' in which) await sql.run('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ?', [which.contactId, tenant]);
+      if ('contactId' in which) {
+        const trashed = await sql.all('DELETE FROM trash WHERE contact_id = ? AND tenant_id = ? RETURNING conversation_id', [which.contactId, tenant]);
+        await announcePurged(sql, eraseEvents, tenant, trashed.map((r) => r.conversation_id as string), now);
+      }
       if (!ids.length) return { deleted: [], unlinked: [] };
       // Explicitly rather than by the foreign key's SET NULL, to learn which records changed (the hot tier must).
       const unlinked = (await sql.all(`UPDATE conversations SET previous_conversation_id = NULL

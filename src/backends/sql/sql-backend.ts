@@ -142,7 +142,7 @@ export function createSqlBackend(engine: Engine): Backend {
     summaries: guard(summaryRepository(sql), translate),
     webhooks: guard(webhookRepository(sql), translate),
     alerts: guard(alertRepository(sql), translate),
-    trash: guard(trashRepository(sql, tables), translate),
+    trash: guard(trashRepository(sql, tables, engine.eraseEvents), translate),
     reports: guard(reportRepository(sql), translate),
     events: guard({ list: engine.listEvents, head: engine.eventsHead, compare: engine.compareEventIds }, translate, ['compare']),
     admin: guard(admin, translate, ['poolStats']),

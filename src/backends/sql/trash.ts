@@ -1,6 +1,6 @@
 import type { Conversation, ConversationState, Message } from '../../domain/entities.js';
 import type { TrashRecord, TrashRepository } from '../trash-repository.js';
-import { writeEvent } from './events.js';
+import { writeEvent, type EraseEvents } from './events.js';
 import type { Row, SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
 
@@ -30,7 +30,16 @@ export async function moveToTrash(sql: SqlRunner, tables: Tables, tenant: string
   }
 }
 
-export function trashRepository(engine: SqlEngine, tables: Tables): TrashRepository {
+/**
+ * A trashed conversation erased before or at its purge time, inside the caller's transaction: its last events go
+ * (the `conversation.deleted` that said "trashed") and a `conversation.deleted` with `purged: true` says it is gone,
+ * so that a receiver told to keep it learns to erase it.
+ */
+export async function announcePurged(sql: SqlRunner, eraseEvents: EraseEvents, tenant: string, ids: string[], now: number): Promise<void> {
+  for (const id of ids) await eraseEvents(sql, tenant, [id], { type: 'conversation.deleted', conversationId: id, data: { purged: true }, now });
+}
+
+export function trashRepository(engine: SqlEngine, tables: Tables, eraseEvents: EraseEvents): TrashRepository {
   const json = engine.json;
   const recordOf = (row: Row): TrashRecord => ({
     conversation: { ...keptConversation(json(row.conversation) as Conversation), contactId: row.contact_id ?? null },
@@ -94,9 +103,15 @@ export function trashRepository(engine: SqlEngine, tables: Tables): TrashReposit
       await writeEvent(sql, tenant, { type: 'conversation.restored', conversationId: id, data: { status: conversation.status, version: conversation.version, closed: busy }, now });
       return { conversation, closed: busy, relinked, externalIdsDropped };
     }),
-    async purge(tenant, id) {
-      return (await engine.run('DELETE FROM trash WHERE conversation_id = ? AND tenant_id = ?', [id, tenant])) > 0;
-    },
-    purgeExpired: (now) => engine.run('DELETE FROM trash WHERE purge_at <= ?', [now]),
+    purge: (tenant, id, now) => engine.tx(async (sql) => {
+      const gone = await sql.all('DELETE FROM trash WHERE conversation_id = ? AND tenant_id = ? RETURNING conversation_id', [id, tenant]);
+      await announcePurged(sql, eraseEvents, tenant, gone.map((r) => r.conversation_id as string), now);
+      return gone.length > 0;
+    }),
+    purgeExpired: (now) => engine.tx(async (sql) => {
+      const gone = await sql.all('DELETE FROM trash WHERE purge_at <= ? RETURNING conversation_id, tenant_id', [now]);
+      for (const row of gone) await announcePurged(sql, eraseEvents, row.tenant_id as string, [row.conversation_id as string], now);
+      return gone.length;
+    }),
   };
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { scopeOfStore } from '../../../src/store/store.js';
+import { scopeOfStore, type Store } from '../../../src/store/store.js';
 import { expectError, type Harness } from './harness.js';
 
 const DAY = 86_400_000;
+/** The events the log still holds of a conversation, as [type, data]. */
+const eventsOf = async (store: Store, id: string) => (await store.events.list({ conversationId: id, limit: 100 })).data.map((e) => [e.type, e.data]);
 
 /** The trash: a deleted conversation hidden from every read, restorable as it was, purged after its retention. */
 export function trashCases({ fresh, second, setup }: Harness): void {
@@ -83,23 +85,31 @@ export function trashCases({ fresh, second, setup }: Harness): void {
       expect(exported.trashed).toEqual([expect.objectContaining({ id: conversation.id, purgeAt: expect.any(String), messages: [expect.objectContaining({ content: 'held in the trash' })] })]);
       await store.contacts.erase(contact.id);
       expect(await store.trash.get(conversation.id)).toBeNull(); // the right to erasure reaches the trash
+      // ... and says so: the erasure names it, and its "trashed" event is gone with the rest.
+      const erasure = (await store.events.list({ limit: 1000 })).data.find((e) => e.type === 'contact.erased' && e.data.contactId === contact.id);
+      expect(erasure?.data.conversationIds).toContain(conversation.id);
+      expect(await eventsOf(store, conversation.id)).toEqual([]);
       const other = await store.conversations.create({});
       await store.conversations.delete(other.id);
       const { backend } = scopeOfStore(store);
       expect(await backend.trash.purgeExpired(Date.now() + 6 * DAY)).toBe(0);
       expect(await backend.trash.purgeExpired(Date.now() + 8 * DAY)).toBeGreaterThanOrEqual(1);
       expect(await store.trash.get(other.id)).toBeNull();
+      // A purge is announced, in place of the events that said "trashed".
+      expect(await eventsOf(store, other.id)).toEqual([['conversation.deleted', { purged: true }]]);
       await expectError(store.trash.restore(other.id), 'not_found');
       const again = await store.conversations.create({});
       await store.conversations.delete(again.id);
       expect(await store.trash.purge(again.id)).toBe(true);
       expect(await store.trash.purge(again.id)).toBe(false);
+      expect(await eventsOf(store, again.id)).toEqual([['conversation.deleted', { purged: true }]]);
       // Erasing a contact's conversations reaches the trash even when none is left outside it.
       const { contact: bea, conversation: beas } = await setup(store.tenant(`${store.tenantId}-b`));
       const b = store.tenant(`${store.tenantId}-b`);
       await b.conversations.delete(beas.id);
       expect(await b.conversations.deleteByContact(bea.id)).toEqual([]);
       expect(await b.trash.get(beas.id)).toBeNull();
+      expect(await eventsOf(b, beas.id)).toEqual([['conversation.deleted', { purged: true }]]);
     });
 
     it('brings back a reply that waited in the outbox as failed, never to be sent blindly', async () => {
