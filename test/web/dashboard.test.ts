@@ -284,6 +284,9 @@ describe.skipIf(!chromiumAvailable())('the dashboard in Chromium', { timeout: 12
     await rows().filter({ hasText: 'Bruna' }).waitFor({ timeout: LONG });
     expect(await rows().filter({ hasText: 'Davi' }).count()).toBe(0);
     expect((await call('GET', '/v1/trash')).data.map((t: { conversation: { id: string } }) => t.conversation.id)).toContain(id);
+    // Restored elsewhere while the inbox is open: its row comes back live, from the restore's own event.
+    await call('POST', `/v1/trash/${id}/restore`);
+    await rows().filter({ hasText: 'Davi' }).waitFor({ timeout: LONG });
   });
 
   it('pauses and resumes an agent, filters the inbox by agent, and links a thread to the conversation before it', async () => {
