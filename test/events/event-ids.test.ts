@@ -25,7 +25,9 @@ describe('opaque event ids', () => {
           // refused, as it should be
         }
       }
-      expect(accepted).toBe(0);
+      // Noise passes the check about once in 2^27 tries on PostgreSQL (two zero bytes and seq's bound): 20,000 tries
+      // see one about once in 6,700 runs (CI did), two almost never; without the zero bytes about ten would pass.
+      expect(accepted).toBeLessThanOrEqual(1);
       expect(a.decode(raw)).toBe(raw); // an earlier version's cursor
     });
   }
