@@ -4,6 +4,7 @@ import { subscribes } from '../domain/webhook.js';
 import type { Store } from '../store/store.js';
 import { webhookOps, type PositionedEvent } from '../store/webhook-ops.js';
 import { eventData } from './event-payload.js';
+import { retryDelay } from './retry-delay.js';
 import { createPoster, postEvent, signer, type PostResult } from './webhook-post.js';
 
 export interface WebhookDelivererConfig {
@@ -27,7 +28,6 @@ export interface WebhookDelivererConfig {
 /** Events read per batch, and the conversations of a batch delivered at once (each in its own order). */
 const BATCH = 200;
 const LANES = 16;
-const MAX_RETRY_MS = 3_600_000;
 /** While a batch runs, its lease is renewed and the endpoint read again this often (or every third of the lease). */
 const REFRESH_MS = 1_000;
 /** A quiet endpoint still looks at the log this often (a wake-up may be lost between instances). */
@@ -35,14 +35,6 @@ const IDLE_POLL_MS = 1_000;
 /** Delivery attempts kept: at most this many per endpoint, for at most this long. */
 const KEEP_ATTEMPTS = 10_000;
 const KEEP_MS = 7 * 86_400_000;
-
-/**
- * The wait before the next attempt after `attempts` failed ones: doubling from `baseMs` up to an hour, then ±25%
- * jitter so that endpoints failing together do not retry together.
- */
-export function retryDelay(attempts: number, baseMs: number, random: () => number = Math.random): number {
-  return Math.min(MAX_RETRY_MS, baseMs * 2 ** Math.min(attempts - 1, 20)) * (0.75 + random() * 0.5);
-}
 
 /**
  * Outgoing webhooks: each enabled endpoint delivers the tenant's event log from its own cursor, signed as Standard

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/index.js';
-import { createWebhookDeliverer, retryDelay } from '../../src/webhooks/webhook-deliverer.js';
+import { retryDelay } from '../../src/webhooks/retry-delay.js';
+import { createWebhookDeliverer } from '../../src/webhooks/webhook-deliverer.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/fake-webhook-receiver.js';
 import { POSTGRES_URL, postgresAvailable, throwawaySchema } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
