@@ -49,6 +49,24 @@ describe('the trash over HTTP', () => {
     }
   });
 
+  it('purges a large expired trash in several transactions, every conversation announced once', async () => {
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    const store = await openStore({ url: 'sqlite::memory:', clock: () => now, trashDays: 1 });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 450; i++) ids.push((await store.conversations.create({})).id);
+      for (const id of ids) await store.conversations.delete(id);
+      now += 2 * DAY;
+      expect(await purgeExpiredTrash(store)).toBe(450);
+      expect((await store.trash.list()).data).toEqual([]);
+      const purged = (await store.events.list({ limit: 1000 })).data.filter((e) => e.type === 'conversation.deleted' && e.data.purged === true);
+      expect(purged.map((e) => e.conversationId).sort()).toEqual([...ids].sort());
+      expect(await purgeExpiredTrash(store)).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('erases at once when the retention is 0 days, and refuses a retention that is not a number of days', async () => {
     const store = await openStore({ url: 'sqlite::memory:', trashDays: 0 });
     try {

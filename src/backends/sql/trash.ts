@@ -4,6 +4,8 @@ import { writeEvent, type EraseEvents } from './events.js';
 import type { Row, SqlEngine, SqlRunner } from './sql.js';
 import type { Tables } from './tables.js';
 
+const PURGE_BATCH = 200;
+
 const insert = (table: string, columns: readonly string[]) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
 
 /** A conversation as the trash keeps it, with the fields added since an earlier version trashed it, as a row without them reads. */
@@ -108,10 +110,19 @@ export function trashRepository(engine: SqlEngine, tables: Tables, eraseEvents: 
       await announcePurged(sql, eraseEvents, tenant, gone.map((r) => r.conversation_id as string), now);
       return gone.length > 0;
     }),
-    purgeExpired: (now) => engine.tx(async (sql) => {
-      const gone = await sql.all('DELETE FROM trash WHERE purge_at <= ? RETURNING conversation_id, tenant_id', [now]);
-      for (const row of gone) await announcePurged(sql, eraseEvents, row.tenant_id as string, [row.conversation_id as string], now);
-      return gone.length;
-    }),
+    async purgeExpired(now) {
+      // In transactions of PURGE_BATCH, so that a large sweep never holds SQLite's one writer for long.
+      let total = 0;
+      for (;;) {
+        const count = await engine.tx(async (sql) => {
+          const gone = await sql.all(`DELETE FROM trash WHERE conversation_id IN (SELECT conversation_id FROM trash WHERE purge_at <= ? LIMIT ${PURGE_BATCH})
+            RETURNING conversation_id, tenant_id`, [now]);
+          for (const row of gone) await announcePurged(sql, eraseEvents, row.tenant_id as string, [row.conversation_id as string], now);
+          return gone.length;
+        });
+        total += count;
+        if (count < PURGE_BATCH) return total;
+      }
+    },
   };
 }

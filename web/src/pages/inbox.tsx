@@ -149,18 +149,8 @@ export function Inbox() {
             <option value="">Any</option><option value="open">Open</option><option value="waiting">Waiting</option><option value="closed">Closed</option>
           </select>
         </label>
-        <label>Channel
-          <select value={filter.channelId ?? ''} onChange={(e) => set({ channelId: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {channels.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
-          </select>
-        </label>
-        <label>Agent
-          <select value={filter.agentId ?? ''} onChange={(e) => set({ agentId: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {agents.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
-          </select>
-        </label>
+        <Choice label="Channel" value={filter.channelId} items={channels} onPick={(channelId) => set({ channelId })} />
+        <Choice label="Agent" value={filter.agentId} items={agents} onPick={(agentId) => set({ agentId })} />
         <ContactSearch contactId={filter.contactId} onPick={(id) => set({ contactId: id })} />
       </div>
       {error && <p class="error" role="alert">{error}</p>}
@@ -194,6 +184,18 @@ function Line({ c, channel }: { c: Row; channel: string }) {
         <time dateTime={c.lastActivityAt}>{ago(c.lastActivityAt)}</time>
       </div>
     </div>
+  );
+}
+
+/** A filter by one of `items` (by id, shown by name), or "Any". */
+function Choice({ label, value, items, onPick }: { label: string; value: string | undefined; items: Array<{ id: string; name: string }>; onPick: (id: string) => void }) {
+  return (
+    <label>{label}
+      <select value={value ?? ''} onChange={(e) => onPick(e.currentTarget.value)}>
+        <option value="">Any</option>
+        {items.map((item) => <option key={item.id} value={item.id}>{item.name}</option>)}
+      </select>
+    </label>
   );
 }
 
